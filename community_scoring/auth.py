@@ -1,0 +1,131 @@
+"""Who is calling: API tokens with a role, or a logged-in Django user, and what each role may do.
+
+Roles: admin (everything), community_manager (read members and leaderboards; emails and export only when
+granted), marketing (read audience view and export), ingest (post events only). A Django superuser is an
+admin; other users get the role named by one of their groups.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions, throttling
+
+from community_scoring.models import ApiToken
+
+ROLES = tuple(ApiToken.Role.values)
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenPrincipal:
+    """The caller behind an API token, as request.user."""
+
+    token_id: int
+    name: str
+    role: str
+    can_export_pii: bool
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+
+    @property
+    def pk(self) -> str:
+        return f"token:{self.token_id}"
+
+    def __str__(self) -> str:
+        return f"token {self.name} ({self.role})"
+
+
+class ApiTokenAuthentication(authentication.TokenAuthentication):
+    """`Authorization: Token <token>` against ApiToken digests."""
+
+    keyword = "Token"
+
+    def authenticate_credentials(self, key: str):
+        try:
+            token = ApiToken.objects.get(digest=token_digest(key), is_active=True)
+        except ApiToken.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or inactive token.")
+        now = timezone.now()
+        if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        principal = TokenPrincipal(
+            token_id=token.pk, name=token.name, role=token.role, can_export_pii=token.can_export_pii
+        )
+        return principal, token
+
+
+def request_role(request) -> str | None:
+    """The caller's role, or None for an anonymous caller or a user with no role."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if isinstance(user, TokenPrincipal):
+        return user.role
+    if user.is_superuser:
+        return ApiToken.Role.ADMIN
+    names = set(user.groups.values_list("name", flat=True))
+    for role in ROLES:
+        if role in names:
+            return role
+    return None
+
+
+def request_can_see_pii(request) -> bool:
+    """Emails and CSV export: admins, marketing, and community managers granted PII access."""
+    role = request_role(request)
+    if role in (ApiToken.Role.ADMIN, ApiToken.Role.MARKETING):
+        return True
+    if role == ApiToken.Role.COMMUNITY_MANAGER:
+        user = request.user
+        if isinstance(user, TokenPrincipal):
+            return user.can_export_pii
+        return user.has_perm("community_scoring.view_member_pii") or user.groups.filter(name="pii").exists()
+    return False
+
+
+class _RolePermission(permissions.BasePermission):
+    roles: tuple[str, ...] = ()
+    message = "Your role may not do this."
+
+    def has_permission(self, request, view) -> bool:
+        return request_role(request) in self.roles
+
+
+class IsAdminRole(_RolePermission):
+    roles = (ApiToken.Role.ADMIN,)
+
+
+class CanReadMembers(_RolePermission):
+    roles = (ApiToken.Role.ADMIN, ApiToken.Role.COMMUNITY_MANAGER, ApiToken.Role.MARKETING)
+
+
+class CanIngest(_RolePermission):
+    roles = (ApiToken.Role.ADMIN, ApiToken.Role.INGEST)
+
+
+class CanExport(permissions.BasePermission):
+    message = "Export needs the marketing or admin role, or a community manager granted PII access."
+
+    def has_permission(self, request, view) -> bool:
+        return request_can_see_pii(request)
+
+
+class ApiTokenRateThrottle(throttling.SimpleRateThrottle):
+    """Per-credential request rate (API_THROTTLE_RATE, default 6000/min)."""
+
+    scope = "token"
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": str(user.pk)}

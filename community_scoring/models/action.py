@@ -1,0 +1,50 @@
+from django.db import models
+
+
+class ActionType(models.Model):
+    """A kind of action (vote_up, answer, follow...). Built-in types ship in a data migration; admins add custom ones."""
+
+    key = models.SlugField(max_length=64, primary_key=True)
+    label = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    is_builtin = models.BooleanField(default=False)
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reversed_by",
+        help_text="The action this one retracts (unfollow reverses follow).",
+    )
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Action(models.Model):
+    """One thing a member did. Append-only: the source of truth every score is recomputed from."""
+
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="actions")
+    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions")
+    occurred_at = models.DateTimeField()
+    target_member = models.ForeignKey(
+        "community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions_received"
+    )
+    target_content = models.ForeignKey(
+        "community_scoring.Content", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    topic = models.CharField(max_length=128, blank=True, help_text="Topic of the content acted on, at record time.")
+    text = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=64)
+    external_event_id = models.CharField(max_length=191)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_event_id"], name="action_unique_source_event")
+        ]
+        indexes = [
+            models.Index(fields=["member", "occurred_at"], name="action_member_time"),
+            models.Index(fields=["target_member", "action_type"], name="action_target_type"),
+            models.Index(fields=["occurred_at"], name="action_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} {self.action_type_id} @ {self.occurred_at:%Y-%m-%d %H:%M}"

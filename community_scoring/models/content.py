@@ -1,0 +1,21 @@
+from django.db import models
+
+
+class Content(models.Model):
+    """A piece of community content that actions target (question, answer, post, comment, poll...)."""
+
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=191)
+    author = models.ForeignKey(
+        "community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="contents"
+    )
+    kind = models.CharField(max_length=32, blank=True)
+    topic = models.CharField(max_length=128, blank=True, db_index=True, help_text="Category or tag.")
+    title = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="content_unique_source_external_id")]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.source}:{self.external_id}"

@@ -1,0 +1,77 @@
+from django.db import models
+
+
+class InterestScore(models.Model):
+    """A member's current interest: engagement (decayed, valued at ref_time) and fit, and the stage they give."""
+
+    member = models.OneToOneField(
+        "community_scoring.Member", primary_key=True, on_delete=models.CASCADE, related_name="interest"
+    )
+    engagement = models.FloatField(default=0, db_index=True, help_text="Decayed engagement, valued at ref_time.")
+    ref_time = models.DateTimeField(null=True, blank=True)
+    fit = models.FloatField(default=0)
+    score = models.FloatField(default=0, db_index=True, help_text="engagement + fit at ref_time.")
+    stage = models.CharField(max_length=64, blank=True, db_index=True)
+    primary_topic = models.CharField(max_length=128, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    config_version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class InterestBucket(models.Model):
+    """Points one member earned from one action type on one day, after caps; the unit decay and caps apply to."""
+
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="interest_buckets")
+    action_type = models.ForeignKey("community_scoring.ActionType", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    received = models.BooleanField(default=False, help_text="Points for being the target of the action.")
+    count = models.PositiveIntegerField(default=0)
+    raw_points = models.FloatField(default=0, help_text="Sum of rule points before caps.")
+    points = models.FloatField(default=0, help_text="Points after caps and once-only rules, before decay.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member", "action_type", "received", "day"], name="bucket_unique_member_type_day")
+        ]
+
+
+class InterestTopic(models.Model):
+    """Engagement a member earned on one topic (category/tag), decayed, valued at ref_time."""
+
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="interest_topics")
+    topic = models.CharField(max_length=128)
+    points = models.FloatField(default=0)
+    ref_time = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "topic"], name="topic_unique_member_topic")]
+
+
+class StageTransition(models.Model):
+    """A recorded crossing of a stage threshold, in either direction."""
+
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="stage_transitions")
+    from_stage = models.CharField(max_length=64, blank=True)
+    to_stage = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField(db_index=True)
+    engagement = models.FloatField()
+    fit = models.FloatField()
+    reason = models.CharField(max_length=32, default="action", help_text="action, recompute, decay, config.")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+
+class ScoreSnapshot(models.Model):
+    """A member's scores on one day, for trends and 'rising' leaderboards."""
+
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="score_snapshots")
+    date = models.DateField(db_index=True)
+    engagement = models.FloatField()
+    fit = models.FloatField()
+    score = models.FloatField()
+    stage = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "date"], name="snapshot_unique_member_date")]
+        ordering = ["date"]

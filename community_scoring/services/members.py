@@ -1,0 +1,51 @@
+from typing import Any
+
+from community_scoring.models import Content, Member
+
+
+def member_upsert(
+    *,
+    source: str,
+    external_id: str,
+    email: str | None = None,
+    display_name: str | None = None,
+    persona: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    crm_id: str | None = None,
+) -> Member:
+    """Find the member by (source, external id), creating it, and update the fields given (None = leave as is)."""
+    member, created = Member.objects.get_or_create(source=source, external_id=external_id)
+    changed: list[str] = []
+    for field, value in (("email", email), ("display_name", display_name), ("persona", persona), ("crm_id", crm_id)):
+        if value is not None and getattr(member, field) != value:
+            setattr(member, field, value)
+            changed.append(field)
+    if attributes:
+        merged = {**member.attributes, **attributes}
+        if merged != member.attributes:
+            member.attributes = merged
+            changed.append("attributes")
+    if changed:
+        member.save(update_fields=[*changed, "updated_at"])
+    return member
+
+
+def content_upsert(
+    *,
+    source: str,
+    external_id: str,
+    author: Member | None = None,
+    topic: str | None = None,
+    kind: str | None = None,
+    title: str | None = None,
+) -> Content:
+    """Find content by (source, external id), creating it, and fill in what is given."""
+    content, _ = Content.objects.get_or_create(source=source, external_id=external_id)
+    changed: list[str] = []
+    for field, value in (("author", author), ("topic", topic), ("kind", kind), ("title", title)):
+        if value is not None and getattr(content, field) != value:
+            setattr(content, field, value)
+            changed.append(field)
+    if changed:
+        content.save(update_fields=changed)
+    return content

@@ -1,0 +1,2 @@
+app_name = "forum_integration"
+urlpatterns: list = []

@@ -1,0 +1,11 @@
+"""Test settings: the real PostgreSQL unless DATABASE_URL says otherwise."""
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/community_scoring")
+
+from .base import *  # noqa: E402,F401,F403
+from .base import DATABASES, REST_FRAMEWORK  # noqa: E402
+
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "100000/min"}

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/v1/", include("forum_integration.api.urls")),
+    path("api/v1/", include("community_scoring.api.urls")),
+    path("integrations/", include("forum_integration.urls")),
+    path("", include("community_scoring.urls")),
+]

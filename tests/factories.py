@@ -1,0 +1,32 @@
+"""Shared factory_boy factories. Each module's factories live here so every test builds data the same way."""
+from datetime import timezone as dt_timezone
+
+import factory
+from django.utils import timezone
+
+from community_scoring.models import Content, Member
+
+
+class MemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    source = "test"
+    external_id = factory.Sequence(lambda n: f"u-{n}")
+    email = factory.LazyAttribute(lambda m: f"{m.external_id}@example.com")
+    display_name = factory.Sequence(lambda n: f"Member {n}")
+    joined_at = factory.LazyFunction(timezone.now)
+
+
+class ContentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Content
+
+    source = "test"
+    external_id = factory.Sequence(lambda n: f"post-{n}")
+    author = factory.SubFactory(MemberFactory)
+    topic = "general"
+    kind = "question"
+
+
+UTC = dt_timezone.utc
