@@ -41,12 +41,14 @@ def action_record(
     target_content: Content | None = None,
     text: str = "",
     metadata: dict[str, Any] | None = None,
+    topic: str | None = None,
 ) -> tuple[Action, bool]:
     """Append one action to the log and update interest in the same transaction.
 
     Idempotent on (source, external_event_id): a repeat returns the stored action and created=False, and
     changes no score. The target member defaults to the target content's author; acting on yourself
-    records the action but earns no points (the interest rules skip self-targets).
+    records the action but earns no points (the interest rules skip self-targets). `topic` overrides the
+    target content's topic (e.g. a new question has no target but belongs to a category).
     """
     action_validate(action_type=action_type, occurred_at=occurred_at, member=member)
     if target_member is None and target_content is not None:
@@ -64,7 +66,7 @@ def action_record(
                 occurred_at=occurred_at,
                 target_member=target_member,
                 target_content=target_content,
-                topic=(target_content.topic if target_content is not None else "") or "",
+                topic=(topic if topic is not None else (target_content.topic if target_content is not None else "")) or "",
                 text=text or "",
                 metadata=metadata or {},
                 source=source,
