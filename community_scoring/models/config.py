@@ -28,6 +28,7 @@ class RuleSet(models.Model):
         null=True, blank=True,
         help_text="After this many days without activity an 'inactivity' action is logged; its rule sets the penalty.",
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return self.name
@@ -42,6 +43,7 @@ class Rule(models.Model):
     )
     daily_cap = models.FloatField(null=True, blank=True, help_text="Max |points| per member per day for this type.")
     once_only = models.BooleanField(default=False, help_text="Counts only the member's first such action.")
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule_set", "action_type"], name="rule_unique_per_set_type")]
@@ -65,6 +67,7 @@ class FitRule(models.Model):
     operator = models.CharField(max_length=16, choices=Operator.choices)
     value = models.CharField(max_length=200)
     points = models.FloatField()
+    updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"{self.attribute} {self.operator} {self.value} -> {self.points:+g}"
@@ -77,6 +80,7 @@ class Stage(models.Model):
     position = models.PositiveIntegerField(unique=True)
     min_engagement = models.FloatField(default=0)
     min_fit = models.FloatField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position"]

@@ -28,6 +28,9 @@ class InterestBucket(models.Model):
     count = models.PositiveIntegerField(default=0)
     raw_points = models.FloatField(default=0, help_text="Sum of rule points before caps.")
     points = models.FloatField(default=0, help_text="Points after caps and once-only rules, before decay.")
+    topic_counts = models.JSONField(
+        default=dict, blank=True, help_text="Actions per topic in this bucket; topics get points * share."
+    )
 
     class Meta:
         constraints = [

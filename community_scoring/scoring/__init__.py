@@ -1,0 +1,1 @@
+"""Pure interest-scoring math: numbers in, numbers out, no Django (decay, caps, fit, stages, rule sets, ledger)."""

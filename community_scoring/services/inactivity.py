@@ -1,0 +1,64 @@
+"""Inactivity penalties: an ``inactivity`` action logged for members idle for their rule set's inactivity_days.
+
+The penalty is an ordinary action in the log (source "system", type "inactivity", occurred_at = last activity +
+inactivity_days, external_event_id "inactivity:<member id>:<last activity date>"), so its points come from the
+``inactivity`` rule (normally negative), decay like any other, and a full recompute reproduces them. The id
+makes the task idempotent: one penalty per stretch of inactivity; acting again starts a new stretch. Only the
+member's own actions count as activity (not being voted on, and not the penalty itself).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from community_scoring.models import Action, InterestScore
+from community_scoring.services.config import scoring_config_current
+from community_scoring.services.interest import INACTIVITY, interest_apply
+
+SYSTEM_SOURCE = "system"
+
+
+def inactivity_event_id(*, member_id: int, last_activity_at: datetime) -> str:
+    return f"inactivity:{member_id}:{last_activity_at.date().isoformat()}"
+
+
+def interest_inactivity_apply(*, now: datetime | None = None, chunk_size: int = 500) -> int:
+    """Log the penalties due at ``now`` (default: now) and score them; returns how many were logged."""
+    now = now or timezone.now()
+    config = scoring_config_current()
+    options = [r.inactivity_days for r in (config.default, *config.personas.values()) if r.inactivity_days]
+    if not options:
+        return 0
+    penalised = Action.objects.filter(
+        member_id=OuterRef("member_id"), action_type_id=INACTIVITY, occurred_at__gte=OuterRef("last_activity_at")
+    )
+    candidates = (
+        InterestScore.objects.filter(last_activity_at__lte=now - timedelta(days=min(options)))
+        .annotate(penalised=Exists(penalised)).filter(penalised=False)
+        .order_by("member_id").values_list("member_id", "last_activity_at", "member__persona")
+    )
+    due: list[Action] = []
+    for member_id, last, persona in candidates:
+        days = config.for_persona(persona).inactivity_days
+        if not days or last > now - timedelta(days=days):
+            continue
+        due.append(Action(
+            member_id=member_id, action_type_id=INACTIVITY, occurred_at=last + timedelta(days=days),
+            source=SYSTEM_SOURCE, external_event_id=inactivity_event_id(member_id=member_id, last_activity_at=last),
+            metadata={"inactive_days": days, "last_activity_at": last.isoformat()},
+        ))
+    logged = 0
+    for start in range(0, len(due), chunk_size):
+        chunk = due[start:start + chunk_size]
+        with transaction.atomic():
+            taken = set(Action.objects.filter(
+                source=SYSTEM_SOURCE, external_event_id__in=[a.external_event_id for a in chunk]
+            ).values_list("external_event_id", flat=True))
+            fresh = [a for a in chunk if a.external_event_id not in taken]
+            created = Action.objects.bulk_create(fresh)
+            interest_apply(actions=created)
+            logged += len(created)
+    return logged

@@ -1,0 +1,165 @@
+"""Full recompute of interest from the action log: buckets, topics, scores and stages, in chunks of members.
+
+For each chunk (one transaction, score rows locked like services.interest does) the log is aggregated in SQL
+into bucket tallies (actions per member, type, side, UTC day and topic), then scoring.ledger values them under
+the current configuration, at ``now`` (or at the latest bucket day when that is later). The result equals what
+incremental updates give, to float rounding, whatever order the actions arrived in. Safe to run twice.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone as dt_timezone
+
+from django.db import transaction
+from django.db.models import Count, F, Max
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from community_scoring.models import Action, InterestBucket, InterestTopic, Member, RecomputeJob, StageTransition
+from community_scoring.scoring.decay import day_start, from_epoch_days, to_epoch_days
+from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at, primary_topic, topics_at
+from community_scoring.scoring.ruleset import ScoringConfig
+from community_scoring.services.config import scoring_config_current
+from community_scoring.services.interest import (
+    INACTIVITY, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
+)
+
+
+@dataclass
+class RecomputeResult:
+    members: int = 0
+    actions: int = 0
+    stage_changes: int = 0
+    seconds: float = 0.0
+
+
+def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True) -> dict[int, list[BucketTally]]:
+    """Bucket tallies from the log for these members: their own actions, and actions others did to them.
+
+    Self-targeted actions are left out (they earn nothing). Received tallies are returned for every type; the
+    caller keeps those its rules give target points for.
+    """
+    day = TruncDate("occurred_at", tzinfo=dt_timezone.utc)
+    group = ["action_type_id", "day", *(["topic"] if with_topics else [])]
+    tallies: dict[int, dict[tuple, BucketTally]] = defaultdict(dict)
+    sides = (
+        (False, "member_id", Action.objects.filter(member_id__in=member_ids).exclude(target_member_id=F("member_id"))),
+        (True, "target_member_id",
+         Action.objects.filter(target_member_id__in=member_ids).exclude(member_id=F("target_member_id"))),
+    )
+    for received, owner_field, queryset in sides:
+        rows = queryset.annotate(day=day).values(owner_field, *group).annotate(n=Count("id")).order_by()
+        for row in rows:
+            owner = row[owner_field]
+            key = (row["action_type_id"], received, row["day"])
+            tally = tallies[owner].get(key)
+            if tally is None:
+                tally = tallies[owner][key] = BucketTally(row["action_type_id"], received, day_start(row["day"]))
+            tally.count += row["n"]
+            topic = row.get("topic")
+            if topic:
+                tally.topic_counts[topic] = tally.topic_counts.get(topic, 0) + row["n"]
+    return {owner: list(by_key.values()) for owner, by_key in tallies.items()}
+
+
+def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, reason: str) -> tuple[int, int]:
+    """Rebuild one chunk of members; returns (actions they did, stage changes)."""
+    scores = scores_lock(ids, floor_stage=config.floor_stage)
+    members = members_facts(ids)
+    tallies = interest_tallies_load(member_ids=ids)
+    activity = dict(
+        Action.objects.filter(member_id__in=ids).exclude(action_type_id=INACTIVITY)
+        .values("member_id").annotate(last=Max("occurred_at")).order_by().values_list("member_id", "last")
+    )
+    actions = Action.objects.filter(member_id__in=ids).count()
+    InterestBucket.objects.filter(member_id__in=ids).delete()
+    InterestTopic.objects.filter(member_id__in=ids).delete()
+    buckets: list[InterestBucket] = []
+    topics: list[InterestTopic] = []
+    transitions: list[StageTransition] = []
+    moment = from_epoch_days(now)
+    for member_id in ids:
+        facts, score = members.get(member_id), scores.get(member_id)
+        if facts is None or score is None:
+            continue  # deleted meanwhile
+        rules = config.for_persona(facts.persona)
+        kept = [t for t in tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
+        values = bucket_values(kept, rules)
+        as_of = max([now, *(v.tally.day for v in values)])
+        score.engagement = engagement_at(values, as_of, rules.half_life_days)
+        score.ref_time = from_epoch_days(as_of) if values else None
+        topic_values = topics_at(values, as_of, rules.half_life_days)
+        score.primary_topic = primary_topic(topic_values)
+        score.last_activity_at = activity.get(member_id)
+        old_stage = score.stage or config.floor_stage
+        score_evaluate(score, facts, rules, config)
+        if score.stage != old_stage:
+            transitions.append(stage_change_record(score=score, member=facts, old_stage=old_stage, at=moment, reason=reason))
+        for v in values:
+            t = v.tally
+            buckets.append(InterestBucket(
+                member_id=member_id, action_type_id=t.action_type, received=t.received,
+                day=from_epoch_days(t.day).date(), count=t.count, raw_points=v.raw_points, points=v.points,
+                topic_counts=t.topic_counts,
+            ))
+        topics.extend(
+            InterestTopic(member_id=member_id, topic=topic, points=value, ref_time=from_epoch_days(as_of))
+            for topic, value in topic_values.items()
+        )
+    InterestBucket.objects.bulk_create(buckets, batch_size=2000)
+    InterestTopic.objects.bulk_create(topics, batch_size=2000)
+    scores_save([scores[m] for m in sorted(scores)])
+    StageTransition.objects.bulk_create(transitions)
+    return actions, len(transitions)
+
+
+def interest_recompute(
+    *,
+    job_id: int | None = None,
+    member_ids: Iterable[int] | None = None,
+    chunk_size: int = 500,
+    reason: str = "recompute",
+    now: datetime | None = None,
+) -> RecomputeResult:
+    """Recompute interest from the log for the given members (default: all), chunk by chunk.
+
+    With ``job_id`` the RecomputeJob's status, total and done are kept up to date (committed per chunk, so
+    the admin shows progress); a failure marks the job failed and re-raises.
+    """
+    started = time.monotonic()
+    now_days = to_epoch_days(now or timezone.now())
+    config = scoring_config_current()
+    ids = sorted(set(member_ids)) if member_ids is not None else list(
+        Member.objects.order_by("pk").values_list("pk", flat=True)
+    )
+    jobs = RecomputeJob.objects.filter(pk=job_id) if job_id is not None else RecomputeJob.objects.none()
+    jobs.update(status=RecomputeJob.Status.RUNNING, started_at=timezone.now(), total=len(ids), done=0, error="",
+                finished_at=None)
+    result = RecomputeResult(members=len(ids))
+    try:
+        for start in range(0, len(ids), max(1, chunk_size)):
+            chunk = ids[start:start + chunk_size]
+            with transaction.atomic():
+                actions, changes = _recompute_chunk(chunk, config=config, now=now_days, reason=reason)
+                result.actions += actions
+                result.stage_changes += changes
+                jobs.update(done=start + len(chunk))
+    except Exception as exc:
+        jobs.update(status=RecomputeJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                    finished_at=timezone.now())
+        raise
+    jobs.update(status=RecomputeJob.Status.DONE, done=len(ids), finished_at=timezone.now())
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:
+    """Create a pending interest RecomputeJob and enqueue its task on commit (the admin's "recompute now")."""
+    from community_scoring.tasks import interest_recompute_task
+
+    job = RecomputeJob.objects.create(kind=RecomputeJob.Kind.INTEREST, config_version=config_version)
+    transaction.on_commit(lambda: interest_recompute_task.delay(job.pk))
+    return job

@@ -1,0 +1,35 @@
+"""Celery tasks of the interest engine. Each takes ids (or nothing), calls one service, and is safe to run twice.
+
+Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
+- ``interest_inactivity_task`` daily at 02:00 UTC: logs inactivity penalties (services.inactivity).
+- ``interest_snapshot_task`` daily at 00:15 UTC: re-values decay, re-evaluates stages, writes the day's
+  ScoreSnapshot rows (services.snapshots).
+"""
+from celery import shared_task
+
+
+@shared_task(name="community_scoring.interest_recompute", acks_late=True)
+def interest_recompute_task(job_id: int) -> dict:
+    """Run a pending/interrupted RecomputeJob; a job already done is left alone."""
+    from community_scoring.models import RecomputeJob
+    from community_scoring.services.recompute import interest_recompute
+
+    job = RecomputeJob.objects.filter(pk=job_id).first()
+    if job is None or job.status == RecomputeJob.Status.DONE:
+        return {"job": job_id, "skipped": True}
+    result = interest_recompute(job_id=job_id)
+    return {"job": job_id, "members": result.members, "actions": result.actions, "stage_changes": result.stage_changes}
+
+
+@shared_task(name="community_scoring.interest_inactivity")
+def interest_inactivity_task() -> int:
+    from community_scoring.services.inactivity import interest_inactivity_apply
+
+    return interest_inactivity_apply()
+
+
+@shared_task(name="community_scoring.interest_snapshot")
+def interest_snapshot_task() -> int:
+    from community_scoring.services.snapshots import interest_snapshot_take
+
+    return interest_snapshot_take()
