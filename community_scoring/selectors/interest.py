@@ -1,0 +1,82 @@
+"""Reads of a member's interest: the activity profile (how the score was earned), topics, stage and score history."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
+from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_days, value_at
+from community_scoring.services.config import scoring_config_current
+
+
+def _half_life(member: Member) -> float | None:
+    return scoring_config_current().for_persona(member.persona).half_life_days
+
+
+def interest_breakdown(*, member: Member, when: datetime | None = None) -> list[dict[str, Any]]:
+    """The activity profile: per action type and side (acting / being acted on), what it earned.
+
+    Each row: action_type, received, count, raw_points (rule points before caps), points (after daily caps and
+    once-only rules) and decayed_points (what it contributes to engagement at ``when``, default now: every
+    day's points times 2 ** (-(when - day start) / half-life)). Rows sum to the member's engagement at ``when``.
+    Ordered by decayed points, largest first.
+    """
+    moment = to_epoch_days(when or timezone.now())
+    half_life = _half_life(member)
+    rows: dict[tuple[str, bool], dict[str, Any]] = defaultdict(
+        lambda: {"count": 0, "raw_points": 0.0, "points": 0.0, "decayed_points": 0.0}
+    )
+    buckets = InterestBucket.objects.filter(member=member).values_list(
+        "action_type_id", "received", "day", "count", "raw_points", "points"
+    )
+    for action_type, received, day, count, raw, points in buckets:
+        row = rows[(action_type, received)]
+        row["count"] += count
+        row["raw_points"] += raw
+        row["points"] += points
+        start = day_start(day)
+        row["decayed_points"] += points * decay_factor(max(0.0, moment - start), half_life)
+    out = [{"action_type": t, "received": r, **values} for (t, r), values in rows.items()]
+    out.sort(key=lambda row: (-abs(row["decayed_points"]), row["action_type"], row["received"]))
+    return out
+
+
+def interest_topics(*, member: Member, when: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The member's interest per topic, valued at ``when`` (default now), largest first."""
+    moment = to_epoch_days(when or timezone.now())
+    half_life = _half_life(member)
+    topics = [
+        {"topic": topic, "points": value_at(points, to_epoch_days(ref), max(moment, to_epoch_days(ref)), half_life)}
+        for topic, points, ref in InterestTopic.objects.filter(member=member).values_list("topic", "points", "ref_time")
+    ]
+    topics.sort(key=lambda t: (-t["points"], t["topic"]))
+    return topics[:limit] if limit else topics
+
+
+def interest_current(*, member: Member, when: datetime | None = None) -> dict[str, Any] | None:
+    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage (as stored)."""
+    score = InterestScore.objects.filter(member=member).first()
+    if score is None:
+        return None
+    engagement = score.engagement
+    if score.ref_time is not None:
+        moment, ref = to_epoch_days(when or timezone.now()), to_epoch_days(score.ref_time)
+        engagement = value_at(score.engagement, ref, max(moment, ref), _half_life(member))
+    return {"engagement": engagement, "fit": score.fit, "score": engagement + score.fit, "stage": score.stage,
+            "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at}
+
+
+def stage_history(*, member: Member, limit: int | None = 100) -> QuerySet[StageTransition]:
+    """The member's stage crossings, newest first."""
+    rows = StageTransition.objects.filter(member=member).order_by("-occurred_at", "-id")
+    return rows[:limit] if limit else rows
+
+
+def score_history(*, member: Member, since: date | None = None) -> QuerySet[ScoreSnapshot]:
+    """The member's daily snapshots (date, engagement, fit, score, stage), oldest first, from ``since``."""
+    rows = ScoreSnapshot.objects.filter(member=member).order_by("date")
+    return rows.filter(date__gte=since) if since else rows
