@@ -1,2 +1,8 @@
+from django.urls import path
+
+from forum_integration.views import DiscourseWebhookView
+
 app_name = "forum_integration"
-urlpatterns: list = []
+urlpatterns = [
+    path("discourse/webhook/", DiscourseWebhookView.as_view(), name="discourse-webhook"),
+]

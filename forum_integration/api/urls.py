@@ -1,2 +1,8 @@
+from django.urls import path
+
+from forum_integration.api.views import EventIngestApi
+
 app_name = "forum_integration_api"
-urlpatterns: list = []
+urlpatterns = [
+    path("events/", EventIngestApi.as_view(), name="events-ingest"),
+]

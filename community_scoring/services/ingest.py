@@ -1,0 +1,529 @@
+"""Batch ingestion: many platform events -> actions, idempotent per (source, event id), scored in one pass.
+
+`actions_ingest` is the engine's bulk twin of `action_record`: same validation rules, same idempotency key,
+same defaults (the target member defaults to the target content's author), but a batch of 1,000 events costs
+a handful of SQL statements on PostgreSQL instead of thousands:
+
+1. validate every event in Python (unknown type, naive or future timestamp, lengths...): a bad event is
+   rejected alone and never reaches the database, so it cannot block the good ones;
+2. upsert the members and contents the batch names (SELECT, INSERT ... ON CONFLICT DO NOTHING RETURNING,
+   UPDATE ... FROM VALUES for the ones whose fields changed);
+3. INSERT the actions ... ON CONFLICT (source, external_event_id) DO NOTHING RETURNING, which says exactly
+   which events are new: the rest are duplicates (a retried batch, a concurrent delivery);
+4. one `interest_apply(actions=created)` for the new ones, in the same transaction.
+
+A repeated event id inside one batch counts once (the first valid occurrence). On other databases (the
+embedded SQLite demo) the same results come from a per-event loop over `member_upsert`/`content_upsert`/
+`action_record`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils import timezone
+
+from community_scoring.models import Action, ActionType, Content, Member
+from community_scoring.services.actions import FUTURE_TOLERANCE, action_record
+from community_scoring.services.members import content_upsert, member_upsert
+
+MAX_BATCH = 1000
+
+CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
+
+
+@dataclass(slots=True)
+class MemberIn:
+    """A member as the platform names it; None = not given (leave the stored value as is)."""
+
+    external_id: str
+    email: str | None = None
+    name: str | None = None
+    persona: str | None = None
+    attributes: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ContentIn:
+    external_id: str
+    topic: str | None = None
+    kind: str | None = None
+    title: str | None = None
+    author_external_id: str | None = None
+
+
+@dataclass(slots=True)
+class EventIn:
+    """One platform event. `target_content` is what was acted on; `content` is what the event created."""
+
+    source: str
+    event_id: str
+    type: str
+    occurred_at: datetime | None
+    member: MemberIn | None
+    target_member: MemberIn | None = None
+    target_content: ContentIn | None = None
+    content: ContentIn | None = None
+    text: str = ""
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class IngestResult:
+    event_id: str
+    status: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    action_id: int | None = None
+
+
+# Column limits of the tables the batch writes (a too-long value must be rejected, not fail the statement).
+_LIMITS = {"source": 64, "event_id": 191, "external_id": 191, "email": 254, "name": 200, "persona": 64,
+           "topic": 128, "kind": 32, "title": 300}
+
+
+def _text_error(value: Any, limit: int | None) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    if limit is not None and len(value) > limit:
+        return f"at most {limit} characters"
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode"
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    return None
+
+
+def _json_error(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "must be an object"
+    try:
+        dumped = json.dumps(value)
+    except (TypeError, ValueError):
+        return "must be JSON"
+    if "\\u0000" in dumped:
+        return "must not contain NUL characters"
+    # Lone surrogates survive json.dumps as escapes but PostgreSQL's jsonb refuses them.
+    if "\\ud" in dumped:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "is not valid Unicode"
+    return None
+
+
+def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], *, full: bool) -> None:
+    def add(name: str, msg: str | None) -> None:
+        if msg:
+            errors.setdefault(f"{prefix}.{name}", []).append(msg)
+
+    if not member.external_id:
+        add("external_id", "required")
+    else:
+        add("external_id", _text_error(member.external_id, _LIMITS["external_id"]))
+    if not full:
+        return
+    if member.email:
+        error = _text_error(member.email, _LIMITS["email"])
+        if error is None:
+            try:
+                validate_email(member.email)
+            except ValidationError:
+                error = "is not a valid email address"
+        add("email", error)
+    if member.name is not None:
+        add("name", _text_error(member.name, _LIMITS["name"]))
+    if member.persona is not None:
+        add("persona", _text_error(member.persona, _LIMITS["persona"]))
+    if member.attributes is not None:
+        add("attributes", _json_error(member.attributes))
+        persona = member.attributes.get("persona") if isinstance(member.attributes, dict) else None
+        if persona is not None and member.persona is None:
+            add("attributes", None if isinstance(persona, str) and len(persona) <= _LIMITS["persona"]
+                else f"persona must be a string of at most {_LIMITS['persona']} characters")
+
+
+def _content_errors(prefix: str, content: ContentIn, errors: dict[str, list[str]]) -> None:
+    if not content.external_id:
+        errors.setdefault(f"{prefix}.external_id", []).append("required")
+    for name in ("external_id", "topic", "kind", "title", "author_external_id"):
+        value = getattr(content, name)
+        if value is None or (name == "external_id" and not value):
+            continue
+        msg = _text_error(value, _LIMITS.get(name, _LIMITS["external_id"]))
+        if msg:
+            errors.setdefault(f"{prefix}.{name}", []).append(msg)
+
+
+def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now: datetime) -> dict[str, list[str]]:
+    """Everything wrong with one event, by field (dotted for nested fields); empty when it can be stored."""
+    errors: dict[str, list[str]] = {}
+    for name, value in (("source", event.source), ("event_id", event.event_id)):
+        msg = "required" if not value else _text_error(value, _LIMITS[name])
+        if msg:
+            errors[name] = [msg]
+    if not event.type:
+        errors["type"] = ["required"]
+    elif event.type not in known_types:
+        errors["type"] = [f"unknown action type {event.type!r}"]
+    if event.occurred_at is None:
+        errors["occurred_at"] = ["required"]
+    elif timezone.is_naive(event.occurred_at):
+        errors["occurred_at"] = ["must include a timezone"]
+    elif event.occurred_at > now + FUTURE_TOLERANCE:
+        errors["occurred_at"] = ["is in the future"]
+    if event.member is None:
+        errors["member"] = ["required"]
+    else:
+        _member_errors("member", event.member, errors, full=True)
+    if event.target_member is not None:
+        _member_errors("target_member", event.target_member, errors, full=False)
+    if event.target_content is not None:
+        _content_errors("target_content", event.target_content, errors)
+    if event.content is not None:
+        _content_errors("content", event.content, errors)
+    msg = _text_error(event.text or "", None)
+    if msg:
+        errors["text"] = [msg]
+    if event.metadata:
+        msg = _json_error(event.metadata)
+        if msg:
+            errors["metadata"] = [msg]
+    return errors
+
+
+def _persona(member: MemberIn) -> str | None:
+    if member.persona is not None:
+        return member.persona
+    if member.attributes and isinstance(member.attributes.get("persona"), str):
+        return member.attributes["persona"]
+    return None
+
+
+def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> list[IngestResult]:
+    """Record a batch of events; one result per event, in input order: created, duplicate or rejected."""
+    now = now or timezone.now()
+    known_types = frozenset(ActionType.objects.values_list("key", flat=True))
+    results: list[IngestResult | None] = [None] * len(events)
+    accepted: list[tuple[int, EventIn]] = []
+    seen: set[tuple[str, str]] = set()
+    for i, event in enumerate(events):
+        errors = event_errors(event, known_types=known_types, now=now)
+        if errors:
+            results[i] = IngestResult(event_id=_event_id_str(event), status=REJECTED, errors=errors)
+            continue
+        key = (event.source, event.event_id)
+        if key in seen:
+            results[i] = IngestResult(event_id=event.event_id, status=DUPLICATE)
+            continue
+        seen.add(key)
+        accepted.append((i, event))
+    if accepted:
+        store = _store_bulk if connection.vendor == "postgresql" else _store_one_by_one
+        created = store(accepted, now=now)
+        for i, event in accepted:
+            action_id = created.get(i)
+            results[i] = IngestResult(event_id=event.event_id, status=CREATED if action_id else DUPLICATE,
+                                      action_id=action_id)
+    return results  # type: ignore[return-value]
+
+
+def _event_id_str(event: EventIn) -> str:
+    return event.event_id if isinstance(event.event_id, str) else ""
+
+
+# --- the per-event path (non-PostgreSQL databases; also the reference the bulk path is tested against) ---
+
+def _store_one_by_one(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
+    created: dict[int, int] = {}
+    for i, event in accepted:
+        with transaction.atomic():
+            source = event.source
+            m = event.member
+            member = member_upsert(source=source, external_id=m.external_id, email=m.email or None,
+                                   display_name=m.name, persona=_persona(m), attributes=m.attributes)
+            target_member = (member_upsert(source=source, external_id=event.target_member.external_id)
+                             if event.target_member else None)
+            target_content = _content_one(source, event.target_content, author=None)
+            made = _content_one(source, event.content, author=member)
+            topic = (target_content.topic if target_content else None) or (made.topic if made else "")
+            action, is_new = action_record(
+                source=source, external_event_id=event.event_id, action_type=event.type, member=member,
+                occurred_at=event.occurred_at, target_member=target_member, target_content=target_content,
+                text=event.text or "", metadata=_metadata(event), topic=topic,
+            )
+            if is_new:
+                created[i] = action.pk
+    return created
+
+
+def _content_one(source: str, content: ContentIn | None, *, author: Member | None) -> Content | None:
+    if content is None:
+        return None
+    if author is None and content.author_external_id:
+        author = member_upsert(source=source, external_id=content.author_external_id)
+    return content_upsert(source=source, external_id=content.external_id, author=author,
+                          topic=content.topic or None, kind=content.kind or None, title=content.title or None)
+
+
+def _metadata(event: EventIn) -> dict[str, Any]:
+    metadata = dict(event.metadata or {})
+    if event.content is not None:
+        metadata.setdefault("content", event.content.external_id)
+    return metadata
+
+
+# --- the bulk path (PostgreSQL) ---
+
+@dataclass(slots=True)
+class _MemberSpec:
+    email: str | None = None
+    name: str | None = None
+    persona: str | None = None
+    attributes: dict[str, Any] | None = None
+
+    def merge(self, member: MemberIn) -> None:
+        if member.email:
+            self.email = member.email
+        if member.name is not None:
+            self.name = member.name
+        persona = _persona(member)
+        if persona is not None:
+            self.persona = persona
+        if member.attributes:
+            self.attributes = {**(self.attributes or {}), **member.attributes}
+
+
+@dataclass(slots=True)
+class _ContentSpec:
+    author: tuple[str, str] | None = None
+    topic: str | None = None
+    kind: str | None = None
+    title: str | None = None
+
+    def merge(self, content: ContentIn, author: tuple[str, str] | None) -> None:
+        if author is not None:
+            self.author = author
+        for name in ("topic", "kind", "title"):
+            value = getattr(content, name)
+            if value:
+                setattr(self, name, value)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _columns(model, names: Iterable[str]) -> list[str]:
+    return [model._meta.get_field(name).column for name in names]
+
+
+def _select(model, keys: Iterable[tuple[str, str]], key_field: str) -> dict[tuple[str, str], Any]:
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found: dict[tuple[str, str], Any] = {}
+    for source, ids in by_source.items():
+        for obj in model.objects.filter(source=source, **{f"{key_field}__in": ids}):
+            found[(obj.source, getattr(obj, key_field))] = obj
+    return found
+
+
+def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list[str],
+                      casts: dict[str, str] | None = None) -> list[Any]:
+    """INSERT rows ... ON CONFLICT (conflict) DO NOTHING RETURNING every column: model instances of new rows."""
+    if not rows:
+        return []
+    casts = casts or {}
+    meta = model._meta
+    placeholder = "(" + ", ".join(f"%s::{casts[n]}" if n in casts else "%s" for n in names) + ")"
+    fields = meta.concrete_fields
+    sql = (
+        f"INSERT INTO {_q(meta.db_table)} ({', '.join(_q(c) for c in _columns(model, names))}) "
+        f"VALUES {', '.join([placeholder] * len(rows))} "
+        f"ON CONFLICT ({', '.join(_q(c) for c in _columns(model, conflict))}) DO NOTHING "
+        f"RETURNING {', '.join(_q(f.column) for f in fields)}"
+    )
+    params = [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    converters = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    objects = []
+    for values in fetched:
+        values = list(values)
+        for i, f in converters:
+            if isinstance(values[i], str):  # psycopg returns jsonb decoded, but be safe
+                values[i] = json.loads(values[i])
+        objects.append(model.from_db(connection.alias, [f.attname for f in fields], values))
+    return objects
+
+
+def _update_from_values(model, names: list[str], rows: list[tuple], casts: dict[str, str], now_field: str | None,
+                        now: datetime) -> None:
+    """UPDATE model SET names... FROM (VALUES (id, ...)) WHERE id matches; rows sorted by id (no deadlocks)."""
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda row: row[0])
+    table = _q(model._meta.db_table)
+    cols = _columns(model, names)
+    placeholder = "(%s::bigint, " + ", ".join(f"%s::{casts[n]}" if n in casts else "%s" for n in names) + ")"
+    sets = [f"{_q(c)} = v.{_q(c)}" for c in cols]
+    params: list[Any] = []
+    if now_field:
+        sets.append(f"{_q(model._meta.get_field(now_field).column)} = %s")
+        params.append(now)
+    sql = (
+        f"UPDATE {table} SET {', '.join(sets)} "
+        f"FROM (VALUES {', '.join([placeholder] * len(rows))}) AS v(id, {', '.join(_q(c) for c in cols)}) "
+        f"WHERE {table}.{_q(model._meta.pk.column)} = v.id"
+    )
+    params = params + [value for row in rows for value in row]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> dict[tuple[str, str], Member]:
+    members = _select(Member, specs.keys(), "external_id")
+    missing = sorted(key for key in specs if key not in members)
+    names = ["source", "external_id", "email", "display_name", "crm_id", "persona", "attributes", "joined_at",
+             "is_excluded", "created_at", "updated_at"]
+    rows = []
+    for key in missing:
+        spec = specs[key]
+        rows.append((key[0], key[1], spec.email or "", spec.name or "", "", spec.persona or "",
+                     json.dumps(spec.attributes or {}), now, False, now, now))
+    for member in _insert_returning(Member, names, rows, ["source", "external_id"], {"attributes": "jsonb"}):
+        members[(member.source, member.external_id)] = member
+        specs[(member.source, member.external_id)] = _MemberSpec()  # inserted with its values: nothing to update
+    raced = [key for key in missing if key not in members]
+    if raced:  # inserted by a concurrent batch since our SELECT: now visible, update like any existing one
+        members.update(_select(Member, raced, "external_id"))
+    updates = []
+    for key, spec in specs.items():
+        member = members[key]
+        changed = False
+        if spec.email and spec.email != member.email:
+            member.email, changed = spec.email, True
+        if spec.name is not None and spec.name != member.display_name:
+            member.display_name, changed = spec.name, True
+        if spec.persona is not None and spec.persona != member.persona:
+            member.persona, changed = spec.persona, True
+        if spec.attributes:
+            merged = {**(member.attributes or {}), **spec.attributes}
+            if merged != member.attributes:
+                member.attributes, changed = merged, True
+        if changed:
+            member.updated_at = now
+            updates.append((member.pk, member.email, member.display_name, member.persona,
+                            json.dumps(member.attributes)))
+    _update_from_values(Member, ["email", "display_name", "persona", "attributes"], updates, {"attributes": "jsonb"},
+                        "updated_at", now)
+    return members
+
+
+def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], members: dict[tuple[str, str], Member], *,
+                     now: datetime) -> dict[tuple[str, str], Content]:
+    contents = _select(Content, specs.keys(), "external_id")
+    missing = sorted(key for key in specs if key not in contents)
+    rows = []
+    for key in missing:
+        spec = specs[key]
+        author = members[spec.author].pk if spec.author else None
+        rows.append((key[0], key[1], author, spec.kind or "", spec.topic or "", spec.title or "", now))
+    names = ["source", "external_id", "author", "kind", "topic", "title", "created_at"]
+    for content in _insert_returning(Content, names, rows, ["source", "external_id"]):
+        contents[(content.source, content.external_id)] = content
+        specs[(content.source, content.external_id)] = _ContentSpec()
+    raced = [key for key in missing if key not in contents]
+    if raced:
+        contents.update(_select(Content, raced, "external_id"))
+    updates = []
+    for key, spec in specs.items():
+        content = contents[key]
+        changed = False
+        if spec.author is not None and members[spec.author].pk != content.author_id:
+            content.author_id, changed = members[spec.author].pk, True
+        for name in ("topic", "kind", "title"):
+            value = getattr(spec, name)
+            if value is not None and value != getattr(content, name):
+                setattr(content, name, value)
+                changed = True
+        if changed:
+            updates.append((content.pk, content.author_id, content.kind, content.topic, content.title))
+    _update_from_values(Content, ["author", "kind", "topic", "title"], updates, {"author": "bigint"}, None, now)
+    return contents
+
+
+def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
+    from community_scoring.services.interest import interest_apply
+
+    member_specs: dict[tuple[str, str], _MemberSpec] = {}
+    content_specs: dict[tuple[str, str], _ContentSpec] = {}
+    for _, event in accepted:
+        source = event.source
+        member_specs.setdefault((source, event.member.external_id), _MemberSpec()).merge(event.member)
+        if event.target_member is not None:
+            member_specs.setdefault((source, event.target_member.external_id), _MemberSpec())
+        if event.target_content is not None:
+            tc = event.target_content
+            author = (source, tc.author_external_id) if tc.author_external_id else None
+            if author is not None:
+                member_specs.setdefault(author, _MemberSpec())
+            content_specs.setdefault((source, tc.external_id), _ContentSpec()).merge(tc, author)
+        if event.content is not None:
+            content_specs.setdefault((source, event.content.external_id), _ContentSpec()).merge(
+                event.content, (source, event.member.external_id))
+
+    with transaction.atomic():
+        members = _members_upsert(member_specs, now=now)
+        contents = _contents_upsert(content_specs, members, now=now) if content_specs else {}
+        members_by_id = {m.pk: m for m in members.values()}
+        unknown_authors = {c.author_id for c in contents.values() if c.author_id and c.author_id not in members_by_id}
+        if unknown_authors:
+            members_by_id.update(Member.objects.in_bulk(unknown_authors))
+
+        rows, pending = [], []
+        for i, event in accepted:
+            source = event.source
+            member = members[(source, event.member.external_id)]
+            target_content = contents[(source, event.target_content.external_id)] if event.target_content else None
+            made = contents[(source, event.content.external_id)] if event.content else None
+            if event.target_member is not None:
+                target_member = members[(source, event.target_member.external_id)]
+            elif target_content is not None and target_content.author_id:
+                target_member = members_by_id[target_content.author_id]
+            else:
+                target_member = None
+            topic = (target_content.topic if target_content else "") or (made.topic if made else "") or ""
+            metadata = _metadata(event)
+            rows.append((member.pk, event.type, event.occurred_at, target_member.pk if target_member else None,
+                         target_content.pk if target_content else None, topic, event.text or "",
+                         json.dumps(metadata), source, event.event_id, now))
+            pending.append((i, event, member, target_member, target_content, topic, metadata))
+        names = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
+                 "metadata", "source", "external_event_id", "recorded_at"]
+        inserted = _insert_returning(Action, names, rows, ["source", "external_event_id"], {"metadata": "jsonb"})
+        by_key = {(a.source, a.external_event_id): a for a in inserted}
+        created: dict[int, int] = {}
+        new_actions: list[Action] = []
+        for i, event, member, target_member, target_content, topic, metadata in pending:
+            action = by_key.get((event.source, event.event_id))
+            if action is None:
+                continue
+            # Hand the engine fully loaded actions so scoring needs no per-action queries.
+            action.member = member
+            action.target_member = target_member
+            action.target_content = target_content
+            new_actions.append(action)
+            created[i] = action.pk
+        if new_actions:
+            interest_apply(actions=new_actions)
+    return created

@@ -1,0 +1,181 @@
+"""The public ingest contract: DRF serializers describe it (OpenAPI, reference validation); `event_parse` reads it fast.
+
+A batch of 1,000 events through nested DRF serializers costs more than storing it (see bench/ingest.py), so
+the view parses with `event_parse`, a direct reading of the same contract into the engine's `EventIn`; the
+tests check both accept and reject the same inputs. Business rules (known type, timestamp not in the future,
+lengths) are the engine's: `community_scoring.services.ingest.event_errors`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rest_framework import serializers
+
+from community_scoring.services.ingest import MAX_BATCH, ContentIn, EventIn, MemberIn
+
+
+class MemberInSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=191, help_text="The member's id on the platform.")
+    email = serializers.EmailField(required=False, allow_null=True, allow_blank=True)
+    name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
+    persona = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64,
+                                    help_text="Persona or segment (may also come as attributes.persona).")
+    attributes = serializers.DictField(required=False, allow_null=True,
+                                       help_text="job_title, company_size, industry... (merged into stored ones)")
+
+
+class MemberRefSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=191)
+
+
+class ContentInSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=191)
+    topic = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=128)
+    kind = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=32)
+    title = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=300)
+    author = MemberRefSerializer(required=False, allow_null=True,
+                                 help_text="Who wrote it; lets later events omit target_member.")
+
+
+class EventSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=64, help_text="The platform, e.g. acme-forum.")
+    event_id = serializers.CharField(max_length=191, help_text="Unique per source: the idempotency key.")
+    type = serializers.CharField(help_text="An action type key: vote_up, question, answer, comment, follow...")
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with a timezone; not in the future.")
+    member = MemberInSerializer(help_text="Who acted; created or updated.")
+    target_member = MemberRefSerializer(required=False, allow_null=True,
+                                        help_text="Who was acted on; defaults to target_content's author.")
+    target_content = ContentInSerializer(required=False, allow_null=True, help_text="What was acted on.")
+    content = ContentInSerializer(required=False, allow_null=True,
+                                  help_text="Content this event created (authored by member), e.g. the question.")
+    text = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
+    metadata = serializers.DictField(required=False, allow_null=True)
+
+
+class EventBatchSerializer(serializers.Serializer):
+    events = EventSerializer(many=True, max_length=MAX_BATCH, allow_empty=False)
+
+
+class IngestResultSerializer(serializers.Serializer):
+    event_id = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class IngestResponseSerializer(serializers.Serializer):
+    results = IngestResultSerializer(many=True)
+
+
+# --- the fast reading of the same contract ---
+
+_MISSING = object()
+
+
+def _id(value: Any) -> str | None:
+    """Ids may be strings or integers (many platforms use numeric ids); anything else is invalid."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _opt_str(raw: dict, name: str, prefix: str, errors: dict) -> str | None:
+    value = raw.get(name)
+    if value is None or isinstance(value, str):
+        return value
+    errors[f"{prefix}{name}"] = ["must be a string"]
+    return None
+
+
+def _member(raw: Any, prefix: str, errors: dict, *, full: bool) -> MemberIn | None:
+    if not isinstance(raw, dict):
+        errors[prefix.rstrip(".")] = ["must be an object with an external_id"]
+        return None
+    external_id = _id(raw.get("external_id", _MISSING))
+    if external_id is None or external_id == "":
+        errors[f"{prefix}external_id"] = ["required" if raw.get("external_id") in (None, "") else
+                                          "must be a string or an integer"]
+        return None
+    if not full:
+        return MemberIn(external_id=external_id)
+    attributes = raw.get("attributes")
+    if attributes is not None and not isinstance(attributes, dict):
+        errors[f"{prefix}attributes"] = ["must be an object"]
+        attributes = None
+    return MemberIn(external_id=external_id, email=_opt_str(raw, "email", prefix, errors),
+                    name=_opt_str(raw, "name", prefix, errors), persona=_opt_str(raw, "persona", prefix, errors),
+                    attributes=attributes)
+
+
+def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
+    if not isinstance(raw, dict):
+        errors[prefix.rstrip(".")] = ["must be an object with an external_id"]
+        return None
+    external_id = _id(raw.get("external_id"))
+    if not external_id:
+        errors[f"{prefix}external_id"] = ["required" if raw.get("external_id") in (None, "") else
+                                          "must be a string or an integer"]
+        return None
+    author = raw.get("author")
+    author_id = None
+    if author is not None:
+        ref = _member(author, f"{prefix}author.", errors, full=False)
+        author_id = ref.external_id if ref else None
+    return ContentIn(external_id=external_id, topic=_opt_str(raw, "topic", prefix, errors),
+                     kind=_opt_str(raw, "kind", prefix, errors), title=_opt_str(raw, "title", prefix, errors),
+                     author_external_id=author_id)
+
+
+def _timestamp(value: Any, errors: dict) -> datetime | None:
+    if value is None or value == "":
+        errors["occurred_at"] = ["required"]
+        return None
+    if not isinstance(value, str):
+        errors["occurred_at"] = ["must be an ISO 8601 timestamp string"]
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        errors["occurred_at"] = [f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"]
+        return None
+
+
+def event_parse(raw: Any) -> tuple[EventIn | None, dict[str, list[str]]]:
+    """One event of the public contract -> EventIn, or the shape errors by field (nested fields dotted)."""
+    if not isinstance(raw, dict):
+        return None, {"non_field_errors": ["each event must be a JSON object"]}
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for name in ("source", "event_id", "type"):
+        value = raw.get(name)
+        text = _id(value) if name == "event_id" else (value if isinstance(value, str) else None)
+        if value is None or value == "":
+            errors[name] = ["required"]
+        elif text is None:
+            errors[name] = ["must be a string"]
+        else:
+            values[name] = text
+    occurred_at = _timestamp(raw.get("occurred_at"), errors)
+    member = _member(raw["member"], "member.", errors, full=True) if raw.get("member") is not None else None
+    if raw.get("member") is None:
+        errors["member"] = ["required"]
+    target_member = (_member(raw["target_member"], "target_member.", errors, full=False)
+                     if raw.get("target_member") is not None else None)
+    target_content = (_content(raw["target_content"], "target_content.", errors)
+                      if raw.get("target_content") is not None else None)
+    content = _content(raw["content"], "content.", errors) if raw.get("content") is not None else None
+    text = raw.get("text")
+    if text is not None and not isinstance(text, str):
+        errors["text"] = ["must be a string"]
+    metadata = raw.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        errors["metadata"] = ["must be an object"]
+    if errors:
+        return None, errors
+    return EventIn(
+        source=values["source"], event_id=values["event_id"], type=values["type"], occurred_at=occurred_at,
+        member=member, target_member=target_member, target_content=target_content, content=content,
+        text=text or "", metadata=metadata,
+    ), {}

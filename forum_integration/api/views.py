@@ -1,0 +1,92 @@
+"""REST ingest: `POST /api/v1/events/`, one event or {"events": [...]} (up to 1,000), for any platform."""
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from community_scoring.auth import ApiTokenRateThrottle, CanIngest
+from community_scoring.services.ingest import MAX_BATCH, REJECTED, actions_ingest
+from forum_integration.api.serializers import (
+    EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_parse,
+)
+
+
+class IngestRateThrottle(ApiTokenRateThrottle):
+    """Ingest clients are machines posting one event per request: a higher per-token rate than readers."""
+
+    scope = "ingest"
+
+    def get_rate(self):
+        return getattr(settings, "API_INGEST_THROTTLE_RATE", "120000/min")
+
+
+_EXAMPLE = {
+    "source": "acme-forum", "event_id": "e-1001", "type": "comment", "occurred_at": "2026-11-20T10:00:00Z",
+    "member": {"external_id": "u-42", "email": "ada@example.com", "name": "Ada",
+               "attributes": {"job_title": "Staff Engineer", "company_size": 500}},
+    "target_member": {"external_id": "u-7"}, "target_content": {"external_id": "post-9", "topic": "api"},
+    "text": "Great write-up, thanks!",
+}
+
+
+class EventIngestApi(APIView):
+    """Record community events as actions. Atomic per event: each result says created, duplicate or rejected.
+
+    Status: a batch answers 200 with one result per event, in input order. A single event answers 201 when
+    created, 200 when it is a duplicate, 400 when rejected (same body shape). A batch over 1,000 events, a
+    body that is not an event or a batch, or malformed JSON answers 400 and records nothing.
+    """
+
+    permission_classes = [CanIngest]
+    throttle_classes = [IngestRateThrottle]
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="events_ingest",
+        request=PolymorphicProxySerializer(
+            component_name="EventOrBatch", serializers=[EventSerializer, EventBatchSerializer], resource_type_field_name=None,
+        ),
+        responses={200: IngestResponseSerializer, 201: IngestResponseSerializer, 400: IngestResponseSerializer},
+        examples=[OpenApiExample("one event", value=_EXAMPLE, request_only=True),
+                  OpenApiExample("a batch", value={"events": [_EXAMPLE]}, request_only=True)],
+    )
+    def post(self, request):
+        data = request.data
+        if isinstance(data, dict) and "events" in data:
+            raw_events = data["events"]
+            if not isinstance(raw_events, list):
+                return Response({"events": ["must be a list of events"]}, status=status.HTTP_400_BAD_REQUEST)
+            if not raw_events:
+                return Response({"events": ["must contain at least one event"]}, status=status.HTTP_400_BAD_REQUEST)
+            if len(raw_events) > MAX_BATCH:
+                return Response({"events": [f"at most {MAX_BATCH} events per batch, got {len(raw_events)}"]},
+                                status=status.HTTP_400_BAD_REQUEST)
+            batch = True
+        elif isinstance(data, dict):
+            raw_events, batch = [data], False
+        else:
+            return Response({"non_field_errors": ['expected one event object or {"events": [...]}']},
+                            status=status.HTTP_400_BAD_REQUEST)
+
+        results: list[dict | None] = [None] * len(raw_events)
+        events, positions = [], []
+        for i, raw in enumerate(raw_events):
+            event, errors = event_parse(raw)
+            if errors:
+                event_id = raw.get("event_id") if isinstance(raw, dict) else None
+                results[i] = {"event_id": event_id if isinstance(event_id, (str, int)) else None,
+                              "status": REJECTED, "errors": errors}
+            else:
+                events.append(event)
+                positions.append(i)
+        for i, result in zip(positions, actions_ingest(events=events) if events else []):
+            results[i] = {"event_id": result.event_id, "status": result.status, "errors": result.errors}
+
+        if batch:
+            code = status.HTTP_200_OK
+        else:
+            code = {"created": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK}.get(
+                results[0]["status"], status.HTTP_400_BAD_REQUEST)
+        return Response({"results": results}, status=code)

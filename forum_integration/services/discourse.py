@@ -1,0 +1,314 @@
+"""Discourse webhooks -> actions.
+
+Discourse POSTs `{"<event type>": <serialized object>}` with headers X-Discourse-Instance (its base URL),
+X-Discourse-Event (topic_created, post_created...), X-Discourse-Event-Type (topic, post, like, user, solved,
+ping), X-Discourse-Event-Id and, when a secret is set, X-Discourse-Event-Signature = "sha256=" + hex
+HMAC-SHA256 of the raw body. A failed delivery is retried as a new event with a new id and the same body,
+so the action's idempotency key is what happened, never the delivery id:
+
+| event             | action                    | actor -> target                                    | event id            |
+|-------------------|---------------------------|----------------------------------------------------|---------------------|
+| topic_created     | question                  | topic creator, topic = category                    | question:topic:<t>  |
+| post_created #1   | question (same as above)  | poster                                             | question:topic:<t>  |
+| post_created #n   | answer (reply to topic)   | poster -> the topic and its author                 | post:<post id>      |
+|                   | comment (reply to post r) | poster -> post r and its author (else the topic's) | post:<post id>      |
+| post_liked        | vote_up                   | liker -> the post and its author                   | like:<post>:<liker> |
+| user_created      | signup                    | the new user                                       | signup:<user id>    |
+| accepted_solution | solved                    | topic owner (acceptor) -> the post's author        | solved:<post id>    |
+
+The source (and so the member namespace) is the instance's `source`, e.g. "discourse-acme". Content ids:
+"topic:<t>" for a topic and its first post, "topic:<t>/post:<n>" for later posts, so replies (which name
+`reply_to_post_number`) find their parent without another table. Private messages, moderator/small-action
+posts and system users (id < 1) are ignored.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from community_scoring.models import Content, Member
+from community_scoring.services.actions import action_record
+from community_scoring.services.members import content_upsert, member_upsert
+from forum_integration.models import DiscourseInstance
+
+SINGLE_INSTANCE_SOURCE = "discourse"
+IGNORED_POST_TYPES = {2, 3}  # moderator_action, small_action ("closed this topic"...)
+
+
+class DiscoursePayloadError(ValueError):
+    """A delivery whose body lacks what its event needs; `field` names the missing or bad field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DiscourseReceiver:
+    """Where a delivery's actions go and how it is verified."""
+
+    source: str
+    secret: str
+    category_topics: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DiscourseOutcome:
+    status: str  # recorded | duplicate | ignored
+    detail: str = ""
+    action_id: int | None = None
+
+
+def discourse_receiver_for(*, instance_url: str) -> DiscourseReceiver | None:
+    """The configured receiver for an X-Discourse-Instance value: an admin-configured instance, else the
+    single-instance DISCOURSE_WEBHOOK_SECRET; None when neither applies (the delivery is refused)."""
+    url = (instance_url or "").strip().rstrip("/")
+    if url:
+        instance = DiscourseInstance.objects.filter(base_url__in=[url, url + "/"], is_active=True).first()
+        if instance is None:
+            instance = DiscourseInstance.objects.filter(base_url__iexact=url, is_active=True).first()
+        if instance is not None:
+            topics = {str(k): str(v) for k, v in (instance.category_topics or {}).items()}
+            return DiscourseReceiver(source=instance.source, secret=instance.secret, category_topics=topics)
+    if settings.DISCOURSE_WEBHOOK_SECRET:
+        return DiscourseReceiver(source=SINGLE_INSTANCE_SOURCE, secret=settings.DISCOURSE_WEBHOOK_SECRET)
+    return None
+
+
+def discourse_signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
+    """Discourse signs with "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); compare in constant time."""
+    if not secret or not signature.startswith("sha256="):
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature[len("sha256="):].strip().lower())
+
+
+def _require(obj: Any, key: str, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise DiscoursePayloadError(where, "must be an object")
+    value = obj.get(key)
+    if value is None or value == "":
+        raise DiscoursePayloadError(f"{where}.{key}", "required")
+    return value
+
+
+def _int(obj: dict, key: str, where: str) -> int:
+    value = _require(obj, key, where)
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+        raise DiscoursePayloadError(f"{where}.{key}", "must be an integer")
+    return int(value)
+
+
+def _opt_int(obj: dict, key: str, where: str) -> int | None:
+    return None if obj.get(key) in (None, "") else _int(obj, key, where)
+
+
+def _when(value: Any) -> datetime:
+    """Discourse's created_at, clamped to now (a fast Discourse clock must not make the action 'future')."""
+    now = timezone.now()
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return now
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, dt_timezone.utc)
+        return min(parsed, now)
+    return now
+
+
+def tag_names(tags: Any) -> list[str]:
+    """Topic tags: plain names (older Discourse) or {"id", "name", "slug"} objects (newer); both -> names."""
+    names = []
+    for tag in tags or []:
+        if isinstance(tag, str):
+            names.append(tag)
+        elif isinstance(tag, dict) and (tag.get("name") or tag.get("slug")):
+            names.append(str(tag.get("name") or tag.get("slug")))
+    return names
+
+
+def _category_topic(obj: dict, receiver: DiscourseReceiver) -> str:
+    category_id = obj.get("category_id")
+    if category_id in (None, ""):
+        return ""
+    return (receiver.category_topics.get(str(category_id)) or obj.get("category_slug")
+            or f"category-{category_id}")[:128]
+
+
+def _member(receiver: DiscourseReceiver, user_id: int, *, username: str | None = None, name: str | None = None,
+            email: str | None = None) -> Member:
+    return member_upsert(source=receiver.source, external_id=str(user_id), email=email or None,
+                         display_name=(name or username or None))
+
+
+def _post_content_id(topic_id: int, post_number: int) -> str:
+    return f"topic:{topic_id}" if post_number <= 1 else f"topic:{topic_id}/post:{post_number}"
+
+
+def _post_text(post: dict) -> str:
+    raw = post.get("raw")
+    if isinstance(raw, str) and raw:
+        return raw
+    cooked = post.get("cooked")
+    return strip_tags(cooked).strip() if isinstance(cooked, str) else ""
+
+
+def _outcome(result: tuple, detail: str) -> DiscourseOutcome:
+    action, created = result
+    return DiscourseOutcome(status="recorded" if created else "duplicate", detail=detail, action_id=action.pk)
+
+
+def _topic_question(receiver: DiscourseReceiver, *, topic_id: int, author: Member, title: str, topic: str,
+                    occurred_at: datetime, metadata: dict) -> DiscourseOutcome:
+    content_upsert(source=receiver.source, external_id=f"topic:{topic_id}", author=author, topic=topic or None,
+                   kind="question", title=(title or None) and title[:300])
+    return _outcome(action_record(
+        source=receiver.source, external_event_id=f"question:topic:{topic_id}", action_type="question",
+        member=author, occurred_at=occurred_at, topic=topic, text=title or "", metadata=metadata,
+    ), f"question in topic {topic_id}")
+
+
+def _on_topic_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
+    topic = _require(payload, "topic", "body")
+    topic_id = _int(topic, "id", "topic")
+    if topic.get("archetype") == "private_message":
+        return DiscourseOutcome("ignored", "private message")
+    creator = topic.get("created_by") if isinstance(topic.get("created_by"), dict) else {}
+    user_id = _int(creator, "id", "topic.created_by") if creator.get("id") is not None else _int(topic, "user_id", "topic")
+    if user_id < 1:
+        return DiscourseOutcome("ignored", "system user")
+    author = _member(receiver, user_id, username=creator.get("username"), name=creator.get("name"))
+    tags = tag_names(topic.get("tags"))
+    return _topic_question(
+        receiver, topic_id=topic_id, author=author, title=str(topic.get("title") or ""),
+        topic=_category_topic(topic, receiver), occurred_at=_when(topic.get("created_at")),
+        metadata={**meta, "topic_id": topic_id, "tags": tags},
+    )
+
+
+def _on_post_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
+    post = _require(payload, "post", "body")
+    post_id = _int(post, "id", "post")
+    topic_id = _int(post, "topic_id", "post")
+    post_number = _int(post, "post_number", "post")
+    user_id = _int(post, "user_id", "post")
+    if post.get("topic_archetype") == "private_message":
+        return DiscourseOutcome("ignored", "private message")
+    if post.get("post_type") in IGNORED_POST_TYPES:
+        return DiscourseOutcome("ignored", "moderator or small-action post")
+    if user_id < 1:
+        return DiscourseOutcome("ignored", "system user")
+    author = _member(receiver, user_id, username=post.get("username"), name=post.get("name"))
+    topic = _category_topic(post, receiver)
+    meta = {**meta, "topic_id": topic_id, "post_id": post_id, "post_number": post_number}
+    if post_number <= 1:
+        return _topic_question(receiver, topic_id=topic_id, author=author, title=str(post.get("topic_title") or ""),
+                               topic=topic, occurred_at=_when(post.get("created_at")), metadata=meta)
+
+    reply_to = _opt_int(post, "reply_to_post_number", "post")
+    parent = None
+    if reply_to is not None and reply_to > 1:
+        parent = Content.objects.filter(source=receiver.source,
+                                        external_id=_post_content_id(topic_id, reply_to)).first()
+        action_type = "comment"
+    else:
+        action_type = "answer"
+    if parent is None or parent.author_id is None:
+        # The reply's target is the topic's first post (and its author) when the replied-to post is unknown.
+        parent = content_upsert(source=receiver.source, external_id=f"topic:{topic_id}", topic=topic or None,
+                                title=(post.get("topic_title") or None) and str(post["topic_title"])[:300])
+    content_upsert(source=receiver.source, external_id=_post_content_id(topic_id, post_number), author=author,
+                   topic=topic or None, kind=action_type)
+    return _outcome(action_record(
+        source=receiver.source, external_event_id=f"post:{post_id}", action_type=action_type, member=author,
+        occurred_at=_when(post.get("created_at")), target_content=parent, topic=topic or parent.topic,
+        text=_post_text(post), metadata={**meta, "reply_to_post_number": reply_to},
+    ), f"{action_type} {post_id}")
+
+
+def _post_target(receiver: DiscourseReceiver, post: dict, where: str) -> tuple[Content, Member, int, int]:
+    """The content a liked/accepted post is, with its author (created if unseen)."""
+    post_id = _int(post, "id", where)
+    topic_id = _int(post, "topic_id", where)
+    post_number = _int(post, "post_number", where)
+    user_id = _int(post, "user_id", where)
+    author = _member(receiver, user_id, username=post.get("username"), name=post.get("name"))
+    content = content_upsert(source=receiver.source, external_id=_post_content_id(topic_id, post_number),
+                             author=author, topic=_category_topic(post, receiver) or None,
+                             kind="question" if post_number <= 1 else None)
+    return content, author, post_id, topic_id
+
+
+def _on_post_liked(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
+    like = _require(payload, "like", "body")
+    post = _require(like, "post", "like")
+    user = _require(like, "user", "like")
+    liker_id = _int(user, "id", "like.user")
+    if liker_id < 1:
+        return DiscourseOutcome("ignored", "system user")
+    content, _, post_id, topic_id = _post_target(receiver, post, "like.post")
+    liker = _member(receiver, liker_id, username=user.get("username"), name=user.get("name"))
+    return _outcome(action_record(
+        source=receiver.source, external_event_id=f"like:{post_id}:{liker_id}", action_type="vote_up",
+        member=liker, occurred_at=timezone.now(), target_content=content,
+        metadata={**meta, "topic_id": topic_id, "post_id": post_id},
+    ), f"like of post {post_id}")
+
+
+def _on_user_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
+    user = _require(payload, "user", "body")
+    user_id = _int(user, "id", "user")
+    if user_id < 1:
+        return DiscourseOutcome("ignored", "system user")
+    email = user.get("email") if isinstance(user.get("email"), str) else None
+    member = _member(receiver, user_id, username=user.get("username"), name=user.get("name"), email=email)
+    return _outcome(action_record(
+        source=receiver.source, external_event_id=f"signup:{user_id}", action_type="signup", member=member,
+        occurred_at=_when(user.get("created_at")), metadata={**meta, "username": user.get("username")},
+    ), f"signup of user {user_id}")
+
+
+def _on_accepted_solution(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
+    post = _require(payload, "solved", "body")
+    content, answerer, post_id, topic_id = _post_target(receiver, post, "solved")
+    topic = Content.objects.filter(source=receiver.source, external_id=f"topic:{topic_id}").first()
+    if topic is None or topic.author is None:
+        # The payload names only the accepted post; who accepted it is the topic owner, known from topic_created.
+        return DiscourseOutcome("ignored", f"owner of topic {topic_id} unknown (no topic_created seen)")
+    return _outcome(action_record(
+        source=receiver.source, external_event_id=f"solved:{post_id}", action_type="solved", member=topic.author,
+        occurred_at=timezone.now(), target_member=answerer, target_content=content,
+        metadata={**meta, "topic_id": topic_id, "post_id": post_id},
+    ), f"solution {post_id} accepted")
+
+
+HANDLERS = {
+    "topic_created": _on_topic_created,
+    "post_created": _on_post_created,
+    "post_liked": _on_post_liked,
+    "user_created": _on_user_created,
+    "accepted_solution": _on_accepted_solution,
+}
+
+
+def discourse_event_receive(*, receiver: DiscourseReceiver, event: str, payload: dict,
+                            delivery_id: str = "") -> DiscourseOutcome:
+    """Record the action a verified delivery describes; unknown events are acknowledged and ignored."""
+    if event == "ping" or payload.get("ping") == "OK":
+        return DiscourseOutcome("ignored", "pong")
+    handler = HANDLERS.get(event)
+    if handler is None:
+        return DiscourseOutcome("ignored", f"event {event or '(none)'} is not scored")
+    meta = {"discourse_event": event}
+    if delivery_id:
+        meta["discourse_event_id"] = delivery_id
+    return handler(receiver, payload, meta)

@@ -1,0 +1,244 @@
+"""The bundled forum: every write saves the forum row and records the matching action in one transaction.
+
+This is the one path from the forum to the scores (no signals): each function below saves its row, mirrors the
+post as `community_scoring.Content` (author + category name as topic) and calls the engine's `action_record`
+with source "forum" and a deterministic event id ("vote:<id>:up", "follow:<id>"...), so replaying a call
+never double-counts. Targets: an answer targets its question, a comment its parent, a vote/read/share the
+post (and so its author), a follow the followed member. New questions, blog posts and polls have no target;
+their category is the action's topic.
+
+Self-votes and reading your own posts are stored as forum rows but record no action, so they earn nothing.
+Retracting an up-vote records `unvote`; unfollowing records `unfollow` (the configured reversing types).
+Retracting a down-vote records nothing: no built-in type reverses `vote_down`. Creating a poll records no
+action either (no built-in type); responses to it record `poll_response`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from community_scoring.models import Content, Member
+from community_scoring.services.actions import action_record
+from community_scoring.services.members import content_upsert, member_upsert
+from forum_integration.models import (
+    FORUM_SOURCE, Category, Follow, PollChoice, PollResponse, Post, Read, Share, Vote,
+)
+
+
+class ForumError(ValueError):
+    """A forum write that makes no sense (answering an answer, voting twice the same way...)."""
+
+
+def forum_member_for_user(*, user) -> Member:
+    """The forum's Member for a Django user (source "forum", external id = user pk), created on first use."""
+    member = member_upsert(
+        source=FORUM_SOURCE, external_id=str(user.pk), email=user.email or None,
+        display_name=user.get_full_name() or user.get_username(),
+    )
+    if member.user_id != user.pk:
+        member.user = user
+        member.save(update_fields=["user", "updated_at"])
+    return member
+
+
+def forum_category_create(*, name: str, description: str = "") -> Category:
+    return Category.objects.create(name=name, description=description)
+
+
+def _root(post: Post) -> Post:
+    while post.parent_id is not None:
+        post = post.parent
+    return post
+
+
+def _post_mirror(post: Post) -> Content:
+    """The engine's Content for a post: same author, the category name as topic."""
+    content = content_upsert(
+        source=FORUM_SOURCE, external_id=f"post:{post.pk}", author=post.author, topic=post.category.name,
+        kind=post.kind, title=(post.title or _root(post).title)[:300],
+    )
+    if post.content_id != content.pk:
+        post.content = content
+        post.save(update_fields=["content"])
+    return content
+
+
+def _post_create(*, kind: str, author: Member, category: Category, title: str, body: str,
+                 parent: Post | None, action_type: str | None, created_at: datetime | None) -> Post:
+    with transaction.atomic():
+        post = Post.objects.create(kind=kind, author=author, category=category, parent=parent, title=title,
+                                   body=body, created_at=created_at or timezone.now())
+        _post_mirror(post)
+        if action_type is not None:
+            target = _post_mirror(parent) if parent is not None else None
+            action_record(
+                source=FORUM_SOURCE, external_event_id=f"post:{post.pk}", action_type=action_type, member=author,
+                occurred_at=post.created_at, target_content=target, topic=category.name,
+                text="\n\n".join(part for part in (title, body) if part),
+                metadata={"forum_post": post.pk, "kind": kind},
+            )
+    return post
+
+
+def forum_question_create(*, author: Member, category: Category, title: str, body: str = "",
+                          created_at: datetime | None = None) -> Post:
+    return _post_create(kind=Post.Kind.QUESTION, author=author, category=category, title=title, body=body,
+                        parent=None, action_type="question", created_at=created_at)
+
+
+def forum_answer_create(*, author: Member, question: Post, body: str, created_at: datetime | None = None) -> Post:
+    if question.kind != Post.Kind.QUESTION:
+        raise ForumError("only questions can be answered; reply with a comment instead")
+    return _post_create(kind=Post.Kind.ANSWER, author=author, category=question.category, title="", body=body,
+                        parent=question, action_type="answer", created_at=created_at)
+
+
+def forum_blog_post_create(*, author: Member, category: Category, title: str, body: str = "",
+                           created_at: datetime | None = None) -> Post:
+    return _post_create(kind=Post.Kind.BLOG_POST, author=author, category=category, title=title, body=body,
+                        parent=None, action_type="blog_post", created_at=created_at)
+
+
+def forum_comment_create(*, author: Member, parent: Post, body: str, created_at: datetime | None = None) -> Post:
+    """A comment on any post, or a reply to another comment (threads nest through `parent`)."""
+    return _post_create(kind=Post.Kind.COMMENT, author=author, category=parent.category, title="", body=body,
+                        parent=parent, action_type="comment", created_at=created_at)
+
+
+def forum_poll_create(*, author: Member, category: Category, title: str, choices: list[str], body: str = "",
+                      created_at: datetime | None = None) -> Post:
+    labels = [label.strip() for label in choices if label and label.strip()]
+    if len(labels) < 2:
+        raise ForumError("a poll needs at least two choices")
+    with transaction.atomic():
+        poll = _post_create(kind=Post.Kind.POLL, author=author, category=category, title=title, body=body,
+                            parent=None, action_type=None, created_at=created_at)
+        PollChoice.objects.bulk_create(
+            [PollChoice(poll=poll, label=label, position=i) for i, label in enumerate(labels)]
+        )
+    return poll
+
+
+def forum_poll_respond(*, member: Member, choice: PollChoice, text: str = "",
+                       responded_at: datetime | None = None) -> PollResponse:
+    """Answer a poll once (free text optional); answering again changes the choice and text, not the score."""
+    poll = choice.poll
+    with transaction.atomic():
+        response, created = PollResponse.objects.select_for_update().get_or_create(
+            poll=poll, member=member,
+            defaults={"choice": choice, "text": text, "created_at": responded_at or timezone.now()},
+        )
+        if not created:
+            response.choice, response.text = choice, text
+            response.save(update_fields=["choice", "text"])
+            return response
+        if poll.author_id != member.pk:
+            action_record(
+                source=FORUM_SOURCE, external_event_id=f"poll_response:{response.pk}", action_type="poll_response",
+                member=member, occurred_at=response.created_at, target_content=_post_mirror(poll), text=text,
+                metadata={"forum_poll": poll.pk, "choice": choice.label},
+            )
+    return response
+
+
+def forum_vote_cast(*, member: Member, post: Post, direction: str, voted_at: datetime | None = None) -> Vote:
+    """Vote a post up or down. Voting the other way first retracts the old vote. A self-vote earns nothing."""
+    if direction not in Vote.Direction.values:
+        raise ForumError(f"direction must be one of {Vote.Direction.values}")
+    with transaction.atomic():
+        existing = Vote.objects.select_for_update().filter(post=post, member=member).first()
+        if existing is not None:
+            if existing.direction == direction:
+                return existing
+            _vote_retract(existing, at=voted_at)
+        vote = Vote.objects.create(post=post, member=member, direction=direction,
+                                   created_at=voted_at or timezone.now())
+        if post.author_id != member.pk:
+            action_record(
+                source=FORUM_SOURCE, external_event_id=f"vote:{vote.pk}:{direction}",
+                action_type=f"vote_{direction}", member=member, occurred_at=vote.created_at,
+                target_content=_post_mirror(post), metadata={"forum_post": post.pk},
+            )
+    return vote
+
+
+def _vote_retract(vote: Vote, *, at: datetime | None) -> None:
+    if vote.direction == Vote.Direction.UP and vote.post.author_id != vote.member_id:
+        action_record(
+            source=FORUM_SOURCE, external_event_id=f"unvote:{vote.pk}", action_type="unvote", member=vote.member,
+            occurred_at=at or timezone.now(), target_content=_post_mirror(vote.post),
+            metadata={"forum_post": vote.post_id, "retracts": f"vote:{vote.pk}:up"},
+        )
+    vote.delete()
+
+
+def forum_vote_retract(*, member: Member, post: Post, retracted_at: datetime | None = None) -> bool:
+    """Remove the member's vote on a post; returns False if there was none."""
+    with transaction.atomic():
+        vote = Vote.objects.select_for_update().filter(post=post, member=member).first()
+        if vote is None:
+            return False
+        _vote_retract(vote, at=retracted_at)
+    return True
+
+
+def forum_follow(*, follower: Member, followee: Member, followed_at: datetime | None = None) -> Follow:
+    if follower.pk == followee.pk:
+        raise ForumError("members cannot follow themselves")
+    with transaction.atomic():
+        follow, created = Follow.objects.get_or_create(
+            follower=follower, followee=followee, defaults={"created_at": followed_at or timezone.now()}
+        )
+        if created:
+            action_record(
+                source=FORUM_SOURCE, external_event_id=f"follow:{follow.pk}", action_type="follow",
+                member=follower, occurred_at=follow.created_at, target_member=followee,
+            )
+    return follow
+
+
+def forum_unfollow(*, follower: Member, followee: Member, unfollowed_at: datetime | None = None) -> bool:
+    with transaction.atomic():
+        follow = Follow.objects.select_for_update().filter(follower=follower, followee=followee).first()
+        if follow is None:
+            return False
+        action_record(
+            source=FORUM_SOURCE, external_event_id=f"unfollow:{follow.pk}", action_type="unfollow",
+            member=follower, occurred_at=unfollowed_at or timezone.now(), target_member=followee,
+            metadata={"retracts": f"follow:{follow.pk}"},
+        )
+        follow.delete()
+    return True
+
+
+def forum_read_record(*, member: Member, post: Post, read_at: datetime | None = None) -> Read:
+    """Count a view. The first view of a post per member per day records `read`; own posts earn nothing."""
+    at = read_at or timezone.now()
+    with transaction.atomic():
+        read, created = Read.objects.select_for_update().get_or_create(
+            post=post, member=member, day=at.date(), defaults={"first_read_at": at}
+        )
+        if not created:
+            Read.objects.filter(pk=read.pk).update(views=read.views + 1)
+            read.views += 1
+            return read
+        if post.author_id != member.pk:
+            action_record(
+                source=FORUM_SOURCE, external_event_id=f"read:{read.pk}", action_type="read", member=member,
+                occurred_at=at, target_content=_post_mirror(post), metadata={"forum_post": post.pk},
+            )
+    return read
+
+
+def forum_share(*, member: Member, post: Post, channel: str = "", shared_at: datetime | None = None) -> Share:
+    with transaction.atomic():
+        share = Share.objects.create(post=post, member=member, channel=channel,
+                                     created_at=shared_at or timezone.now())
+        action_record(
+            source=FORUM_SOURCE, external_event_id=f"share:{share.pk}", action_type="share", member=member,
+            occurred_at=share.created_at, target_content=_post_mirror(post),
+            metadata={"forum_post": post.pk, "channel": channel},
+        )
+    return share
