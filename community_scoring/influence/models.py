@@ -1,0 +1,147 @@
+"""Influence: configuration, one record per recompute, per-run member scores (the history) and text sentiment."""
+from django.conf import settings
+from django.db import models
+
+# Edge weight per action type: an action of that type from A on B (or B's content) adds this weight to A -> B.
+# A type listed in REVERSING subtracts the weight of the type it reverses (unfollow takes back a follow).
+DEFAULT_EDGE_WEIGHTS = {
+    "follow": 3.0,
+    "answer": 2.0,
+    "comment": 1.0,
+    "solved": 2.0,
+    "vote_up": 1.0,
+    "share": 2.0,
+    "read": 0.2,
+    "poll_response": 0.5,
+}
+# Types whose texts are scored with VADER.
+DEFAULT_TEXT_TYPES = ["question", "answer", "comment", "blog_post", "poll_response"]
+# Types that count towards reach: distinct members who read or engaged with someone's content in the window.
+DEFAULT_REACH_TYPES = ["read", "vote_up", "answer", "comment", "share", "solved", "poll_response"]
+
+
+def default_edge_weights() -> dict:
+    return dict(DEFAULT_EDGE_WEIGHTS)
+
+
+def default_text_types() -> list:
+    return list(DEFAULT_TEXT_TYPES)
+
+
+def default_reach_types() -> list:
+    return list(DEFAULT_REACH_TYPES)
+
+
+class InfluenceConfig(models.Model):
+    """The influence parameters; one row (pk=1), edited in the admin or through influence_config_update."""
+
+    damping = models.FloatField(default=0.85, help_text="PageRank damping factor (0 < d < 1).")
+    tolerance = models.FloatField(
+        default=1e-10, help_text="Stop when the L1 change of the score vector (which sums to 1) is below this."
+    )
+    max_iterations = models.PositiveIntegerField(default=1000)
+    edge_weights = models.JSONField(default=default_edge_weights, help_text="Action type key -> edge weight.")
+    half_life_days = models.FloatField(default=180.0, help_text="Edge weight of an action halves every this many days.")
+    window_days = models.PositiveIntegerField(default=90, help_text="Window for reach and sentiment.")
+    reach_types = models.JSONField(default=default_reach_types)
+    text_types = models.JSONField(default=default_text_types)
+    centrality_weight = models.FloatField(default=0.7, help_text="Weight of the centrality percentile in the blend.")
+    reach_weight = models.FloatField(default=0.3, help_text="Weight of the reach percentile in the blend.")
+    sentiment_weight = models.FloatField(
+        default=0.2, help_text="-1..1: how far sentiment moves influence (positive: positive sentiment raises it)."
+    )
+    sentiment_prior = models.FloatField(
+        default=3.0, help_text="Texts of pseudo-count 0 sentiment: shrinks the sentiment of members with few texts."
+    )
+    received_weight = models.FloatField(
+        default=0.5, help_text="Weight of replies received relative to texts written in a member's sentiment."
+    )
+    advocate_min_influence = models.FloatField(default=60.0)
+    advocate_min_sentiment = models.FloatField(default=0.05)
+    detractor_min_influence = models.FloatField(default=60.0)
+    detractor_max_sentiment = models.FloatField(default=-0.05)
+    schedule_minutes = models.PositiveIntegerField(default=360, help_text="Scheduled recompute interval; 0 = off.")
+    keep_runs = models.PositiveIntegerField(default=10, help_text="Runs whose scores are kept as history.")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = "influence configuration"
+        verbose_name_plural = "influence configuration"
+
+    def __str__(self) -> str:
+        return "Influence configuration"
+
+
+class InfluenceRun(models.Model):
+    """One recompute of influence. Its scores become current when it is marked done, in one transaction."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    trigger = models.CharField(max_length=16, default="manual", help_text="manual, schedule, command, config.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ref_time = models.DateTimeField(null=True, blank=True, help_text="The 'now' decay and windows are measured from.")
+    nodes = models.PositiveIntegerField(default=0)
+    edges = models.PositiveBigIntegerField(default=0)
+    iterations = models.PositiveIntegerField(default=0)
+    converged = models.BooleanField(default=False)
+    warm_start = models.BooleanField(default=False)
+    texts_scored = models.PositiveIntegerField(default=0)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase.")
+    config = models.JSONField(default=dict, blank=True, help_text="The configuration this run used.")
+    error = models.TextField(blank=True)
+    scores_pruned = models.BooleanField(default=False, help_text="Its scores were deleted (older than keep_runs).")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"influence run {self.pk} ({self.status})"
+
+
+class InfluenceScore(models.Model):
+    """A member's influence in one run. Rows of the current run are the scores; older runs are the history."""
+
+    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="scores")
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="influence_scores")
+    centrality = models.FloatField(help_text="Raw weighted PageRank; sums to 1 over the community.")
+    rank = models.PositiveIntegerField(help_text="1 = most central.")
+    percentile = models.FloatField(help_text="Centrality percentile, 0-100: share of members strictly below.")
+    in_degree = models.PositiveIntegerField(default=0, help_text="Followers.")
+    reach = models.PositiveIntegerField(default=0, help_text="Distinct members who engaged with their content.")
+    reach_percentile = models.FloatField(default=0)
+    sentiment_mean = models.FloatField(null=True, blank=True, help_text="Mean VADER compound of texts written.")
+    sentiment_count = models.PositiveIntegerField(default=0)
+    sentiment_positive_share = models.FloatField(default=0)
+    sentiment_negative_share = models.FloatField(default=0)
+    received_sentiment_mean = models.FloatField(null=True, blank=True, help_text="Mean compound of replies received.")
+    received_count = models.PositiveIntegerField(default=0)
+    sentiment = models.FloatField(default=0, help_text="Blended, shrunk sentiment used by the formula (-1..1).")
+    influence = models.FloatField(help_text="0-100, see community_scoring.influence.formula.influence_scores.")
+    is_advocate = models.BooleanField(default=False)
+    is_detractor = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "member"], name="influence_score_unique_run_member")]
+        indexes = [models.Index(fields=["run", "-influence"], name="influence_score_run_influence")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in run {self.run_id}: {self.influence:.1f}"
+
+
+class TextSentiment(models.Model):
+    """VADER compound score of one action's text, computed once."""
+
+    action = models.OneToOneField(
+        "community_scoring.Action", primary_key=True, on_delete=models.CASCADE, related_name="sentiment"
+    )
+    compound = models.FloatField()

@@ -1,0 +1,33 @@
+"""`manage.py recompute_influence`: recompute influence now, synchronously, and print the run record."""
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from community_scoring.influence.selectors import run_record
+from community_scoring.influence.services import influence_recompute
+
+
+PHASES = ["sentiment_scoring", "graph_read", "previous_read", "matrix_build", "pagerank", "sentiment_read", "formula",
+          "write", "swap", "prune"]
+
+
+class Command(BaseCommand):
+    help = "Recompute centrality, reach, sentiment and influence for every member and print the run record."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print the run record as JSON.")
+
+    def handle(self, *args, **options):
+        run = influence_recompute(trigger="command")
+        record = run_record(run)
+        if options["json"]:
+            self.stdout.write(json.dumps(record, indent=2))
+        else:
+            for key in ("id", "status", "started", "finished", "nodes", "edges", "iterations", "converged",
+                        "warm_start", "texts_scored", "duration_seconds"):
+                self.stdout.write(f"{key}: {record[key]}")
+            phases = sorted((record["timings"] or {}).items(), key=lambda kv: PHASES.index(kv[0]) if kv[0] in PHASES else 99)
+            timings = ", ".join(f"{k} {v:.3f}s" for k, v in phases)
+            self.stdout.write(f"timings: {timings}")
+        if run.status != run.Status.DONE:
+            raise CommandError(f"influence run {run.pk} {run.status}: {run.error}")

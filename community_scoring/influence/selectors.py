@@ -1,0 +1,161 @@
+"""Influence reads. Every selector reads the current run (the latest finished one) unless given a run, so a
+caller sees one whole run or the previous one, never a mix.
+
+Signatures are keyword-only; querysets are returned where a caller may page or filter further.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, FilteredRelation, Q, QuerySet
+
+from community_scoring.influence.graph import inbound_edges, reversals_read
+from community_scoring.influence.models import InfluenceRun, InfluenceScore
+
+
+def influence_run_current() -> InfluenceRun | None:
+    """The run whose scores are current: the latest finished one (None before the first run)."""
+    return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id").first()
+
+
+def influence_runs(*, limit: int = 20) -> QuerySet[InfluenceRun]:
+    """The newest runs first (any status): the run log."""
+    return InfluenceRun.objects.order_by("-id")[:limit]
+
+
+def run_record(run: InfluenceRun) -> dict[str, Any]:
+    """A run record as plain data: started, finished, nodes, edges, iterations, duration and per-phase timings."""
+    return {
+        "id": run.pk, "status": run.status, "trigger": run.trigger,
+        "started": run.started_at.isoformat() if run.started_at else None,
+        "finished": run.finished_at.isoformat() if run.finished_at else None,
+        "nodes": run.nodes, "edges": run.edges, "iterations": run.iterations, "converged": run.converged,
+        "warm_start": run.warm_start, "texts_scored": run.texts_scored, "duration_seconds": run.duration_seconds,
+        "timings": run.timings, "error": run.error,
+    }
+
+
+def _scores(run: InfluenceRun | None, persona: str | None) -> QuerySet[InfluenceScore]:
+    run = run or influence_run_current()
+    if run is None:
+        return InfluenceScore.objects.none()
+    qs = InfluenceScore.objects.filter(run=run, member__is_excluded=False).select_related("member")
+    if persona:
+        qs = qs.filter(member__persona=persona)
+    return qs
+
+
+def _limited(qs: QuerySet, limit: int | None) -> QuerySet:
+    return qs if limit is None else qs[:limit]
+
+
+def leaderboard_influence(
+    *, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
+) -> QuerySet[InfluenceScore]:
+    """Scores of the current run, most influential first (ties: more central first); excluded members left out.
+
+    limit=None returns the unsliced queryset (for cursor paging).
+    """
+    return _limited(_scores(run, persona).order_by("-influence", "rank"), limit)
+
+
+def advocates(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
+              ) -> QuerySet[InfluenceScore]:
+    """Members with high influence and positive sentiment, most influential first."""
+    return _limited(_scores(run, persona).filter(is_advocate=True).order_by("-influence", "rank"), limit)
+
+
+def detractors(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
+               ) -> QuerySet[InfluenceScore]:
+    """Members with high influence and negative sentiment, most influential first."""
+    return _limited(_scores(run, persona).filter(is_detractor=True).order_by("-influence", "rank"), limit)
+
+
+def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
+    """The member's scores in the kept runs, oldest first: {run_id, at, influence, centrality, rank, ...}."""
+    rows = (
+        InfluenceScore.objects.filter(member=member, run__status=InfluenceRun.Status.DONE)
+        .order_by("-run_id")
+        .values("run_id", "run__finished_at", "influence", "centrality", "rank", "percentile", "reach", "sentiment",
+                "is_advocate", "is_detractor")[:limit]
+    )
+    return [
+        {"run_id": r.pop("run_id"), "at": r.pop("run__finished_at"), **r} for r in reversed(list(rows))
+    ]
+
+
+def members_with_influence(queryset: QuerySet, *, run: InfluenceRun | None = None) -> QuerySet:
+    """Annotate a Member queryset with the current run's values: influence_score, influence_centrality,
+    influence_rank, influence_percentile, influence_reach, influence_in_degree, influence_sentiment_mean,
+    influence_sentiment, influence_is_advocate, influence_is_detractor (NULL for members not scored yet)."""
+    run = run or influence_run_current()
+    run_id = run.pk if run is not None else -1
+    qs = queryset.annotate(_inf=FilteredRelation("influence_scores", condition=Q(influence_scores__run_id=run_id)))
+    return qs.annotate(
+        influence_score=F("_inf__influence"), influence_centrality=F("_inf__centrality"),
+        influence_rank=F("_inf__rank"), influence_percentile=F("_inf__percentile"),
+        influence_reach=F("_inf__reach"), influence_in_degree=F("_inf__in_degree"),
+        influence_sentiment_mean=F("_inf__sentiment_mean"), influence_sentiment=F("_inf__sentiment"),
+        influence_is_advocate=F("_inf__is_advocate"), influence_is_detractor=F("_inf__is_detractor"),
+    )
+
+
+def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None) -> dict[str, Any] | None:
+    """Why a member has their influence: scores, sentiment summary, the formula's terms with the weights the
+    run used, the top inbound edges (who gives them influence, by action type) and their history.
+
+    None when no run has scored this member yet.
+    """
+    run = run or influence_run_current()
+    if run is None:
+        return None
+    score = InfluenceScore.objects.filter(run=run, member=member).first()
+    if score is None:
+        return None
+    cfg = run.config or {}
+    a, b = float(cfg.get("centrality_weight", 0.7)), float(cfg.get("reach_weight", 0.3))
+    g = float(cfg.get("sentiment_weight", 0.2))
+    base = (a * score.percentile + b * score.reach_percentile) / (a + b)
+    factor = (1 + g * score.sentiment) / (1 + abs(g))
+    edge_rows = inbound_edges(
+        member_id=member.pk, ref_time=run.ref_time, half_life_days=float(cfg.get("half_life_days", 180.0)),
+        edge_weights=dict(cfg.get("edge_weights", {})), reversals=reversals_read(), limit=edges,
+    )
+    from community_scoring.models import Member
+
+    names = dict(Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows]).values_list("pk", "display_name"))
+    rank_of = dict(
+        InfluenceScore.objects.filter(run=run, member_id__in=[e["member_id"] for e in edge_rows])
+        .values_list("member_id", "rank")
+    )
+    for edge in edge_rows:
+        edge["display_name"] = names.get(edge["member_id"], "")
+        edge["source_rank"] = rank_of.get(edge["member_id"])
+    return {
+        "member_id": member.pk,
+        "run": run_record(run),
+        "centrality": score.centrality,
+        "rank": score.rank,
+        "percentile": score.percentile,
+        "in_degree": score.in_degree,
+        "reach": score.reach,
+        "reach_percentile": score.reach_percentile,
+        "influence": score.influence,
+        "is_advocate": score.is_advocate,
+        "is_detractor": score.is_detractor,
+        "sentiment": {
+            "mean": score.sentiment_mean, "count": score.sentiment_count,
+            "positive_share": score.sentiment_positive_share, "negative_share": score.sentiment_negative_share,
+            "received_mean": score.received_sentiment_mean, "received_count": score.received_count,
+            "blended": score.sentiment,
+        },
+        "formula": {
+            "expression": "influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)",
+            "C_centrality_percentile": score.percentile, "R_reach_percentile": score.reach_percentile,
+            "a_centrality_weight": a, "b_reach_weight": b, "base": base,
+            "s_sentiment": score.sentiment, "g_sentiment_weight": g, "sentiment_factor": factor,
+            "influence": score.influence,
+        },
+        "inbound_edges": edge_rows,
+        "history": influence_history(member=member),
+    }
