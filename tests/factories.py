@@ -30,3 +30,16 @@ class ContentFactory(factory.django.DjangoModelFactory):
 
 
 UTC = dt_timezone.utc
+
+
+class ActionFactory(factory.django.DjangoModelFactory):
+    """An action written straight to the log (no interest side effects): for tests of readers of the log."""
+
+    class Meta:
+        model = "community_scoring.Action"
+
+    member = factory.SubFactory(MemberFactory)
+    action_type_id = "follow"
+    occurred_at = factory.LazyFunction(timezone.now)
+    source = "test"
+    external_event_id = factory.Sequence(lambda n: f"evt-{n}")
