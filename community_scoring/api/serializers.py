@@ -1,0 +1,276 @@
+"""Input and output shapes of the API; the OpenAPI schema is generated from these."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from community_scoring.models import RecomputeJob
+from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    """400: each offending field (query parameter or body field) mapped to its messages."""
+
+    field_name = serializers.ListField(
+        child=serializers.CharField(), help_text="The key is the offending field's name; one entry per field."
+    )
+
+
+# ---- members ---------------------------------------------------------------------------------------------------
+
+class InterestSummarySerializer(serializers.Serializer):
+    score = serializers.FloatField()
+    engagement = serializers.FloatField()
+    fit = serializers.FloatField()
+    stage = serializers.CharField()
+    primary_topic = serializers.CharField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+
+
+class InfluenceSummarySerializer(serializers.Serializer):
+    """The member's row of the current influence run."""
+
+    score = serializers.FloatField(source="influence", help_text="Influence 0-100.")
+    centrality = serializers.FloatField(help_text="Raw weighted PageRank (sums to 1 over the community).")
+    rank = serializers.IntegerField(help_text="1 = most central.")
+    percentile = serializers.FloatField(help_text="Centrality percentile 0-100.")
+    followers = serializers.IntegerField(source="in_degree")
+    reach = serializers.IntegerField()
+    sentiment = serializers.FloatField(help_text="Blended, shrunk sentiment the formula uses, -1..1.")
+    is_advocate = serializers.BooleanField()
+    is_detractor = serializers.BooleanField()
+
+
+class MemberSerializer(serializers.Serializer):
+    """A member in a list: identity plus current scores. `email` is null for callers without PII access."""
+
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    display_name = serializers.CharField()
+    email = serializers.CharField(allow_null=True, help_text="null unless the caller may see PII.")
+    crm_id = serializers.CharField()
+    persona = serializers.CharField()
+    joined_at = serializers.DateTimeField()
+    is_excluded = serializers.BooleanField()
+    interest = InterestSummarySerializer(allow_null=True)
+    influence = InfluenceSummarySerializer(source="current_influence", allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("can_see_pii"):
+            data["email"] = None
+        return data
+
+
+class MemberPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="Link to the next page; null on the last page.")
+    results = MemberSerializer(many=True)
+
+
+# ---- webhooks --------------------------------------------------------------------------------------------------
+
+class WebhookSubscriptionSerializer(serializers.ModelSerializer):
+    events = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEvent.choices), allow_empty=False,
+        help_text="Events to receive: " + ", ".join(WebhookEvent.values),
+    )
+    secret = serializers.CharField(
+        write_only=True, min_length=16, max_length=200,
+        help_text="Shared secret for X-Community-Scoring-Signature (HMAC-SHA256). Never returned.",
+    )
+    url = serializers.URLField(max_length=500)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["id", "name", "url", "events", "secret", "is_active", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class WebhookSubscriptionUpdateSerializer(WebhookSubscriptionSerializer):
+    """PATCH: any subset of the fields."""
+
+    class Meta(WebhookSubscriptionSerializer.Meta):
+        extra_kwargs = {"name": {"required": False}, "url": {"required": False}}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    subscription = serializers.IntegerField(source="subscription_id")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id", "delivery_id", "subscription", "event", "payload", "status", "attempts", "response_code",
+            "last_error", "created_at", "last_attempt_at", "next_attempt_at", "delivered_at",
+        ]
+        read_only_fields = fields
+
+
+class WebhookDeliveryPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = WebhookDeliverySerializer(many=True)
+
+
+# ---- recompute -------------------------------------------------------------------------------------------------
+
+class RecomputeJobSerializer(serializers.ModelSerializer):
+    progress = serializers.FloatField(read_only=True, help_text="done / total, 0..1.")
+
+    class Meta:
+        model = RecomputeJob
+        fields = [
+            "id", "kind", "status", "config_version", "total", "done", "progress", "error", "created_at",
+            "started_at", "finished_at",
+        ]
+        read_only_fields = fields
+
+
+class RecomputeStartSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RecomputeJob.Kind.choices)
+
+
+# ---- leaderboards ----------------------------------------------------------------------------------------------
+
+class MemberBriefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    display_name = serializers.CharField()
+    persona = serializers.CharField()
+    email = serializers.CharField(allow_null=True, help_text="null unless the caller may see PII.")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not self.context.get("can_see_pii"):
+            data["email"] = None
+        return data
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text="1-based place on this board, counted along the cursor walk.")
+    value = serializers.FloatField(help_text="What the board ranks by: interest score, influence or gain.")
+    member = MemberBriefSerializer()
+    interest = InterestSummarySerializer(allow_null=True)
+    influence = InfluenceSummarySerializer(allow_null=True)
+    baseline = serializers.FloatField(
+        allow_null=True, help_text="rising only: interest score at the start of the period (0 if none)."
+    )
+
+
+class LeaderboardPageSerializer(serializers.Serializer):
+    board = serializers.CharField()
+    period = serializers.CharField()
+    persona = serializers.CharField(allow_null=True)
+    next = serializers.URLField(allow_null=True)
+    results = LeaderboardRowSerializer(many=True)
+
+
+# ---- audience view ---------------------------------------------------------------------------------------------
+
+class MemberIdentitySerializer(MemberBriefSerializer):
+    crm_id = serializers.CharField()
+    attributes = serializers.DictField(help_text="job_title, company_size, industry...")
+    joined_at = serializers.DateTimeField()
+    is_excluded = serializers.BooleanField()
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    """How the engagement score was earned from one action type (acting, or being acted on if `received`)."""
+
+    action_type = serializers.CharField()
+    received = serializers.BooleanField()
+    count = serializers.IntegerField()
+    raw_points = serializers.FloatField(help_text="Rule points before caps.")
+    points = serializers.FloatField(help_text="After caps and once-only rules, before decay.")
+    decayed_points = serializers.FloatField(help_text="What it contributes to engagement now.")
+
+
+class TopicSerializer(serializers.Serializer):
+    topic = serializers.CharField()
+    points = serializers.FloatField()
+
+
+class AudienceInterestSerializer(InterestSummarySerializer):
+    breakdown = BreakdownRowSerializer(many=True)
+    topics = TopicSerializer(many=True)
+
+
+class InboundInfluencerSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    display_name = serializers.CharField()
+    weight = serializers.FloatField(help_text="Decayed edge weight from this member to the viewed member.")
+    share = serializers.FloatField(help_text="Share of the viewed member's centrality that flows from this member.")
+    action_types = serializers.DictField(child=serializers.FloatField(), help_text="Weight by action type.")
+
+
+class AudienceInfluenceSerializer(InfluenceSummarySerializer):
+    reach_percentile = serializers.FloatField()
+    run_id = serializers.IntegerField()
+    computed_at = serializers.DateTimeField(allow_null=True)
+    top_inbound = InboundInfluencerSerializer(many=True)
+
+
+class ImplicitSentimentSerializer(serializers.Serializer):
+    """From VADER compound scores of the member's texts and of the replies they received."""
+
+    mean = serializers.FloatField(allow_null=True, help_text="Mean compound of texts written, -1..1.")
+    count = serializers.IntegerField()
+    positive_share = serializers.FloatField()
+    negative_share = serializers.FloatField()
+    received_mean = serializers.FloatField(allow_null=True)
+    received_count = serializers.IntegerField()
+    band = serializers.ChoiceField(choices=["positive", "neutral", "negative"], allow_null=True)
+
+
+class ExplicitSentimentSerializer(serializers.Serializer):
+    """From poll responses' ratings; see selectors.members.poll_response_sentiment."""
+
+    poll_responses = serializers.IntegerField()
+    rated_responses = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    band = serializers.ChoiceField(choices=["positive", "neutral", "negative"], allow_null=True)
+
+
+class SentimentSerializer(serializers.Serializer):
+    implicit = ImplicitSentimentSerializer(allow_null=True)
+    explicit = ExplicitSentimentSerializer()
+
+
+class StageTransitionSerializer(serializers.Serializer):
+    from_stage = serializers.CharField()
+    to_stage = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    engagement = serializers.FloatField()
+    fit = serializers.FloatField()
+    reason = serializers.CharField()
+
+
+class ScorePointSerializer(serializers.Serializer):
+    date = serializers.DateField()
+    engagement = serializers.FloatField()
+    fit = serializers.FloatField()
+    score = serializers.FloatField()
+    stage = serializers.CharField()
+
+
+class ScoreHistorySerializer(serializers.Serializer):
+    period = serializers.CharField()
+    since = serializers.DateField(allow_null=True)
+    points = ScorePointSerializer(many=True)
+
+
+class AudienceSerializer(serializers.Serializer):
+    """Everything known about one member, for a CRM or a profile page."""
+
+    member = MemberIdentitySerializer()
+    interest = AudienceInterestSerializer(allow_null=True)
+    influence = AudienceInfluenceSerializer(allow_null=True)
+    sentiment = SentimentSerializer()
+    stage_history = StageTransitionSerializer(many=True)
+    score_history = ScoreHistorySerializer()

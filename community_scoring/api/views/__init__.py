@@ -1,0 +1,1 @@
+"""Thin DRF views: parse input, call one selector or service, render with an output serializer."""

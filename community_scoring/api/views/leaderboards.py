@@ -1,0 +1,71 @@
+"""Leaderboards: interest, influence, advocates, detractors, rising; by period and persona; paged by cursor."""
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
+from community_scoring.api.serializers import LeaderboardPageSerializer
+from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
+from community_scoring.auth import CanReadMembers, request_can_see_pii
+from community_scoring.models import InterestScore
+from community_scoring.selectors.leaderboards import BOARDS, leaderboard_get
+
+
+def _row(obj, position: int, board: str, rank_field: str) -> dict:
+    if isinstance(obj, InterestScore):
+        interest, influence = obj, None
+    else:
+        influence = obj
+        interest = getattr(obj.member, "interest", None)  # absent row -> RelatedObjectDoesNotExist -> None
+    return {
+        "position": position,
+        "value": getattr(obj, rank_field),
+        "member": obj.member,
+        "interest": interest,
+        "influence": influence,
+        "baseline": getattr(obj, "baseline", None) if board == "rising" else None,
+    }
+
+
+class LeaderboardApi(APIView):
+    """One leaderboard page, highest first. Excluded (staff) members are left out."""
+
+    permission_classes = [CanReadMembers]
+
+    @extend_schema(
+        operation_id="leaderboards_retrieve",
+        parameters=[
+            OpenApiParameter("board", str, OpenApiParameter.PATH, enum=list(BOARDS)),
+            OpenApiParameter(
+                "period", str, enum=["7d", "30d", "90d", "all"],
+                description="rising: gain over the period (default 30d); others: members active in it (default all).",
+            ),
+            OpenApiParameter("persona", str, description="Only members of this persona."),
+            *CURSOR_PARAMETERS,
+        ],
+        responses={200: LeaderboardPageSerializer, **errors(400, 404)},
+    )
+    def get(self, request, board: str):
+        if board not in BOARDS:
+            raise Http404(f"No leaderboard {board!r}; boards: {', '.join(BOARDS)}.")
+        params = request.query_params
+        period = params.get("period") or ("30d" if board == "rising" else "all")
+        persona = params.get("persona") or None
+        if persona and "\x00" in persona:
+            raise exceptions.ValidationError({"persona": ["must not contain NUL characters"]})
+        page_size = page_size_parse(params.get("page_size"))
+        leaderboard = leaderboard_get(board=board, period=period, persona=persona)
+        order = KeysetOrder(
+            name=f"board:{board}:{period}", value_field=leaderboard.rank_field, id_field=leaderboard.id_field,
+            descending=True,
+        )
+        page = keyset_paginate(queryset=leaderboard.rows, order=order, cursor=params.get("cursor"), page_size=page_size)
+        rows = [
+            _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
+        ]
+        data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows}
+        return Response(LeaderboardPageSerializer(data, context={"can_see_pii": request_can_see_pii(request)}).data)

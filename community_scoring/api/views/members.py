@@ -1,0 +1,146 @@
+"""Members: the filtered list, the audience view of one member, and the CSV export."""
+from __future__ import annotations
+
+from django.http import Http404, StreamingHttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv_lines
+from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
+from community_scoring.api.serializers import AudienceSerializer, MemberPageSerializer, MemberSerializer
+from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
+from community_scoring.auth import CanExport, CanReadMembers, request_can_see_pii
+from community_scoring.models import Member
+from community_scoring.selectors.members import (
+    MemberFilter, member_audience, member_get, member_list, member_lookup, member_ordering, member_sort_keys,
+)
+
+ORDERING_PARAMETER = OpenApiParameter(
+    "ordering", str,
+    enum=[f"{sign}{key}" for key in member_sort_keys() for sign in ("", "-")],
+    description="Sort key; `-` for descending. Default `id` (fully stable paging).",
+)
+PERIOD_PARAMETER = OpenApiParameter(
+    "period", str, enum=["7d", "30d", "90d", "all"], description="Window of the score history (default 30d)."
+)
+
+
+class MemberListApi(generics.GenericAPIView):
+    """Members with current scores, filtered, ordered by any score, paged by cursor."""
+
+    permission_classes = [CanReadMembers]
+    filter_backends = [DjangoFilterBackend]  # declared for the schema; the selector applies MemberFilter itself
+    filterset_class = MemberFilter
+    queryset = Member.objects.none()
+
+    @extend_schema(
+        operation_id="members_list", filters=True, parameters=[ORDERING_PARAMETER, *CURSOR_PARAMETERS],
+        responses={200: MemberPageSerializer, **errors(400)},
+    )
+    def get(self, request):
+        ordering = member_ordering(request.query_params.get("ordering"))
+        page_size = page_size_parse(request.query_params.get("page_size"))
+        can_see_pii = request_can_see_pii(request)
+        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=can_see_pii)
+        order = KeysetOrder(
+            name=f"members:{'-' if ordering.descending else ''}{ordering.key}",
+            value_field="id" if ordering.key == "id" else "sort_value",
+            id_field="id",
+            descending=ordering.descending,
+            is_datetime=ordering.is_datetime,
+        )
+        page = keyset_paginate(
+            queryset=members, order=order, cursor=request.query_params.get("cursor"), page_size=page_size
+        )
+        results = MemberSerializer(page.rows, many=True, context={"can_see_pii": can_see_pii}).data
+        return Response({"next": next_link(request, page), "results": results})
+
+
+def _audience_response(request, member: Member) -> Response:
+    period = request.query_params.get("period") or "30d"
+    can_see_pii = request_can_see_pii(request)
+    data = member_audience(member=member, period=period)
+    return Response(AudienceSerializer(data, context={"can_see_pii": can_see_pii}).data)
+
+
+class MemberAudienceApi(APIView):
+    """The unified audience view of one member, by id."""
+
+    permission_classes = [CanReadMembers]
+
+    @extend_schema(
+        operation_id="members_retrieve", parameters=[PERIOD_PARAMETER],
+        responses={200: AudienceSerializer, **errors(400, 404)},
+    )
+    def get(self, request, member_id: int):
+        try:
+            member = member_get(member_id=member_id)
+        except Member.DoesNotExist:
+            raise Http404("No member with this id.")
+        return _audience_response(request, member)
+
+
+class MemberLookupApi(APIView):
+    """The audience view of one member found by external id (with source when ambiguous) or by email."""
+
+    permission_classes = [CanReadMembers]
+
+    @extend_schema(
+        operation_id="members_lookup",
+        parameters=[
+            OpenApiParameter("external_id", str, description="The member's id on its source platform."),
+            OpenApiParameter("source", str, description="Source platform, needed when the external id is ambiguous."),
+            OpenApiParameter("email", str, description="Email (case-insensitive); needs PII access."),
+            PERIOD_PARAMETER,
+        ],
+        responses={200: AudienceSerializer, **errors(400, 404)},
+    )
+    def get(self, request):
+        params = request.query_params
+        if params.get("email") and not params.get("external_id") and not request_can_see_pii(request):
+            raise exceptions.PermissionDenied("Looking members up by email needs PII access.")
+        for name in ("external_id", "source", "email"):
+            if "\x00" in params.get(name, ""):
+                raise exceptions.ValidationError({name: ["must not contain NUL characters"]})
+        try:
+            member = member_lookup(
+                external_id=params.get("external_id") or None, source=params.get("source") or None,
+                email=params.get("email") or None,
+            )
+        except Member.DoesNotExist:
+            raise Http404("No member matches.")
+        return _audience_response(request, member)
+
+
+class MemberExportApi(generics.GenericAPIView):
+    """The filtered member list as CSV, streamed row by row from a server-side cursor (flat memory)."""
+
+    permission_classes = [CanExport]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MemberFilter
+    queryset = Member.objects.none()
+
+    @extend_schema(
+        operation_id="members_export", filters=True, parameters=[ORDERING_PARAMETER],
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR, description="CSV with a header row; columns: " + ", ".join(EXPORT_COLUMNS)
+            ),
+            **errors(400),
+        },
+    )
+    def get(self, request):
+        ordering = member_ordering(request.query_params.get("ordering"))
+        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=True)
+        prefix = "-" if ordering.descending else ""
+        key = "id" if ordering.key == "id" else "sort_value"
+        ordered = members.order_by(f"{prefix}{key}", f"{prefix}id") if key != "id" else members.order_by(f"{prefix}id")
+        response = StreamingHttpResponse(member_csv_lines(members=ordered), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="members.csv"'
+        return response

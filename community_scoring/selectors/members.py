@@ -1,0 +1,309 @@
+"""Members as the API reads them: the filterable list, lookups by id / external id / email, and the audience view.
+
+Ordering and paging: every ordering is a keyset on (sort value, member id), both in the same direction, so a
+cursor holds the last row's stored values rather than an offset (see community_scoring.api.pagination for
+the guarantee this gives while scores change).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any, Mapping
+
+import django_filters
+from django.core.exceptions import ValidationError
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from community_scoring.models import Action, Member
+
+PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
+
+# VADER's conventional bands for a compound score (Hutto & Gilbert): >= 0.05 positive, <= -0.05 negative.
+SENTIMENT_POSITIVE = 0.05
+SENTIMENT_NEGATIVE = -0.05
+SENTIMENT_BANDS = ("positive", "neutral", "negative")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
+
+
+def period_since(period: str, *, now: datetime | None = None) -> datetime | None:
+    """Start of a 7d/30d/90d window ending now; None for "all". Unknown periods are a validation error."""
+    if period not in PERIODS:
+        raise ValidationError({"period": [f"must be one of {', '.join(PERIODS)}"]})
+    days = PERIODS[period]
+    return None if days is None else (now or timezone.now()) - timedelta(days=days)
+
+
+def sentiment_band(value: float | None) -> str | None:
+    if value is None:
+        return None
+    if value >= SENTIMENT_POSITIVE:
+        return "positive"
+    if value <= SENTIMENT_NEGATIVE:
+        return "negative"
+    return "neutral"
+
+
+@dataclass(frozen=True)
+class MemberOrdering:
+    """A sort key of the member list: `field` is what the keyset compares (annotated as sort_value)."""
+
+    key: str
+    field: str
+    descending: bool
+    is_datetime: bool = False
+
+
+# name -> (path on Member, value used when the member has no score row yet, is a datetime)
+MEMBER_SORT_KEYS: dict[str, tuple[str, Any, bool]] = {
+    "id": ("id", None, False),
+    "interest": ("interest__score", 0.0, False),
+    "engagement": ("interest__engagement", 0.0, False),
+    "fit": ("interest__fit", 0.0, False),
+    "last_activity": ("interest__last_activity_at", EPOCH, True),
+    "joined": ("joined_at", None, True),
+}
+
+
+def member_sort_keys() -> dict[str, tuple[str, Any, bool]]:
+    from community_scoring.selectors import influence_link
+
+    return {**MEMBER_SORT_KEYS, **influence_link.member_sort_keys()}
+
+
+def member_ordering(value: str | None) -> MemberOrdering:
+    """Parse `ordering` ("interest", "-interest", ...; default "id")."""
+    value = (value or "id").strip()
+    descending = value.startswith("-")
+    key = value.lstrip("-")
+    keys = member_sort_keys()
+    if key not in keys:
+        choices = ", ".join(f"{k}, -{k}" for k in keys)
+        raise ValidationError({"ordering": [f"unknown ordering {value!r}; choose one of: {choices}"]})
+    path, _, is_datetime = keys[key]
+    return MemberOrdering(key=key, field=path, descending=descending, is_datetime=is_datetime)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValidationError("must not contain NUL characters")
+    return value
+
+
+class MemberFilter(django_filters.FilterSet):
+    """Filters of the member list and its CSV export. Dates accept a date or an ISO 8601 datetime."""
+
+    stage = django_filters.CharFilter(method="filter_stage", help_text="Interest stage; several comma-separated.")
+    persona = django_filters.CharFilter(field_name="persona", validators=[_no_nul])
+    source = django_filters.CharFilter(field_name="source", validators=[_no_nul])
+    min_interest = django_filters.NumberFilter(field_name="interest__score", lookup_expr="gte")
+    max_interest = django_filters.NumberFilter(field_name="interest__score", lookup_expr="lte")
+    min_influence = django_filters.NumberFilter(method="filter_min_influence", help_text="Influence score 0-100.")
+    max_influence = django_filters.NumberFilter(method="filter_max_influence", help_text="Influence score 0-100.")
+    sentiment = django_filters.ChoiceFilter(
+        choices=[(b, b) for b in SENTIMENT_BANDS], method="filter_sentiment",
+        help_text="Band of the member's mean implicit (VADER) sentiment: >= 0.05 positive, <= -0.05 negative.",
+    )
+    active_since = django_filters.DateTimeFilter(field_name="interest__last_activity_at", lookup_expr="gte")
+    joined_since = django_filters.DateTimeFilter(field_name="joined_at", lookup_expr="gte")
+    is_excluded = django_filters.TypedChoiceFilter(
+        field_name="is_excluded", choices=[("true", "true"), ("false", "false")], coerce=lambda v: v == "true",
+        help_text="true: only excluded (staff) members; false: only members who count.",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", validators=[_no_nul],
+        help_text="Name contains, external id or CRM id equals, or (callers allowed to see PII) email contains.",
+    )
+
+    class Meta:
+        model = Member
+        fields: list[str] = []
+
+    def __init__(self, *args, can_see_pii: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.can_see_pii = can_see_pii
+
+    def filter_stage(self, queryset, name, value):
+        stages = [s.strip() for s in value.split(",") if s.strip()]
+        if any("\x00" in s for s in stages):
+            raise ValidationError({"stage": ["must not contain NUL characters"]})
+        return queryset.filter(interest__stage__in=stages) if stages else queryset
+
+    def filter_min_influence(self, queryset, name, value):
+        from community_scoring.selectors import influence_link
+
+        return queryset.filter(**{f"{influence_link.SCORE_PATH}__gte": value})
+
+    def filter_max_influence(self, queryset, name, value):
+        from community_scoring.selectors import influence_link
+
+        return queryset.filter(**{f"{influence_link.SCORE_PATH}__lte": value})
+
+    def filter_sentiment(self, queryset, name, value):
+        from community_scoring.selectors import influence_link
+
+        path = influence_link.SENTIMENT_MEAN_PATH
+        if value == "positive":
+            return queryset.filter(**{f"{path}__gte": SENTIMENT_POSITIVE})
+        if value == "negative":
+            return queryset.filter(**{f"{path}__lte": SENTIMENT_NEGATIVE})
+        return queryset.filter(**{f"{path}__gt": SENTIMENT_NEGATIVE, f"{path}__lt": SENTIMENT_POSITIVE})
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(display_name__icontains=value) | Q(external_id=value) | Q(crm_id=value)
+        if self.can_see_pii:
+            condition |= Q(email__icontains=value)
+        return queryset.filter(condition)
+
+
+def member_list(
+    *, filters: Mapping[str, Any] | None = None, ordering: MemberOrdering | None = None, can_see_pii: bool = False
+) -> QuerySet[Member]:
+    """Filtered members with their interest (and influence) rows joined, annotated with `sort_value`.
+
+    Raises ValidationError naming the offending filter.
+    """
+    from community_scoring.selectors import influence_link
+
+    ordering = ordering or member_ordering(None)
+    queryset = influence_link.member_queryset_with_influence(Member.objects.select_related("interest"))
+    filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii)
+    if not filterset.is_valid():
+        raise ValidationError(filterset.errors)
+    path, default, _ = member_sort_keys()[ordering.key]
+    sort_value = F(path) if default is None else Coalesce(F(path), Value(default))
+    return filterset.qs.annotate(sort_value=sort_value)
+
+
+def member_get(*, member_id: int) -> Member:
+    """Raises Member.DoesNotExist."""
+    return Member.objects.select_related("interest").get(pk=member_id)
+
+
+class MemberLookupError(ValidationError):
+    """A lookup that names no single member in a way the caller can fix (ambiguous, missing parameter)."""
+
+
+def member_lookup(
+    *, external_id: str | None = None, source: str | None = None, email: str | None = None
+) -> Member:
+    """Find one member by external id (and source when several platforms use it) or by email.
+
+    Raises Member.DoesNotExist when nothing matches, MemberLookupError when the parameters are missing or
+    match several members.
+    """
+    if external_id:
+        queryset = Member.objects.filter(external_id=external_id)
+        if source:
+            queryset = queryset.filter(source=source)
+        field = "external_id"
+    elif email:
+        queryset = Member.objects.filter(email__iexact=email)
+        field = "email"
+    else:
+        raise MemberLookupError({"external_id": ["give external_id (optionally with source) or email"]})
+    members = list(queryset.select_related("interest")[:2])
+    if not members:
+        raise Member.DoesNotExist(f"no member with that {field}")
+    if len(members) > 1:
+        hint = "add source" if field == "external_id" else "look the member up by id or external_id"
+        raise MemberLookupError({field: [f"matches several members; {hint}"]})
+    return members[0]
+
+
+def poll_response_sentiment(metadata: Mapping[str, Any] | None) -> float | None:
+    """Explicit sentiment of one poll response, in [-1, 1], or None when the response carries no rating.
+
+    Read from the action's metadata, first match wins:
+      - "sentiment": a number already in [-1, 1] (clipped);
+      - "rating" with optional "scale" (default 5, i.e. 1..scale stars): mapped linearly so 1 -> -1, the
+        middle -> 0, scale -> +1;
+      - "nps": 0..10 likelihood to recommend, mapped linearly so 0 -> -1, 5 -> 0, 10 -> +1.
+    A poll answer that is only a choice among options carries no sentiment and is not counted.
+    """
+    if not metadata:
+        return None
+
+    def number(key: str) -> float | None:
+        raw = metadata.get(key)
+        if isinstance(raw, bool) or raw is None:
+            return None
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            return None
+        return value if value == value and abs(value) != float("inf") else None
+
+    sentiment = number("sentiment")
+    if sentiment is not None:
+        return max(-1.0, min(1.0, sentiment))
+    rating = number("rating")
+    if rating is not None:
+        scale = number("scale") or 5.0
+        if scale <= 1:
+            return None
+        return max(-1.0, min(1.0, (rating - (1 + scale) / 2) / ((scale - 1) / 2)))
+    nps = number("nps")
+    if nps is not None:
+        return max(-1.0, min(1.0, (nps - 5.0) / 5.0))
+    return None
+
+
+def explicit_sentiment(*, member: Member) -> dict[str, Any]:
+    """What the member said they feel: the mean over their rated poll responses (see poll_response_sentiment)."""
+    values: list[float] = []
+    responses = 0
+    for metadata in Action.objects.filter(member=member, action_type_id="poll_response").values_list(
+        "metadata", flat=True
+    ).iterator(chunk_size=2000):
+        responses += 1
+        value = poll_response_sentiment(metadata)
+        if value is not None:
+            values.append(value)
+    mean = sum(values) / len(values) if values else None
+    return {"poll_responses": responses, "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}
+
+
+def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
+    """The unified audience view: identity, interest with its breakdown, influence, sentiment, stage and score history.
+
+    `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
+    """
+    from community_scoring.selectors import influence_link
+    from community_scoring.selectors import interest as interest_selectors
+
+    since = period_since(period)
+    interest_data = interest_selectors.interest_current(member=member)
+    if interest_data is not None:
+        interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member)
+        interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20)
+    influence = influence_link.influence_audience(member=member)
+    implicit = None
+    if influence is not None:
+        implicit = {
+            "mean": influence["row"].sentiment_mean,
+            "count": influence["row"].sentiment_count,
+            "positive_share": influence["row"].sentiment_positive_share,
+            "negative_share": influence["row"].sentiment_negative_share,
+            "received_mean": influence["row"].received_sentiment_mean,
+            "received_count": influence["row"].received_count,
+            "band": sentiment_band(influence["row"].sentiment_mean),
+        }
+    return {
+        "member": member,
+        "interest": interest_data,
+        "influence": influence["data"] if influence else None,
+        "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},
+        "stage_history": interest_selectors.stage_history(member=member, limit=100),
+        "score_history": {
+            "period": period,
+            "since": since.date() if since else None,
+            "points": interest_selectors.score_history(member=member, since=since.date() if since else None),
+        },
+    }

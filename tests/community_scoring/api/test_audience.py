@@ -1,0 +1,149 @@
+"""The unified audience view: GET /api/v1/members/{id}/ and /api/v1/members/lookup/."""
+from datetime import datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from community_scoring.models import ActionType, ScoreSnapshot, StageTransition
+from community_scoring.services.actions import action_record
+from community_scoring.services.config import config_apply, scoring_config_cache_clear
+from tests.community_scoring.api.conftest import NOW, TODAY
+from tests.factories import ContentFactory, MemberFactory
+
+HALF_LIFE = 10.0
+
+
+def _decay(points: float, day_start: datetime, now: datetime) -> float:
+    """points * 2 ** (-(days since the start of the action's UTC day) / half-life): the documented decay."""
+    return points * 2 ** (-((now - day_start).total_seconds() / 86400) / HALF_LIFE)
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@pytest.fixture
+def scored(db, django_capture_on_commit_callbacks):
+    for key in ("answer", "poll_response", "vote_up"):
+        ActionType.objects.get_or_create(key=key, defaults={"label": key})
+    rule = {"target_points": 0, "daily_cap": None, "once_only": False}
+    with django_capture_on_commit_callbacks(execute=False):  # the recompute the change enqueues is not needed
+        config_apply(snapshot={
+            "rule_sets": [{
+                "name": "Default", "persona": "", "half_life_days": HALF_LIFE, "inactivity_days": None,
+                "rules": [
+                    {"action_type": "answer", "points": 10, **rule},
+                    {"action_type": "poll_response", "points": 1, **rule},
+                    {"action_type": "vote_up", "points": 0, **{**rule, "target_points": 2}},
+                ],
+                "fit_rules": [],
+            }],
+            "stages": [{"name": "visitor", "position": 0, "min_engagement": 0, "min_fit": 0}],
+        })
+    scoring_config_cache_clear()
+    alice, bob = MemberFactory(external_id="alice"), MemberFactory(external_id="bob")
+    question = ContentFactory(author=bob, topic="api")  # acting on your own content earns nothing
+    post = ContentFactory(author=alice, topic="api")
+    now = timezone.now()
+    answered = now - timedelta(days=10)
+    action_record(source="t", external_event_id="1", action_type="answer", member=alice, occurred_at=answered,
+                  target_content=question)
+    for i, metadata in enumerate([{"rating": 5, "scale": 5}, {"nps": 0}, {"choice": "blue"}]):
+        action_record(source="t", external_event_id=f"p{i}", action_type="poll_response", member=alice,
+                      occurred_at=now - timedelta(minutes=1), metadata=metadata)
+    action_record(source="t", external_event_id="v", action_type="vote_up", member=bob, occurred_at=now,
+                  target_content=post)
+    return alice, answered, now
+
+
+def test_breakdown_and_explicit_sentiment_by_hand(token_client, scored):
+    alice, answered, _ = scored
+    body = token_client("marketing").get(f"/api/v1/members/{alice.pk}/").json()
+    now = timezone.now()
+    today = _midnight(now)
+    rows = {(r["action_type"], r["received"]): r for r in body["interest"]["breakdown"]}
+    assert set(rows) == {("answer", False), ("poll_response", False), ("vote_up", True)}
+    answer, polls, votes = rows[("answer", False)], rows[("poll_response", False)], rows[("vote_up", True)]
+    assert (answer["count"], answer["raw_points"], answer["points"]) == (1, 10.0, 10.0)
+    assert answer["decayed_points"] == pytest.approx(_decay(10, _midnight(answered), now), rel=1e-4)
+    assert (polls["count"], polls["points"]) == (3, 3.0)
+    assert polls["decayed_points"] == pytest.approx(_decay(3, today, now), rel=1e-4)
+    assert (votes["count"], votes["points"]) == (1, 2.0)
+    engagement = _decay(10, _midnight(answered), now) + _decay(5, today, now)
+    assert body["interest"]["engagement"] == pytest.approx(engagement, rel=1e-4)
+    assert body["interest"]["score"] == pytest.approx(engagement, rel=1e-4)
+    assert body["interest"]["topics"][0]["topic"] == "api"
+    # Explicit sentiment: 5 of 5 stars -> +1, NPS 0 -> -1, a plain choice carries none: mean 0 over 2 rated.
+    assert body["sentiment"]["explicit"] == {"poll_responses": 3, "rated_responses": 2, "mean": 0.0, "band": "neutral"}
+    assert body["member"]["email"] == alice.email
+    assert body["influence"] is None and body["sentiment"]["implicit"] is None
+
+
+def test_influence_sentiment_and_history(token_client, community):
+    alice = community.alice
+    StageTransition.objects.create(member=alice, from_stage="visitor", to_stage="engaged", engagement=21, fit=0,
+                                   occurred_at=NOW - timedelta(days=50))
+    StageTransition.objects.create(member=alice, from_stage="engaged", to_stage="MQL", engagement=60, fit=20,
+                                   occurred_at=NOW - timedelta(days=5), reason="action")
+    body = token_client("admin").get(f"/api/v1/members/{alice.pk}/?period=7d").json()
+    influence = body["influence"]
+    assert influence["score"] == 90.0 and influence["rank"] == 1 and influence["run_id"] == community.run.pk
+    assert influence["followers"] == 9 and influence["reach"] == 19 and influence["centrality"] == 0.09
+    assert body["sentiment"]["implicit"]["mean"] == 0.6 and body["sentiment"]["implicit"]["band"] == "positive"
+    assert [(t["from_stage"], t["to_stage"]) for t in body["stage_history"]] == [("engaged", "MQL"), ("visitor", "engaged")]
+    assert body["score_history"]["period"] == "7d"
+    assert body["score_history"]["since"] == str(TODAY - timedelta(days=7))
+    assert [p["date"] for p in body["score_history"]["points"]] == [str(TODAY - timedelta(days=1))]
+    everything = token_client("admin").get(f"/api/v1/members/{alice.pk}/?period=all").json()
+    assert len(everything["score_history"]["points"]) == 3 and everything["score_history"]["since"] is None
+    default = token_client("admin").get(f"/api/v1/members/{alice.pk}/").json()
+    assert default["score_history"]["period"] == "30d" and len(default["score_history"]["points"]) == 1
+
+
+def test_email_hidden_without_pii(token_client, community):
+    body = token_client("community_manager").get(f"/api/v1/members/{community.alice.pk}/").json()
+    assert body["member"]["email"] is None and body["member"]["display_name"] == "Alice Anders"
+    body = token_client("community_manager", can_export_pii=True).get(f"/api/v1/members/{community.alice.pk}/").json()
+    assert body["member"]["email"] == "alice@acme.test"
+
+
+def test_unknown_member_is_404(token_client, community):
+    assert token_client("admin").get("/api/v1/members/999999/").status_code == 404
+    assert token_client("admin").get("/api/v1/members/99999999999999999999999/").status_code == 404
+
+
+def test_bad_period_is_400(token_client, community):
+    response = token_client("admin").get(f"/api/v1/members/{community.alice.pk}/?period=1y")
+    assert response.status_code == 400 and "period" in response.json()
+
+
+class TestLookup:
+    URL = "/api/v1/members/lookup/"
+
+    def test_by_external_id(self, token_client, community):
+        body = token_client("marketing").get(f"{self.URL}?external_id=b-2").json()
+        assert body["member"]["id"] == community.bob.pk
+
+    def test_ambiguous_external_id_needs_source(self, token_client, community):
+        MemberFactory(source="discourse", external_id="b-2")
+        client = token_client("marketing")
+        response = client.get(f"{self.URL}?external_id=b-2")
+        assert response.status_code == 400 and "external_id" in response.json()
+        assert client.get(f"{self.URL}?external_id=b-2&source=test").json()["member"]["id"] == community.bob.pk
+
+    def test_by_email_case_insensitive(self, token_client, community):
+        body = token_client("marketing").get(f"{self.URL}?email=ALICE@acme.test").json()
+        assert body["member"]["id"] == community.alice.pk
+
+    def test_email_lookup_needs_pii(self, token_client, community):
+        assert token_client("community_manager").get(f"{self.URL}?email=alice@acme.test").status_code == 403
+        granted = token_client("community_manager", can_export_pii=True)
+        assert granted.get(f"{self.URL}?email=alice@acme.test").status_code == 200
+
+    @pytest.mark.parametrize("query", ["external_id=nobody", "email=nobody@x.test", "external_id=a-1&source=other"])
+    def test_no_match_is_404(self, token_client, community, query):
+        assert token_client("admin").get(f"{self.URL}?{query}").status_code == 404
+
+    def test_missing_parameters_is_400(self, token_client, community):
+        response = token_client("admin").get(self.URL)
+        assert response.status_code == 400 and "external_id" in response.json()

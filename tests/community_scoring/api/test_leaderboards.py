@@ -1,0 +1,88 @@
+"""GET /api/v1/leaderboards/{board}/: five boards, periods, persona filter, excluded members left out, paging."""
+import pytest
+
+from community_scoring.models import InterestScore
+from tests.community_scoring.api.conftest import walk
+from tests.factories import MemberFactory
+
+
+def board(client, community, name, query=""):
+    response = client.get(f"/api/v1/leaderboards/{name}/?{query}")
+    assert response.status_code == 200, response.content
+    names = {getattr(community, n).pk: n for n in ("alice", "bob", "carol", "dave", "staff")}
+    body = response.json()
+    return [(names[r["member"]["id"]], r["value"], r["position"]) for r in body["results"]], body
+
+
+@pytest.fixture
+def cm(token_client):
+    return token_client("community_manager")
+
+
+def test_interest_all_time(cm, community):
+    rows, body = board(cm, community, "interest")
+    # staff (500) is excluded; bob and carol tie at 35: the higher id first.
+    assert rows == [("alice", 80.0, 1), ("carol", 35.0, 2), ("bob", 35.0, 3), ("dave", 0.0, 4)]
+    assert body["period"] == "all" and body["results"][0]["interest"]["stage"] == "MQL"
+    assert body["results"][0]["member"]["email"] is None  # community manager without PII
+
+
+@pytest.mark.parametrize(
+    "period, expected",
+    [("7d", ["alice"]), ("30d", ["alice", "bob"]), ("90d", ["alice", "carol", "bob"]), ("all", ["alice", "carol", "bob", "dave"])],
+)
+def test_interest_period_keeps_members_active_in_it(cm, community, period, expected):
+    rows, _ = board(cm, community, "interest", f"period={period}")
+    assert [r[0] for r in rows] == expected
+
+
+def test_persona_filter(cm, community):
+    rows, body = board(cm, community, "interest", "persona=developer")
+    assert [r[0] for r in rows] == ["alice", "carol"] and body["persona"] == "developer"
+
+
+def test_influence_uses_only_the_current_run(cm, community):
+    rows, body = board(cm, community, "influence")
+    # bob's 99 belongs to an older run; staff (95) is excluded; dave has no score.
+    assert rows == [("alice", 90.0, 1), ("bob", 70.0, 2), ("carol", 20.0, 3)]
+    assert body["results"][0]["influence"]["rank"] == 1 and body["results"][0]["interest"]["score"] == 80.0
+
+
+def test_advocates_and_detractors(cm, community):
+    assert [r[0] for r in board(cm, community, "advocates")[0]] == ["alice"]
+    assert [r[0] for r in board(cm, community, "detractors")[0]] == ["bob"]
+    assert [r[0] for r in board(cm, community, "detractors", "persona=developer")[0]] == []
+    assert [r[0] for r in board(cm, community, "influence", "period=30d")[0]] == ["alice", "bob"]
+
+
+def test_rising_is_gain_over_the_period(cm, community):
+    # Baseline = the latest snapshot on or before the period's first day (snapshots: see conftest).
+    # 30d -> the one 31 days ago (carol 5, bob 30, alice 79): gains 30, 5, 1. dave has none: 0 -> 0, left out.
+    rows, body = board(cm, community, "rising")
+    assert body["period"] == "30d"
+    assert rows == [("carol", 30.0, 1), ("bob", 5.0, 2), ("alice", 1.0, 3)]
+    assert body["results"][0]["baseline"] == 5.0
+    # 7d -> the latest on or before 7 days ago is again the one 31 days ago (the next is yesterday's).
+    assert [r[1] for r in board(cm, community, "rising", "period=7d")[0]] == [30.0, 5.0, 1.0]
+    # 90d and all -> no snapshot that old: baseline 0, gain = the whole score.
+    assert board(cm, community, "rising", "period=90d")[0] == [("alice", 80.0, 1), ("carol", 35.0, 2), ("bob", 35.0, 3)]
+    assert [r[1] for r in board(cm, community, "rising", "period=all")[0]] == [80.0, 35.0, 35.0]
+
+
+def test_paging_positions_continue_across_pages(cm, db):
+    members = MemberFactory.create_batch(7)
+    for i, member in enumerate(members):
+        InterestScore.objects.create(member=member, score=float(10 - i))
+    rows = walk(cm, "/api/v1/leaderboards/interest/?page_size=3")
+    assert [r["position"] for r in rows] == list(range(1, 8))
+    assert [r["member"]["id"] for r in rows] == [m.pk for m in members]
+
+
+def test_unknown_board_is_404(cm, community):
+    assert cm.get("/api/v1/leaderboards/loudest/").status_code == 404
+
+
+@pytest.mark.parametrize("query, field", [("period=1y", "period"), ("page_size=0", "page_size"), ("cursor=zz", "cursor")])
+def test_bad_parameters_are_400(cm, community, query, field):
+    response = cm.get(f"/api/v1/leaderboards/interest/?{query}")
+    assert response.status_code == 400 and field in response.json()
