@@ -1,0 +1,323 @@
+"""influence_recompute through the database: the graph read from the action log, scores, sentiment, swap."""
+import io
+import threading
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import networkx as nx
+import numpy as np
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from community_scoring.influence import selectors
+from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
+from community_scoring.influence.services import (
+    influence_config_get,
+    influence_config_update,
+    influence_recompute,
+)
+from community_scoring.influence.tasks import influence_recompute_task
+from tests.factories import ActionFactory, MemberFactory
+
+REF = datetime(2026, 6, 1, 12, 0, tzinfo=dt_timezone.utc)
+HALF_LIFE = 180  # default half_life_days
+
+
+def act(member, kind, target=None, *, days_ago=0.0, seconds=0, text=""):
+    return ActionFactory(member=member, action_type_id=kind, target_member=target, text=text,
+                         occurred_at=REF - timedelta(days=days_ago) + timedelta(seconds=seconds))
+
+
+def scores(run=None):
+    run = run or selectors.influence_run_current()
+    return {s.member_id: s for s in InfluenceScore.objects.filter(run=run)}
+
+
+@pytest.fixture
+def community(db):
+    """Seven members; the expected weighted edges (default weights, 180-day half-life) are worked out by hand."""
+    a, b, c, d, e, f, g = MemberFactory.create_batch(7)
+    act(a, "follow", b)                            # A -> B: 3.0
+    act(c, "answer", b, days_ago=HALF_LIFE)        # C -> B: 2.0 * 1/2
+    act(c, "vote_up", a, seconds=-10)              # C -> A: 1.0 ...
+    act(c, "unvote", a, seconds=-5)                # ... taken back: no edge
+    act(d, "vote_up", e, seconds=-10)              # D -> E: 1.0 + 1.0 - 1.0
+    act(d, "vote_up", e, seconds=-9)
+    act(d, "unvote", e, seconds=-8)
+    act(e, "read", f)                              # E -> F: 0.2
+    act(f, "follow", a, seconds=-10)               # F follows A, then unfollows: no edge, F is dangling
+    act(f, "unfollow", a, seconds=-5)
+    act(b, "follow", b)                            # self-loops never count
+    act(a, "share", c, days_ago=2 * HALF_LIFE)     # A -> C: 2.0 * 1/4
+    act(a, "login")                                # no target: not an edge
+    expected = [(a, b, 3.0), (c, b, 1.0), (d, e, 1.0), (e, f, 0.2), (a, c, 0.5)]
+    return {"members": [a, b, c, d, e, f, g], "edges": expected}
+
+
+def test_centrality_equals_networkx_on_the_same_weighted_graph(community):
+    run = influence_recompute(ref_time=REF)
+    assert run.status == "done" and run.nodes == 7 and run.edges == 5
+    graph = nx.DiGraph()
+    graph.add_nodes_from(m.pk for m in community["members"])
+    for s, d, w in community["edges"]:
+        graph.add_edge(s.pk, d.pk, weight=w)
+    expected = nx.pagerank(graph, alpha=0.85, weight="weight", tol=1e-12)
+    got = scores(run)
+    for member in community["members"]:
+        assert got[member.pk].centrality == pytest.approx(expected[member.pk], abs=1e-8)
+    assert sum(s.centrality for s in got.values()) == pytest.approx(1.0, abs=1e-9)
+    ranked = sorted(expected, key=lambda pk: (-expected[pk], pk))
+    assert [pk for pk in sorted(got, key=lambda pk: got[pk].rank)] == ranked
+
+
+def test_followers_and_reach(community):
+    a, b, c, d, e, f, g = community["members"]
+    influence_recompute(ref_time=REF)
+    got = scores()
+    assert {m: got[m.pk].in_degree for m in (a, b)} == {a: 0, b: 1}  # F unfollowed A; B's self-follow ignored
+    # Reach (90-day window): C's answer to B is 180 days old; C's vote on A counts though it was withdrawn.
+    assert [got[m.pk].reach for m in (a, b, c, d, e, f, g)] == [1, 0, 0, 0, 1, 1, 0]
+
+
+def test_followed_by_an_influential_member_outranks_followed_by_many_nobodies(db):
+    hub, x, y = MemberFactory.create_batch(3)
+    for fan in MemberFactory.create_batch(10):
+        act(fan, "follow", hub)
+    act(hub, "follow", x)
+    for nobody in MemberFactory.create_batch(3):
+        act(nobody, "follow", y)
+    influence_recompute(ref_time=REF)
+    got = scores()
+    assert got[y.pk].in_degree == 3 and got[x.pk].in_degree == 1
+    assert got[x.pk].centrality > got[y.pk].centrality
+    assert got[x.pk].rank < got[y.pk].rank
+
+
+def test_unfollow_lowers_the_followed_members_centrality(db):
+    a, b, c, d = MemberFactory.create_batch(4)
+    act(a, "follow", b, days_ago=10)
+    act(c, "follow", b, days_ago=10)
+    act(d, "follow", c, days_ago=10)
+    influence_recompute(ref_time=REF)
+    before = scores()[b.pk]
+    act(c, "unfollow", b, days_ago=1)
+    influence_recompute(ref_time=REF)
+    after = scores()[b.pk]
+    assert after.centrality < before.centrality
+    assert (before.in_degree, after.in_degree) == (2, 1)
+
+
+@pytest.mark.parametrize("weight", [0.5, -0.5, 0.0])
+def test_sentiment_moves_influence_in_the_configured_direction(db, weight):
+    happy, grumpy, fan1, fan2 = MemberFactory.create_batch(4)
+    act(fan1, "follow", happy)
+    act(fan2, "follow", grumpy)
+    for i in range(3):
+        act(happy, "blog_post", seconds=i, text="Great answer, thanks a lot, this is really helpful!")
+        act(grumpy, "blog_post", seconds=i, text="This is awful and broken, terrible docs, I hate it.")
+    influence_config_update(changes={"sentiment_weight": weight})
+    influence_recompute(ref_time=REF)
+    got = scores()
+    assert got[happy.pk].sentiment > 0 > got[grumpy.pk].sentiment
+    assert got[happy.pk].percentile == got[grumpy.pk].percentile > 0  # the graph is symmetric
+    if weight > 0:
+        assert got[happy.pk].influence > got[grumpy.pk].influence
+    elif weight < 0:
+        assert got[happy.pk].influence < got[grumpy.pk].influence
+    else:
+        assert got[happy.pk].influence == pytest.approx(got[grumpy.pk].influence)
+
+
+def test_texts_are_scored_once_and_aggregated_per_member(db):
+    author, reader = MemberFactory.create_batch(2)
+    stock = SentimentIntensityAnalyzer()
+    texts = ["I love this community, great help!", "This is bad and broken.", "The meeting is on Tuesday."]
+    for i, text in enumerate(texts):
+        act(author, "answer", reader, seconds=i, text=text)
+    act(reader, "comment", author, text="Terrible answer, wrong and useless.")
+    act(reader, "read", author, text="not a text type")
+    act(author, "question", text="")
+    first = influence_recompute(ref_time=REF)
+    assert first.texts_scored == 4
+    stored = dict(TextSentiment.objects.values_list("action__text", "compound"))
+    for text in texts:
+        assert stored[text] == stock.polarity_scores(text)["compound"]
+    compounds = [stock.polarity_scores(t)["compound"] for t in texts]
+    got = scores()[author.pk]
+    assert got.sentiment_count == 3
+    assert got.sentiment_mean == pytest.approx(np.mean(compounds))
+    assert got.sentiment_positive_share == pytest.approx(sum(c >= 0.05 for c in compounds) / 3)
+    assert got.sentiment_negative_share == pytest.approx(sum(c <= -0.05 for c in compounds) / 3)
+    reply = stock.polarity_scores("Terrible answer, wrong and useless.")["compound"]
+    assert got.received_count == 1 and got.received_sentiment_mean == pytest.approx(reply)
+    # Blended (formula.member_sentiment, received weight 0.5, prior 3).
+    assert got.sentiment == pytest.approx((sum(compounds) + 0.5 * reply) / (3 + 0.5 + 3))
+    assert scores()[reader.pk].sentiment_mean == pytest.approx(reply)
+    second = influence_recompute(ref_time=REF)
+    assert second.texts_scored == 0
+    act(author, "blog_post", text="A new post")
+    assert influence_recompute(ref_time=REF).texts_scored == 1
+
+
+def test_empty_community_and_community_without_edges(db):
+    run = influence_recompute(ref_time=REF)
+    assert run.status == "done" and run.nodes == 0 and run.edges == 0
+    assert list(selectors.leaderboard_influence()) == []
+    members = MemberFactory.create_batch(3)
+    act(members[0], "login")
+    run = influence_recompute(ref_time=REF)
+    assert run.status == "done" and (run.nodes, run.edges) == (3, 0)
+    got = scores(run)
+    assert [got[m.pk].centrality for m in members] == pytest.approx([1 / 3] * 3)
+    assert [got[m.pk].influence for m in members] == [0.0, 0.0, 0.0]
+
+
+def test_command_prints_the_run_record(community):
+    out = io.StringIO()
+    call_command("recompute_influence", stdout=out)
+    text = out.getvalue()
+    run = InfluenceRun.objects.get()
+    for line in (f"id: {run.pk}", "status: done", "nodes: 7", "edges: 5", f"iterations: {run.iterations}",
+                 f"started: {run.started_at.isoformat()}", f"finished: {run.finished_at.isoformat()}"):
+        assert line in text
+    assert "duration_seconds:" in text and run.iterations > 0
+
+
+def test_warm_start_from_the_previous_run(community):
+    cold = influence_recompute(ref_time=REF)
+    warm = influence_recompute(ref_time=REF)
+    assert not cold.warm_start and warm.warm_start
+    assert warm.iterations < cold.iterations
+    a = community["members"][1]
+    assert scores(warm)[a.pk].centrality == pytest.approx(scores(cold)[a.pk].centrality, abs=1e-9)
+
+
+def test_task_is_safe_to_run_twice(community):
+    run = InfluenceRun.objects.create(trigger="manual")
+    first = influence_recompute_task(run.pk)
+    second = influence_recompute_task(run.pk)
+    assert first["status"] == second["status"] == "done" and first["id"] == second["id"]
+    assert InfluenceScore.objects.filter(run=run).count() == 7
+
+
+def test_became_advocate_fires_once(community, monkeypatch):
+    calls = []
+    monkeypatch.setattr("community_scoring.webhooks.services.webhook_event_enqueue",
+                        lambda *, event, payload: calls.append((event, payload)))
+    b = community["members"][1]
+    act(b, "blog_post", text="Wonderful, happy, great, awesome community!")
+    influence_config_update(changes={"advocate_min_influence": 50, "advocate_min_sentiment": 0.05})
+    influence_recompute(ref_time=REF)
+    assert [(e, p["member_id"]) for e, p in calls] == [("became_advocate", b.pk)]
+    assert calls[0][1]["influence"] >= 50
+    assert [s.member_id for s in selectors.advocates()] == [b.pk]
+    influence_recompute(ref_time=REF)
+    assert len(calls) == 1
+
+
+def test_detractors_list(community):
+    b = community["members"][1]
+    act(b, "blog_post", text="Horrible, awful, broken, I hate this terrible product.")
+    influence_config_update(changes={"detractor_min_influence": 50})
+    influence_recompute(ref_time=REF)
+    assert [s.member_id for s in selectors.detractors()] == [b.pk]
+    assert list(selectors.advocates()) == []
+
+
+def test_leaderboard_persona_and_excluded(community):
+    a, b, c = community["members"][:3]
+    b.persona = "developer"
+    b.save()
+    a.is_excluded = True
+    a.save()
+    influence_recompute(ref_time=REF)
+    board = list(selectors.leaderboard_influence(limit=None))
+    assert a.pk not in [s.member_id for s in board]
+    assert [s.influence for s in board] == sorted((s.influence for s in board), reverse=True)
+    assert [s.member_id for s in selectors.leaderboard_influence(persona="developer")] == [b.pk]
+    annotated = selectors.members_with_influence(type(b).objects.filter(pk=b.pk)).get()
+    assert annotated.influence_score == scores()[b.pk].influence
+
+
+def test_explanation_lists_inbound_edges_by_type(community):
+    a, b, c = community["members"][:3]
+    influence_recompute(ref_time=REF)
+    info = selectors.influence_for_member(member=b)
+    edges = [(e["member_id"], e["action_type"], round(e["weight"], 9)) for e in info["inbound_edges"]]
+    assert edges == [(a.pk, "follow", 3.0), (c.pk, "answer", 1.0)]
+    terms = info["formula"]
+    assert terms["influence"] == pytest.approx(terms["base"] * terms["sentiment_factor"])
+    assert terms["base"] == pytest.approx(0.7 * info["percentile"] + 0.3 * info["reach_percentile"])
+    assert len(info["history"]) == 1 and info["history"][0]["influence"] == info["influence"]
+    assert selectors.influence_for_member(member=MemberFactory()) is None
+
+
+def test_old_runs_are_pruned(community):
+    influence_config_update(changes={"keep_runs": 2})
+    runs = [influence_recompute(ref_time=REF) for _ in range(3)]
+    assert not InfluenceScore.objects.filter(run=runs[0]).exists()
+    assert InfluenceScore.objects.filter(run=runs[2]).count() == 7
+    assert [r.scores_pruned for r in InfluenceRun.objects.order_by("id")] == [True, False, False]
+    assert len(selectors.influence_history(member=community["members"][0])) == 2
+
+
+def test_config_update_validates_and_names_fields(db):
+    with pytest.raises(ValidationError) as err:
+        influence_config_update(changes={"damping": 1.5, "edge_weights": {"follow": -1, "nope": 1, "unfollow": 2},
+                                         "keep_runs": True, "bogus": 1})
+    assert set(err.value.message_dict) == {"bogus"}
+    with pytest.raises(ValidationError) as err:
+        influence_config_update(changes={"damping": 1.5, "edge_weights": {"follow": -1, "nope": 1, "unfollow": 2},
+                                         "keep_runs": True, "reach_types": ["read", "x"]})
+    errors = err.value.message_dict
+    assert set(errors) == {"damping", "edge_weights", "keep_runs", "reach_types"}
+    assert len(errors["edge_weights"]) == 3
+    with pytest.raises(ValidationError) as err:
+        influence_config_update(changes={"advocate_min_sentiment": -0.5})
+    assert set(err.value.message_dict) == {"detractor_max_sentiment"}
+    assert influence_config_get()["damping"] == 0.85
+    assert influence_config_update(changes={"damping": 0.9})["damping"] == 0.9
+
+
+def test_schedule_is_a_periodic_task_kept_in_sync(db):
+    from django_celery_beat.models import PeriodicTask
+
+    influence_config_update(changes={"schedule_minutes": 30})
+    task = PeriodicTask.objects.get(name="influence-recompute")
+    assert (task.interval.every, task.interval.period, task.enabled) == (30, "minutes", True)
+    assert task.task == "community_scoring.influence.tasks.influence_recompute_scheduled"
+    influence_config_update(changes={"schedule_minutes": 0})
+    task.refresh_from_db()
+    assert not task.enabled
+    assert PeriodicTask.objects.filter(name="influence-recompute").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_see_the_previous_run_until_the_new_one_commits():
+    a, b, c = MemberFactory.create_batch(3)
+    act(a, "follow", b)
+    first = influence_recompute(ref_time=REF)
+    act(c, "follow", a)
+    seen = {}
+
+    def read_from_another_connection():
+        try:
+            current = selectors.influence_run_current()
+            seen["run"] = current.pk
+            seen["rows"] = selectors.leaderboard_influence(limit=None).count()
+            seen["all_rows"] = InfluenceScore.objects.count()
+        finally:
+            connection.close()
+
+    def before_commit(run_id):
+        seen["new_rows_inside"] = InfluenceScore.objects.filter(run_id=run_id).count()
+        reader = threading.Thread(target=read_from_another_connection)
+        reader.start()
+        reader.join()
+
+    second = influence_recompute(ref_time=REF, before_commit=before_commit)
+    assert seen == {"run": first.pk, "rows": 3, "all_rows": 3, "new_rows_inside": 3}
+    assert selectors.influence_run_current().pk == second.pk
