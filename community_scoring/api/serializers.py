@@ -201,19 +201,77 @@ class AudienceInterestSerializer(InterestSummarySerializer):
     topics = TopicSerializer(many=True)
 
 
-class InboundInfluencerSerializer(serializers.Serializer):
+class InboundEdgeSerializer(serializers.Serializer):
+    """Who gives the member influence: one (source member, action type) edge of the graph."""
+
     member_id = serializers.IntegerField()
     display_name = serializers.CharField()
-    weight = serializers.FloatField(help_text="Decayed edge weight from this member to the viewed member.")
-    share = serializers.FloatField(help_text="Share of the viewed member's centrality that flows from this member.")
-    action_types = serializers.DictField(child=serializers.FloatField(), help_text="Weight by action type.")
+    source_rank = serializers.IntegerField(allow_null=True, help_text="The source member's centrality rank.")
+    action_type = serializers.CharField()
+    actions = serializers.IntegerField()
+    weight = serializers.FloatField(help_text="Decayed edge weight (edge weight x sum of decayed actions).")
 
 
-class AudienceInfluenceSerializer(InfluenceSummarySerializer):
-    reach_percentile = serializers.FloatField()
+class InfluenceRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    trigger = serializers.CharField()
+    started = serializers.DateTimeField(allow_null=True)
+    finished = serializers.DateTimeField(allow_null=True)
+    nodes = serializers.IntegerField()
+    edges = serializers.IntegerField()
+    iterations = serializers.IntegerField()
+    converged = serializers.BooleanField()
+    warm_start = serializers.BooleanField()
+    texts_scored = serializers.IntegerField()
+    duration_seconds = serializers.FloatField(allow_null=True)
+    timings = serializers.DictField(child=serializers.FloatField(), help_text="Seconds per phase.")
+    error = serializers.CharField(allow_blank=True)
+
+
+class InfluenceFormulaSerializer(serializers.Serializer):
+    """The influence formula's terms for this member: influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)."""
+
+    expression = serializers.CharField()
+    C_centrality_percentile = serializers.FloatField()
+    R_reach_percentile = serializers.FloatField()
+    a_centrality_weight = serializers.FloatField()
+    b_reach_weight = serializers.FloatField()
+    base = serializers.FloatField()
+    s_sentiment = serializers.FloatField()
+    g_sentiment_weight = serializers.FloatField()
+    sentiment_factor = serializers.FloatField()
+    influence = serializers.FloatField()
+
+
+class InfluenceHistoryPointSerializer(serializers.Serializer):
     run_id = serializers.IntegerField()
-    computed_at = serializers.DateTimeField(allow_null=True)
-    top_inbound = InboundInfluencerSerializer(many=True)
+    at = serializers.DateTimeField(allow_null=True)
+    influence = serializers.FloatField()
+    centrality = serializers.FloatField()
+    rank = serializers.IntegerField()
+    percentile = serializers.FloatField()
+    reach = serializers.IntegerField()
+    sentiment = serializers.FloatField()
+    is_advocate = serializers.BooleanField()
+    is_detractor = serializers.BooleanField()
+
+
+class AudienceInfluenceSerializer(serializers.Serializer):
+    score = serializers.FloatField(source="influence", help_text="Influence 0-100.")
+    centrality = serializers.FloatField(help_text="Raw weighted PageRank (sums to 1 over the community).")
+    rank = serializers.IntegerField()
+    percentile = serializers.FloatField()
+    followers = serializers.IntegerField(source="in_degree")
+    reach = serializers.IntegerField()
+    reach_percentile = serializers.FloatField()
+    sentiment = serializers.FloatField(source="sentiment.blended", help_text="Blended sentiment the formula uses.")
+    is_advocate = serializers.BooleanField()
+    is_detractor = serializers.BooleanField()
+    formula = InfluenceFormulaSerializer()
+    top_inbound = InboundEdgeSerializer(source="inbound_edges", many=True)
+    history = InfluenceHistoryPointSerializer(many=True, help_text="The member's influence in the kept runs.")
+    run = InfluenceRunSerializer(help_text="The run these scores come from.")
 
 
 class ImplicitSentimentSerializer(serializers.Serializer):

@@ -286,19 +286,13 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
     influence = influence_link.influence_audience(member=member)
     implicit = None
     if influence is not None:
-        implicit = {
-            "mean": influence["row"].sentiment_mean,
-            "count": influence["row"].sentiment_count,
-            "positive_share": influence["row"].sentiment_positive_share,
-            "negative_share": influence["row"].sentiment_negative_share,
-            "received_mean": influence["row"].received_sentiment_mean,
-            "received_count": influence["row"].received_count,
-            "band": sentiment_band(influence["row"].sentiment_mean),
-        }
+        implicit = {key: influence["sentiment"][key] for key in (
+            "mean", "count", "positive_share", "negative_share", "received_mean", "received_count")}
+        implicit["band"] = sentiment_band(implicit["mean"])
     return {
         "member": member,
         "interest": interest_data,
-        "influence": influence["data"] if influence else None,
+        "influence": influence,
         "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},
         "stage_history": interest_selectors.stage_history(member=member, limit=100),
         "score_history": {

@@ -58,7 +58,9 @@ def community(db) -> Community:
     _interest(staff, 500.0, "MQL", 0)
     old_run = InfluenceRun.objects.create(status=InfluenceRun.Status.DONE)
     _influence(old_run, bob, 99.0, 1, sentiment_mean=0.9)  # superseded run: must never show
-    run = InfluenceRun.objects.create(status=InfluenceRun.Status.DONE, finished_at=NOW)
+    run = InfluenceRun.objects.create(status=InfluenceRun.Status.DONE, finished_at=NOW, ref_time=NOW,
+                                      config={"centrality_weight": 0.7, "reach_weight": 0.3, "sentiment_weight": 0.2,
+                                              "half_life_days": 10.0, "edge_weights": {"follow": 3.0}})
     _influence(run, alice, 90.0, 1, sentiment_mean=0.6, advocate=True)
     _influence(run, bob, 70.0, 2, sentiment_mean=-0.4, detractor=True)
     _influence(run, carol, 20.0, 3, sentiment_mean=0.0)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from community_scoring.models import ActionType, ScoreSnapshot, StageTransition
+from community_scoring.models import Action, ActionType, ScoreSnapshot, StageTransition
 from community_scoring.services.actions import action_record
 from community_scoring.services.config import config_apply, scoring_config_cache_clear
 from tests.community_scoring.api.conftest import NOW, TODAY
@@ -81,15 +81,26 @@ def test_breakdown_and_explicit_sentiment_by_hand(token_client, scored):
 
 def test_influence_sentiment_and_history(token_client, community):
     alice = community.alice
+    ActionType.objects.get_or_create(key="follow", defaults={"label": "follow"})
+    # Logged directly (not through the interest engine): only the influence explanation reads it here.
+    Action.objects.create(source="t", external_event_id="f1", action_type_id="follow", member=community.bob,
+                          target_member=alice, occurred_at=NOW - timedelta(days=10))
     StageTransition.objects.create(member=alice, from_stage="visitor", to_stage="engaged", engagement=21, fit=0,
                                    occurred_at=NOW - timedelta(days=50))
     StageTransition.objects.create(member=alice, from_stage="engaged", to_stage="MQL", engagement=60, fit=20,
                                    occurred_at=NOW - timedelta(days=5), reason="action")
     body = token_client("admin").get(f"/api/v1/members/{alice.pk}/?period=7d").json()
     influence = body["influence"]
-    assert influence["score"] == 90.0 and influence["rank"] == 1 and influence["run_id"] == community.run.pk
+    assert influence["score"] == 90.0 and influence["rank"] == 1 and influence["run"]["id"] == community.run.pk
     assert influence["followers"] == 9 and influence["reach"] == 19 and influence["centrality"] == 0.09
     assert body["sentiment"]["implicit"]["mean"] == 0.6 and body["sentiment"]["implicit"]["band"] == "positive"
+    # Formula terms: base = (0.7 * 90 + 0.3 * 50) / (0.7 + 0.3) = 78.
+    assert influence["formula"]["base"] == pytest.approx(78.0)
+    # bob followed alice 10 days before the run (half-life 10 days, follow weight 3): 3 * 0.5 = 1.5.
+    assert [(e["member_id"], e["action_type"], e["actions"]) for e in influence["top_inbound"]] == [
+        (community.bob.pk, "follow", 1)]
+    assert influence["top_inbound"][0]["weight"] == pytest.approx(1.5)
+    assert influence["top_inbound"][0]["source_rank"] == 2
     assert [(t["from_stage"], t["to_stage"]) for t in body["stage_history"]] == [("engaged", "MQL"), ("visitor", "engaged")]
     assert body["score_history"]["period"] == "7d"
     assert body["score_history"]["since"] == str(TODAY - timedelta(days=7))
