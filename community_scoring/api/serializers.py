@@ -332,3 +332,118 @@ class AudienceSerializer(serializers.Serializer):
     sentiment = SentimentSerializer()
     stage_history = StageTransitionSerializer(many=True)
     score_history = ScoreHistorySerializer()
+
+
+# ---- configuration ---------------------------------------------------------------------------------------------
+# These describe the interest configuration document of community_scoring.services.config (the schema); the
+# document itself is validated by config_validate, which names each offending field by its path.
+
+class RuleSerializer(serializers.Serializer):
+    action_type = serializers.CharField(help_text="An action type key.")
+    points = serializers.FloatField(help_text="To the member who acts; negative allowed.")
+    target_points = serializers.FloatField(required=False, help_text="To the member acted on; negative allowed.")
+    daily_cap = serializers.FloatField(required=False, allow_null=True, help_text="Max |points| per member per day.")
+    once_only = serializers.BooleanField(required=False)
+
+
+class FitRuleSerializer(serializers.Serializer):
+    attribute = serializers.CharField()
+    operator = serializers.ChoiceField(choices=["eq", "contains", "gte", "lte", "in"])
+    value = serializers.CharField()
+    points = serializers.FloatField()
+
+
+class RuleSetSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    persona = serializers.CharField(allow_blank=True, help_text='"" = the default rule set.')
+    half_life_days = serializers.FloatField(allow_null=True, help_text="Decay half-life; null = none / inherit.")
+    inactivity_days = serializers.IntegerField(allow_null=True)
+    rules = RuleSerializer(many=True)
+    fit_rules = FitRuleSerializer(many=True)
+
+
+class StageSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    position = serializers.IntegerField(min_value=0)
+    min_engagement = serializers.FloatField()
+    min_fit = serializers.FloatField()
+
+
+class InterestConfigSerializer(serializers.Serializer):
+    rule_sets = RuleSetSerializer(many=True)
+    stages = StageSerializer(many=True)
+
+
+class InterestConfigReadSerializer(InterestConfigSerializer):
+    version = serializers.IntegerField(help_text="Number of the latest config version (0: never changed).")
+
+
+class InterestConfigWriteSerializer(InterestConfigSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, help_text="Why (kept in the version).")
+
+
+class ConfigVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_null=True, source="created_by.get_username", default=None)
+    note = serializers.CharField(allow_blank=True)
+    snapshot = InterestConfigSerializer()
+
+
+class ConfigVersionPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    results = ConfigVersionSerializer(many=True)
+
+
+class ConfigAppliedSerializer(serializers.Serializer):
+    version = ConfigVersionSerializer()
+    recompute = RecomputeJobSerializer(allow_null=True, help_text="The full interest recompute this change started.")
+
+
+class ConfigPreviewSerializer(serializers.Serializer):
+    members = serializers.IntegerField(help_text="Members evaluated.")
+    members_changing_stage = serializers.IntegerField()
+    by_transition = serializers.DictField(child=serializers.IntegerField(), help_text='"engaged->MQL": count.')
+
+
+class InfluenceConfigSerializer(serializers.Serializer):
+    """Influence parameters (community_scoring.influence.services.influence_config_update validates them)."""
+
+    damping = serializers.FloatField(help_text="PageRank damping, 0 < d < 1.")
+    tolerance = serializers.FloatField()
+    max_iterations = serializers.IntegerField()
+    edge_weights = serializers.DictField(child=serializers.FloatField(), help_text="Action type -> edge weight.")
+    half_life_days = serializers.FloatField()
+    window_days = serializers.IntegerField()
+    reach_types = serializers.ListField(child=serializers.CharField())
+    text_types = serializers.ListField(child=serializers.CharField())
+    centrality_weight = serializers.FloatField()
+    reach_weight = serializers.FloatField()
+    sentiment_weight = serializers.FloatField()
+    sentiment_prior = serializers.FloatField()
+    received_weight = serializers.FloatField()
+    advocate_min_influence = serializers.FloatField()
+    advocate_min_sentiment = serializers.FloatField()
+    detractor_min_influence = serializers.FloatField()
+    detractor_max_sentiment = serializers.FloatField()
+    schedule_minutes = serializers.IntegerField()
+    keep_runs = serializers.IntegerField()
+
+
+class InfluenceConfigReadSerializer(InfluenceConfigSerializer):
+    updated_at = serializers.DateTimeField(allow_null=True)
+
+
+class InfluenceConfigPatchSerializer(InfluenceConfigSerializer):
+    """Any subset of the parameters."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class InfluenceRunPageSerializer(serializers.Serializer):
+    results = InfluenceRunSerializer(many=True)
+
+
+class RecomputeJobListSerializer(serializers.Serializer):
+    results = RecomputeJobSerializer(many=True)

@@ -1,7 +1,7 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path
 
-from community_scoring.api.views import leaderboards, members, webhooks
+from community_scoring.api.views import config, leaderboards, members, recompute, webhooks
 
 app_name = "community_scoring_api"
 urlpatterns = [
@@ -10,6 +10,22 @@ urlpatterns = [
     path("members/lookup/", members.MemberLookupApi.as_view(), name="member-lookup"),
     path("members/<int:member_id>/", members.MemberAudienceApi.as_view(), name="member-detail"),
     path("leaderboards/<str:board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
+    path("config/interest/", config.InterestConfigApi.as_view(), name="config-interest"),
+    path("config/interest/preview/", config.InterestConfigPreviewApi.as_view(), name="config-interest-preview"),
+    path("config/influence/", config.InfluenceConfigApi.as_view(), name="config-influence"),
+    path("config/versions/", config.ConfigVersionListApi.as_view(), name="config-version-list"),
+    path("config/versions/<int:number>/", config.ConfigVersionDetailApi.as_view(), name="config-version-detail"),
+    path(
+        "config/versions/<int:number>/restore/", config.ConfigVersionRestoreApi.as_view(),
+        name="config-version-restore",
+    ),
+    path("recompute/interest/", recompute.InterestRecomputeListApi.as_view(), name="recompute-interest-list"),
+    path("recompute/interest/<int:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
+    path("recompute/influence/", recompute.InfluenceRecomputeListApi.as_view(), name="recompute-influence-list"),
+    path(
+        "recompute/influence/<int:run_id>/", recompute.InfluenceRecomputeDetailApi.as_view(),
+        name="recompute-influence",
+    ),
     path("webhooks/subscriptions/", webhooks.WebhookSubscriptionListApi.as_view(), name="webhook-subscription-list"),
     path(
         "webhooks/subscriptions/<int:subscription_id>/", webhooks.WebhookSubscriptionDetailApi.as_view(),
