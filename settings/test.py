@@ -9,3 +9,5 @@ from .base import DATABASES, REST_FRAMEWORK  # noqa: E402
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "100000/min"}
+# No collectstatic in tests: let whitenoise find files lazily instead of warning about an empty STATIC_ROOT.
+WHITENOISE_AUTOREFRESH = True
