@@ -325,45 +325,43 @@ def _columns(model, names: Iterable[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in names]
 
 
-def _select(model, keys: Iterable[tuple[str, str]], key_field: str) -> dict[tuple[str, str], Any]:
+def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> dict[tuple[str, str], list]:
+    """{(source, external_id): [id, *names]} for the rows that exist; plain rows, no model instances (speed)."""
     by_source: dict[str, list[str]] = {}
     for source, external_id in keys:
         by_source.setdefault(source, []).append(external_id)
-    found: dict[tuple[str, str], Any] = {}
-    for source, ids in by_source.items():
-        for obj in model.objects.filter(source=source, **{f"{key_field}__in": ids}):
-            found[(obj.source, getattr(obj, key_field))] = obj
+    cols = ", ".join(_q(c) for c in _columns(model, ["id", "source", "external_id", *names]))
+    sql = f"SELECT {cols} FROM {_q(model._meta.db_table)} WHERE {_q('source')} = %s AND {_q('external_id')} = ANY(%s)"
+    found: dict[tuple[str, str], list] = {}
+    with connection.cursor() as cursor:
+        for source, ids in by_source.items():
+            cursor.execute(sql, [source, ids])
+            for row in cursor.fetchall():
+                found[(row[1], row[2])] = [row[0], *row[3:]]
     return found
 
 
 def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list[str],
-                      casts: dict[str, str] | None = None) -> list[Any]:
-    """INSERT rows ... ON CONFLICT (conflict) DO NOTHING RETURNING every column: model instances of new rows."""
+                      returning: list[str]) -> list[tuple]:
+    """INSERT rows ... ON CONFLICT (conflict) DO NOTHING RETURNING `returning`: one tuple per row inserted.
+
+    Rows travel as one array per column (INSERT ... SELECT FROM unnest(...)): PostgreSQL parses 11 arrays much
+    faster than 11,000 VALUES parameters (about 40% less time for 1,000 actions, measured).
+    """
     if not rows:
         return []
-    casts = casts or {}
     meta = model._meta
-    placeholder = "(" + ", ".join(f"%s::{casts[n]}" if n in casts else "%s" for n in names) + ")"
-    fields = meta.concrete_fields
+    types = [meta.get_field(name).db_type(connection) for name in names]
+    arrays = ", ".join(f"%s::{t}[]" for t in types)
     sql = (
         f"INSERT INTO {_q(meta.db_table)} ({', '.join(_q(c) for c in _columns(model, names))}) "
-        f"VALUES {', '.join([placeholder] * len(rows))} "
+        f"SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(_q(c) for c in _columns(model, conflict))}) DO NOTHING "
-        f"RETURNING {', '.join(_q(f.column) for f in fields)}"
+        f"RETURNING {', '.join(_q(c) for c in _columns(model, returning))}"
     )
-    params = [value for row in rows for value in row]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    converters = [(i, f) for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
-    objects = []
-    for values in fetched:
-        values = list(values)
-        for i, f in converters:
-            if isinstance(values[i], str):  # psycopg returns jsonb decoded, but be safe
-                values[i] = json.loads(values[i])
-        objects.append(model.from_db(connection.alias, [f.attname for f in fields], values))
-    return objects
+        cursor.execute(sql, [list(column) for column in zip(*rows)])
+        return cursor.fetchall()
 
 
 def _update_from_values(model, names: list[str], rows: list[tuple], casts: dict[str, str], now_field: str | None,
@@ -385,81 +383,109 @@ def _update_from_values(model, names: list[str], rows: list[tuple], casts: dict[
         f"FROM (VALUES {', '.join([placeholder] * len(rows))}) AS v(id, {', '.join(_q(c) for c in cols)}) "
         f"WHERE {table}.{_q(model._meta.pk.column)} = v.id"
     )
-    params = params + [value for row in rows for value in row]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, params + [value for row in rows for value in row])
 
 
-def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> dict[tuple[str, str], Member]:
-    members = _select(Member, specs.keys(), "external_id")
-    missing = sorted(key for key in specs if key not in members)
+def _json(value: Any) -> dict:
+    """A jsonb column as read through Django's connection (a string: Django leaves decoding to the field)."""
+    if isinstance(value, str):
+        return json.loads(value)
+    return value or {}
+
+
+_MEMBER_FIELDS = ["email", "display_name", "persona", "attributes"]
+
+
+def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> dict[tuple[str, str], int]:
+    """Member ids for every key, inserting the missing and updating the changed: 2-4 statements in all."""
+    rows = _select_rows(Member, specs.keys(), _MEMBER_FIELDS)
+    now_text = now.isoformat()
+    missing = sorted(key for key in specs if key not in rows)
     names = ["source", "external_id", "email", "display_name", "crm_id", "persona", "attributes", "joined_at",
              "is_excluded", "created_at", "updated_at"]
-    rows = []
+    values = []
     for key in missing:
         spec = specs[key]
-        rows.append((key[0], key[1], spec.email or "", spec.name or "", "", spec.persona or "",
-                     json.dumps(spec.attributes or {}), now, False, now, now))
-    for member in _insert_returning(Member, names, rows, ["source", "external_id"], {"attributes": "jsonb"}):
-        members[(member.source, member.external_id)] = member
-        specs[(member.source, member.external_id)] = _MemberSpec()  # inserted with its values: nothing to update
-    raced = [key for key in missing if key not in members]
+        values.append((key[0], key[1], spec.email or "", spec.name or "", "", spec.persona or "",
+                       json.dumps(spec.attributes or {}), now_text, False, now_text, now_text))
+    ids = {key: row[0] for key, row in rows.items()}
+    inserted = set()
+    for pk, source, external_id in _insert_returning(Member, names, values, ["source", "external_id"],
+                                                     ["id", "source", "external_id"]):
+        ids[(source, external_id)] = pk
+        inserted.add((source, external_id))
+    raced = [key for key in missing if key not in ids]
     if raced:  # inserted by a concurrent batch since our SELECT: now visible, update like any existing one
-        members.update(_select(Member, raced, "external_id"))
+        late = _select_rows(Member, raced, _MEMBER_FIELDS)
+        rows.update(late)
+        ids.update((key, row[0]) for key, row in late.items())
     updates = []
     for key, spec in specs.items():
-        member = members[key]
+        if key in inserted:
+            continue
+        pk, email, name, persona, attributes = rows[key]
         changed = False
-        if spec.email and spec.email != member.email:
-            member.email, changed = spec.email, True
-        if spec.name is not None and spec.name != member.display_name:
-            member.display_name, changed = spec.name, True
-        if spec.persona is not None and spec.persona != member.persona:
-            member.persona, changed = spec.persona, True
+        if spec.email and spec.email != email:
+            email, changed = spec.email, True
+        if spec.name is not None and spec.name != name:
+            name, changed = spec.name, True
+        if spec.persona is not None and spec.persona != persona:
+            persona, changed = spec.persona, True
+        attributes_json = attributes if isinstance(attributes, str) else json.dumps(attributes or {})
         if spec.attributes:
-            merged = {**(member.attributes or {}), **spec.attributes}
-            if merged != member.attributes:
-                member.attributes, changed = merged, True
+            current = _json(attributes)
+            merged = {**current, **spec.attributes}
+            if merged != current:
+                attributes_json, changed = json.dumps(merged), True
         if changed:
-            member.updated_at = now
-            updates.append((member.pk, member.email, member.display_name, member.persona,
-                            json.dumps(member.attributes)))
-    _update_from_values(Member, ["email", "display_name", "persona", "attributes"], updates, {"attributes": "jsonb"},
-                        "updated_at", now)
-    return members
+            updates.append((pk, email, name, persona, attributes_json))
+    _update_from_values(Member, _MEMBER_FIELDS, updates, {"attributes": "jsonb"}, "updated_at", now)
+    return ids
 
 
-def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], members: dict[tuple[str, str], Member], *,
-                     now: datetime) -> dict[tuple[str, str], Content]:
-    contents = _select(Content, specs.keys(), "external_id")
-    missing = sorted(key for key in specs if key not in contents)
-    rows = []
+def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
+                     now: datetime) -> dict[tuple[str, str], tuple[int, int | None, str]]:
+    """{key: (content id, author id, topic)} for every key, inserting the missing and updating the changed."""
+    fields = ["author", "kind", "topic", "title"]
+    rows = _select_rows(Content, specs.keys(), fields)
+    missing = sorted(key for key in specs if key not in rows)
+    values = []
     for key in missing:
         spec = specs[key]
-        author = members[spec.author].pk if spec.author else None
-        rows.append((key[0], key[1], author, spec.kind or "", spec.topic or "", spec.title or "", now))
+        author = member_ids[spec.author] if spec.author else None
+        values.append((key[0], key[1], author, spec.kind or "", spec.topic or "", spec.title or "", now.isoformat()))
     names = ["source", "external_id", "author", "kind", "topic", "title", "created_at"]
-    for content in _insert_returning(Content, names, rows, ["source", "external_id"]):
-        contents[(content.source, content.external_id)] = content
-        specs[(content.source, content.external_id)] = _ContentSpec()
-    raced = [key for key in missing if key not in contents]
+    out: dict[tuple[str, str], tuple[int, int | None, str]] = {}
+    for pk, source, external_id, author, topic in _insert_returning(
+            Content, names, values, ["source", "external_id"], ["id", "source", "external_id", "author", "topic"]):
+        out[(source, external_id)] = (pk, author, topic)
+    raced = [key for key in missing if key not in out]
     if raced:
-        contents.update(_select(Content, raced, "external_id"))
+        rows.update(_select_rows(Content, raced, fields))
     updates = []
     for key, spec in specs.items():
-        content = contents[key]
+        if key in out:
+            continue
+        pk, author, kind, topic, title = rows[key]
         changed = False
-        if spec.author is not None and members[spec.author].pk != content.author_id:
-            content.author_id, changed = members[spec.author].pk, True
-        for name in ("topic", "kind", "title"):
-            value = getattr(spec, name)
-            if value is not None and value != getattr(content, name):
-                setattr(content, name, value)
-                changed = True
+        if spec.author is not None and member_ids[spec.author] != author:
+            author, changed = member_ids[spec.author], True
+        if spec.kind is not None and spec.kind != kind:
+            kind, changed = spec.kind, True
+        if spec.topic is not None and spec.topic != topic:
+            topic, changed = spec.topic, True
+        if spec.title is not None and spec.title != title:
+            title, changed = spec.title, True
         if changed:
-            updates.append((content.pk, content.author_id, content.kind, content.topic, content.title))
-    _update_from_values(Content, ["author", "kind", "topic", "title"], updates, {"author": "bigint"}, None, now)
-    return contents
+            updates.append((pk, author, kind, topic, title))
+        out[key] = (pk, author, topic)
+    _update_from_values(Content, fields, updates, {"author": "bigint"}, None, now)
+    return out
+
+
+_ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
+                  "metadata", "source", "external_event_id", "recorded_at"]
 
 
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
@@ -483,47 +509,40 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
                 event.content, (source, event.member.external_id))
 
     with transaction.atomic():
-        members = _members_upsert(member_specs, now=now)
-        contents = _contents_upsert(content_specs, members, now=now) if content_specs else {}
-        members_by_id = {m.pk: m for m in members.values()}
-        unknown_authors = {c.author_id for c in contents.values() if c.author_id and c.author_id not in members_by_id}
-        if unknown_authors:
-            members_by_id.update(Member.objects.in_bulk(unknown_authors))
+        member_ids = _members_upsert(member_specs, now=now)
+        contents = _contents_upsert(content_specs, member_ids, now=now) if content_specs else {}
 
-        rows, pending = [], []
+        rows = []
         for i, event in accepted:
             source = event.source
-            member = members[(source, event.member.external_id)]
             target_content = contents[(source, event.target_content.external_id)] if event.target_content else None
             made = contents[(source, event.content.external_id)] if event.content else None
             if event.target_member is not None:
-                target_member = members[(source, event.target_member.external_id)]
-            elif target_content is not None and target_content.author_id:
-                target_member = members_by_id[target_content.author_id]
+                target_member = member_ids[(source, event.target_member.external_id)]
             else:
-                target_member = None
-            topic = (target_content.topic if target_content else "") or (made.topic if made else "") or ""
-            metadata = _metadata(event)
-            rows.append((member.pk, event.type, event.occurred_at, target_member.pk if target_member else None,
-                         target_content.pk if target_content else None, topic, event.text or "",
-                         json.dumps(metadata), source, event.event_id, now))
-            pending.append((i, event, member, target_member, target_content, topic, metadata))
-        names = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
-                 "metadata", "source", "external_event_id", "recorded_at"]
-        inserted = _insert_returning(Action, names, rows, ["source", "external_event_id"], {"metadata": "jsonb"})
-        by_key = {(a.source, a.external_event_id): a for a in inserted}
+                target_member = target_content[1] if target_content is not None else None
+            topic = (target_content[2] if target_content else "") or (made[2] if made else "") or ""
+            rows.append((member_ids[(source, event.member.external_id)], event.type, event.occurred_at,
+                         target_member, target_content[0] if target_content else None, topic, event.text or "",
+                         json.dumps(_metadata(event)), source, event.event_id, now))
+        # Timestamps go as ISO text cast in SQL: psycopg2 adapts aware datetimes ~20x slower than strings.
+        now_text = now.isoformat()
+        inserted = _insert_returning(
+            Action, _ACTION_FIELDS, [(*r[:2], r[2].isoformat(), *r[3:10], now_text) for r in rows],
+            ["source", "external_event_id"], ["id", "source", "external_event_id"],
+        )
+        new_ids = {(source, event_id): pk for pk, source, event_id in inserted}
         created: dict[int, int] = {}
         new_actions: list[Action] = []
-        for i, event, member, target_member, target_content, topic, metadata in pending:
-            action = by_key.get((event.source, event.event_id))
-            if action is None:
+        attnames = ["id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)]
+        for (i, event), row in zip(accepted, rows):
+            pk = new_ids.get((event.source, event.event_id))
+            if pk is None:
                 continue
-            # Hand the engine fully loaded actions so scoring needs no per-action queries.
-            action.member = member
-            action.target_member = target_member
-            action.target_content = target_content
+            action = Action.from_db(connection.alias, attnames, (pk, *row))
+            action.metadata = json.loads(row[7])
             new_actions.append(action)
-            created[i] = action.pk
+            created[i] = pk
         if new_actions:
             interest_apply(actions=new_actions)
     return created

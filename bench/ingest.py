@@ -1,0 +1,354 @@
+#!/usr/bin/env python
+"""Ingest throughput on PostgreSQL, with interest scores updated in the same transaction as the actions.
+
+What it measures (all against a fresh database `cs_bench` it creates and migrates; nothing else is touched):
+
+1. batched, in process: POST /api/v1/events/ with 1,000 events per request through Django's full request
+   stack (JSON parsing, token auth, the real DRF view, actions_ingest, interest_apply, JSON rendering) via the
+   WSGI test client, one request at a time. Bodies are pre-encoded, as a client would have them.
+   Also the same batches' cost in actions_ingest alone (no HTTP), and a retry of batches (all duplicates).
+2. batched over HTTP: the same through gunicorn (2 sync workers), 2 concurrent clients.
+3. single events over HTTP: one event per POST through gunicorn (2 sync workers), driven by wrk when it is
+   installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
+
+Usage: .venv/bin/python bench/ingest.py [--batches 40] [--single-seconds 20] [--members 5000]
+Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432). Targets: batched >= 10,000 events/s,
+single >= 500 POSTs/s.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_NAME = "cs_bench"
+URL = "/api/v1/events/"
+TYPES = [("vote_up", 30), ("read", 28), ("comment", 12), ("answer", 10), ("question", 5), ("follow", 5),
+         ("share", 5), ("vote_down", 3), ("poll_response", 2)]
+TOPICS = ["api", "sdk", "billing", "security", "ml", "ops", "mobile", "data", "auth", "search"]
+TITLES = ["Engineer", "Engineering Manager", "Student", "Product Manager", "Founder"]
+
+
+def environment() -> dict[str, str]:
+    env = {
+        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DJANGO_SETTINGS_MODULE": "settings.prod",
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret"),
+        "DJANGO_SECURE_COOKIES": "false",
+        "API_THROTTLE_RATE": "10000000/min",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+    os.environ.update(env)
+    return env
+
+
+def database_recreate() -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        cursor.execute(f"CREATE DATABASE {DB_NAME}")
+    conn.close()
+
+
+def events_make(rng: random.Random, start: int, count: int, *, members: int, contents: int, source: str,
+                now: datetime) -> list[dict]:
+    names, weights = zip(*TYPES)
+    out = []
+    for k in range(start, start + count):
+        kind = rng.choices(names, weights)[0]
+        actor = f"u-{rng.randrange(members)}"
+        event = {"source": source, "event_id": f"e-{k}", "type": kind,
+                 "occurred_at": (now - timedelta(days=30 * rng.random())).isoformat().replace("+00:00", "Z"),
+                 "member": {"external_id": actor}}
+        if rng.random() < 0.1:
+            event["member"].update(email=f"{actor}@example.com", name=f"Member {actor}",
+                                   attributes={"job_title": rng.choice(TITLES),
+                                               "company_size": rng.choice([10, 250, 1000])})
+        if kind == "follow":
+            event["target_member"] = {"external_id": f"u-{rng.randrange(members)}"}
+        elif kind == "question":
+            event["content"] = {"external_id": f"c-{contents + k}", "topic": rng.choice(TOPICS),
+                                "title": "How do I page through results?"}
+        else:
+            cid = rng.randrange(contents)
+            event["target_content"] = {"external_id": f"c-{cid}", "topic": TOPICS[cid % len(TOPICS)],
+                                       "author": {"external_id": f"u-{cid % members}"}}
+        if kind in ("comment", "answer", "poll_response"):
+            event["text"] = "Thanks, the cursor parameter fixed it. Great docs!"
+        out.append(event)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen:
+    binary = str(Path(sys.executable).parent / "gunicorn")
+    proc = subprocess.Popen(
+        [binary, "settings.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--backlog", "256", "--log-level", "warning"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("gunicorn did not start")
+
+
+def http_post(port: int, body: bytes, token: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", URL, body, {"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response.status, time.perf_counter() - started
+
+
+WRK_SCRIPT = r"""
+local counter = 0
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
+function init(args)
+  math.randomseed(1000 + tid)
+end
+function request()
+  counter = counter + 1
+  local author = math.random(0, %(members)d - 1)
+  local body = string.format('{"source":"bench-single","event_id":"s-%%d-%%d","type":"vote_up",' ..
+    '"occurred_at":"%(ts)s","member":{"external_id":"u-%%d"},' ..
+    '"target_content":{"external_id":"c-%%d","topic":"api","author":{"external_id":"u-%%d"}}}',
+    tid, counter, math.random(0, %(members)d - 1), author, author)
+  return wrk.format("POST", "%(url)s", {["Authorization"] = "Token %(token)s",
+    ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def single_with_wrk(port: int, token: str, *, seconds: int, connections: int, members: int) -> dict:
+    ts = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT % {"members": members, "ts": ts, "url": URL, "token": token})
+        script = f.name
+    try:
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", "-s", script,
+             f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(script)
+
+    def latency(label: str) -> float:
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = re.search(r"(\d+) requests in", out)
+    return {"driver": f"wrk -t2 -c{connections} -d{seconds}s", "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": latency("50"), "p99_ms": latency("99"), "requests": int(total.group(1)) if total else 0,
+            "errors": int(non2xx.group(1)) if non2xx else 0, "raw": out}
+
+
+def single_with_threads(port: int, token: str, *, seconds: int, connections: int, members: int) -> dict:
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc) - timedelta(hours=1)
+    bodies = []
+    for k in range(int(seconds * 800)):
+        author = rng.randrange(members)
+        bodies.append(json.dumps({
+            "source": "bench-single", "event_id": f"t-{k}", "type": "vote_up", "occurred_at": now.isoformat(),
+            "member": {"external_id": f"u-{rng.randrange(members)}"},
+            "target_content": {"external_id": f"c-{author}", "topic": "api", "author": {"external_id": f"u-{author}"}},
+        }).encode())
+    deadline = time.perf_counter() + seconds
+    latencies, errors = [], 0
+
+    def worker(chunk):
+        out = []
+        for body in chunk:
+            if time.perf_counter() > deadline:
+                break
+            out.append(http_post(port, body, token))
+        return out
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(connections) as pool:
+        for part in pool.map(worker, [bodies[i::connections] for i in range(connections)]):
+            for status, elapsed in part:
+                latencies.append(elapsed * 1000)
+                errors += status >= 300
+    elapsed = time.perf_counter() - started
+    return {"driver": f"{connections} Python threads", "rps": len(latencies) / elapsed, "requests": len(latencies),
+            "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, default=40, help="batches of 1,000 through the view in process")
+    parser.add_argument("--http-batches", type=int, default=20, help="batches of 1,000 through gunicorn")
+    parser.add_argument("--single-seconds", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=8, help="concurrent single-event clients")
+    parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--contents", type=int, default=20000)
+    args = parser.parse_args()
+
+    env = environment()
+    t0 = time.perf_counter()
+    database_recreate()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from community_scoring.models import Action, InterestBucket, InterestScore
+    from community_scoring.services.ingest import actions_ingest
+    from community_scoring.services.tokens import token_issue
+    from forum_integration.api.serializers import event_parse
+
+    call_command("migrate", verbosity=0)
+    _, token = token_issue(name="bench-ingest", role="ingest")
+    print(f"database {DB_NAME} created and migrated in {time.perf_counter() - t0:.1f}s "
+          f"(PostgreSQL {connection.pg_version // 10000}); {os.cpu_count()} CPUs")
+
+    rng = random.Random(42)
+    now = datetime.now(timezone.utc)
+    size = 1000
+    batches = [events_make(rng, i * size, size, members=args.members, contents=args.contents, source="bench",
+                           now=now) for i in range(args.batches)]
+    bodies = [json.dumps({"events": b}).encode() for b in batches]
+
+    # 1. batched, in process, through the real view.
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    times = []
+    for body in bodies:
+        started = time.perf_counter()
+        response = client.post(URL, body, content_type="application/json")
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.content[:500]
+        statuses = {r["status"] for r in response.json()["results"]}
+        assert statuses == {"created"}, statuses
+    total = sum(times)
+    n_events = size * len(bodies)
+    print(f"\nbatched via the view (in process, 1 client): {n_events} events in {total:.2f}s = "
+          f"{n_events / total:,.0f} events/s; per batch of 1,000 p50 {pct(times, 50) * 1000:.0f} ms, "
+          f"p99 {pct(times, 99) * 1000:.0f} ms (first {times[0] * 1000:.0f} ms: new members/contents)")
+    steady = times[len(times) // 2:]
+    print(f"  second half only (members and contents mostly known): {size * len(steady) / sum(steady):,.0f} events/s")
+
+    retry = bodies[: min(10, len(bodies))]
+    started = time.perf_counter()
+    for body in retry:
+        response = client.post(URL, body, content_type="application/json")
+        assert {r["status"] for r in response.json()["results"]} == {"duplicate"}
+    elapsed = time.perf_counter() - started
+    print(f"  retried batches (all duplicates, nothing double-counted): {size * len(retry) / elapsed:,.0f} events/s")
+
+    # The service alone: the same kind of batches, parsed, then actions_ingest (no HTTP, no JSON).
+    service_batches = [events_make(rng, 10_000_000 + i * size, size, members=args.members, contents=args.contents,
+                                   source="bench-svc", now=now) for i in range(10)]
+    parse_time = ingest_time = 0.0
+    for batch in service_batches:
+        started = time.perf_counter()
+        parsed = [event_parse(e)[0] for e in batch]
+        parse_time += time.perf_counter() - started
+        started = time.perf_counter()
+        results = actions_ingest(events=parsed)
+        ingest_time += time.perf_counter() - started
+        assert {r.status for r in results} == {"created"}
+    n = size * len(service_batches)
+    print(f"  of which: event_parse {parse_time / len(service_batches) * 1000:.1f} ms and actions_ingest "
+          f"{ingest_time / len(service_batches) * 1000:.1f} ms per 1,000 (service alone: {n / ingest_time:,.0f} events/s)")
+    from forum_integration.api.serializers import EventSerializer
+    started = time.perf_counter()
+    serializer = EventSerializer(data=service_batches[0], many=True)
+    serializer.is_valid()
+    print(f"  (for comparison, DRF EventSerializer(many=True) validation of 1,000: "
+          f"{(time.perf_counter() - started) * 1000:.0f} ms — why the view parses with event_parse)")
+
+    counted = InterestBucket.objects.filter(received=False).exclude(action_type="inactivity")
+    bucket_count = sum(counted.values_list("count", flat=True))
+    actions = Action.objects.count()
+    print(f"  check: {actions} actions stored; actor buckets count {bucket_count} actions "
+          f"(self-targets excluded); {InterestScore.objects.count()} members with an interest score")
+    connection.close()
+
+    # 2 and 3: gunicorn, 2 workers.
+    port = free_port()
+    proc = gunicorn_start(env, port)
+    try:
+        http_bodies = [json.dumps({"events": events_make(rng, 20_000_000 + i * size, size, members=args.members,
+                                                         contents=args.contents, source="bench-http", now=now)}).encode()
+                       for i in range(args.http_batches)]
+        http_post(port, http_bodies[0], token)  # warm both... at least one worker
+        started = time.perf_counter()
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(lambda b: http_post(port, b, token), http_bodies[1:]))
+        elapsed = time.perf_counter() - started
+        assert all(status == 200 for status, _ in outcomes), outcomes
+        lat = [t for _, t in outcomes]
+        print(f"\nbatched over HTTP (gunicorn 2 workers, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
+              f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
+
+        before = Action.objects.filter(source="bench-single").count()
+        driver = single_with_wrk if shutil.which("wrk") else single_with_threads
+        result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members)
+        stored = Action.objects.filter(source="bench-single").count() - before
+        print(f"\nsingle events over HTTP (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
+              f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
+              f"{result['errors']} non-2xx; {stored} actions stored")
+        connection.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print(f"\ntotal run {time.perf_counter() - t0:.0f}s. Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.")
+
+
+if __name__ == "__main__":
+    main()
