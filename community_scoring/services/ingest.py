@@ -445,8 +445,9 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
 
 
 def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
-                     now: datetime) -> dict[tuple[str, str], tuple[int, int | None, str]]:
-    """{key: (content id, author id, topic)} for every key, inserting the missing and updating the changed."""
+                     now: datetime) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list]]:
+    """Insert the missing contents and update the changed; returns ({key: id}, {key: [author id, topic] as they
+    were before this batch}) so each event can see the content as it stood when that event happened."""
     fields = ["author", "kind", "topic", "title"]
     rows = _select_rows(Content, specs.keys(), fields)
     missing = sorted(key for key in specs if key not in rows)
@@ -456,18 +457,21 @@ def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dic
         author = member_ids[spec.author] if spec.author else None
         values.append((key[0], key[1], author, spec.kind or "", spec.topic or "", spec.title or "", now.isoformat()))
     names = ["source", "external_id", "author", "kind", "topic", "title", "created_at"]
-    out: dict[tuple[str, str], tuple[int, int | None, str]] = {}
-    for pk, source, external_id, author, topic in _insert_returning(
-            Content, names, values, ["source", "external_id"], ["id", "source", "external_id", "author", "topic"]):
-        out[(source, external_id)] = (pk, author, topic)
-    raced = [key for key in missing if key not in out]
+    ids: dict[tuple[str, str], int] = {}
+    before: dict[tuple[str, str], list] = {}
+    for pk, source, external_id in _insert_returning(
+            Content, names, values, ["source", "external_id"], ["id", "source", "external_id"]):
+        ids[(source, external_id)] = pk
+        before[(source, external_id)] = [None, ""]
+    raced = [key for key in missing if key not in ids]
     if raced:
         rows.update(_select_rows(Content, raced, fields))
     updates = []
     for key, spec in specs.items():
-        if key in out:
+        if key in ids:
             continue
         pk, author, kind, topic, title = rows[key]
+        ids[key], before[key] = pk, [author, topic]
         changed = False
         if spec.author is not None and member_ids[spec.author] != author:
             author, changed = member_ids[spec.author], True
@@ -479,9 +483,8 @@ def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dic
             title, changed = spec.title, True
         if changed:
             updates.append((pk, author, kind, topic, title))
-        out[key] = (pk, author, topic)
     _update_from_values(Content, fields, updates, {"author": "bigint"}, None, now)
-    return out
+    return ids, before
 
 
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
@@ -510,20 +513,33 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
 
     with transaction.atomic():
         member_ids = _members_upsert(member_specs, now=now)
-        contents = _contents_upsert(content_specs, member_ids, now=now) if content_specs else {}
+        content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
 
+        # Walk the batch in order, as the one-by-one path would: an event sees each content's author and topic
+        # as given by the events before it (and itself), over what was stored before the batch.
         rows = []
         for i, event in accepted:
             source = event.source
-            target_content = contents[(source, event.target_content.external_id)] if event.target_content else None
-            made = contents[(source, event.content.external_id)] if event.content else None
+            member_id = member_ids[(source, event.member.external_id)]
+            tc = event.target_content
+            target = state[(source, tc.external_id)] if tc else None
+            if tc is not None:
+                if tc.author_external_id:
+                    target[0] = member_ids[(source, tc.author_external_id)]
+                if tc.topic:
+                    target[1] = tc.topic
+            made = state[(source, event.content.external_id)] if event.content else None
+            if made is not None:
+                made[0] = member_id
+                if event.content.topic:
+                    made[1] = event.content.topic
             if event.target_member is not None:
                 target_member = member_ids[(source, event.target_member.external_id)]
             else:
-                target_member = target_content[1] if target_content is not None else None
-            topic = (target_content[2] if target_content else "") or (made[2] if made else "") or ""
-            rows.append((member_ids[(source, event.member.external_id)], event.type, event.occurred_at,
-                         target_member, target_content[0] if target_content else None, topic, event.text or "",
+                target_member = target[0] if target is not None else None
+            topic = (target[1] if target else "") or (made[1] if made else "") or ""
+            rows.append((member_id, event.type, event.occurred_at, target_member,
+                         content_ids[(source, tc.external_id)] if tc else None, topic, event.text or "",
                          json.dumps(_metadata(event)), source, event.event_id, now))
         # Timestamps go as ISO text cast in SQL: psycopg2 adapts aware datetimes ~20x slower than strings.
         now_text = now.isoformat()
