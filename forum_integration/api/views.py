@@ -11,6 +11,13 @@ from community_scoring.services.ingest import MAX_BATCH, REJECTED, actions_inges
 from forum_integration.api.serializers import (
     EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_parse,
 )
+from forum_integration.models import FORUM_SOURCE, DiscourseInstance
+from forum_integration.services.discourse import SINGLE_INSTANCE_SOURCE
+
+
+def reserved_sources() -> set[str]:
+    """Sources the in-process adapters write: a REST client posting under them could pre-empt their event ids."""
+    return {FORUM_SOURCE, SINGLE_INSTANCE_SOURCE, *DiscourseInstance.objects.values_list("source", flat=True)}
 
 
 class IngestRateThrottle(ApiTokenRateThrottle):
@@ -72,8 +79,11 @@ class EventIngestApi(APIView):
 
         results: list[dict | None] = [None] * len(raw_events)
         events, positions = [], []
+        reserved = reserved_sources()
         for i, raw in enumerate(raw_events):
             event, errors = event_parse(raw)
+            if event is not None and event.source in reserved:
+                event, errors = None, {"source": [f"{event.source!r} is reserved for a built-in integration"]}
             if errors:
                 event_id = raw.get("event_id") if isinstance(raw, dict) else None
                 results[i] = {"event_id": event_id if isinstance(event_id, (str, int)) else None,

@@ -220,3 +220,14 @@ def test_issued_ingest_token_from_the_command_works(api_client):
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {out.getvalue().strip()}")
     response = api_client.post(URL, json.dumps(event("e-1")), content_type="application/json")
     assert response.status_code == 201
+
+
+def test_sources_of_the_built_in_integrations_are_reserved(ingest):
+    from forum_integration.models import DiscourseInstance
+
+    DiscourseInstance.objects.create(base_url="https://d.example.com", source="discourse-acme", secret="s")
+    events = [dict(event("post:1"), source=source) for source in ("forum", "discourse", "discourse-acme")]
+    results = ingest.post(URL, {"events": events + [event("ok")]}, format="json").json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "rejected", "created"]
+    assert "reserved" in results[0]["errors"]["source"][0]
+    assert not Action.objects.exclude(source="acme-forum").exists()

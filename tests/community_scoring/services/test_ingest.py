@@ -109,3 +109,42 @@ def test_persona_comes_from_the_field_or_the_attributes(db):
     ])
     assert Member.objects.get(external_id="a").persona == "developer"
     assert Member.objects.get(external_id="b").persona == "marketer"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_overlapping_batches_store_each_event_once():
+    """Two batches racing on the same new members, contents and (half of the) event ids: no error, no double count."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    def batch(offset):
+        return [EventIn(source="race", event_id=f"e-{offset + i}", type="follow", occurred_at=DAY,
+                        member=MemberIn(external_id=f"m-{i % 7}", attributes={"job_title": "Engineer"}),
+                        target_member=MemberIn(external_id=f"t-{i % 5}"),
+                        target_content=ContentIn(external_id=f"c-{i % 3}", topic="api", author_external_id="t-0"))
+                for i in range(200)]
+
+    barrier, errors, results = threading.Barrier(2), [], {}
+
+    def run(name, offset):
+        try:
+            barrier.wait()
+            results[name] = actions_ingest(events=batch(offset))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            default_connection.close()
+
+    threads = [threading.Thread(target=run, args=("a", 0)), threading.Thread(target=run, args=("b", 100))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    created = sum(r.status == "created" for rs in results.values() for r in rs)
+    assert created == 300 == Action.objects.filter(source="race").count()
+    assert Member.objects.filter(source="race").count() == 7 + 5
+    # 300 follows spread over targets t-0..t-4 by i % 5: each received 60, worth 1 point each, capped at 10 a day.
+    for k in range(5):
+        assert Member.objects.get(source="race", external_id=f"t-{k}").interest.engagement == pytest.approx(10)
