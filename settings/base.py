@@ -120,6 +120,12 @@ SPECTACULAR_SETTINGS = {
 # Discourse: single-instance secret (per-instance secrets live in the admin).
 DISCOURSE_WEBHOOK_SECRET = env("DISCOURSE_WEBHOOK_SECRET", default="")
 
+# Ingest (issue 3). Per-token rate for POST /api/v1/events/. INGEST_ASYNC_COMMIT=true makes ingest transactions
+# commit without waiting for the WAL flush (PostgreSQL synchronous_commit=off): much higher single-event
+# throughput, but a server crash can lose the last fraction of a second of acknowledged events. Off by default.
+API_INGEST_THROTTLE_RATE = env("API_INGEST_THROTTLE_RATE", default="120000/min")
+INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
@@ -512,6 +513,9 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
                 event.content, (source, event.member.external_id))
 
     with transaction.atomic():
+        if getattr(settings, "INGEST_ASYNC_COMMIT", False):
+            with connection.cursor() as cursor:  # opt-in: see settings.base; scoped to this transaction
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         member_ids = _members_upsert(member_specs, now=now)
         content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
 

@@ -26,7 +26,7 @@ class IngestRateThrottle(ApiTokenRateThrottle):
     scope = "ingest"
 
     def get_rate(self):
-        return getattr(settings, "API_INGEST_THROTTLE_RATE", "120000/min")
+        return settings.API_INGEST_THROTTLE_RATE
 
 
 _EXAMPLE = {

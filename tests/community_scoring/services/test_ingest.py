@@ -111,7 +111,7 @@ def test_persona_comes_from_the_field_or_the_attributes(db):
     assert Member.objects.get(external_id="b").persona == "marketer"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_overlapping_batches_store_each_event_once():
     """Two batches racing on the same new members, contents and (half of the) event ids: no error, no double count."""
     import threading
@@ -148,3 +148,15 @@ def test_concurrent_overlapping_batches_store_each_event_once():
     # 300 follows spread over targets t-0..t-4 by i % 5: each received 60, worth 1 point each, capped at 10 a day.
     for k in range(5):
         assert Member.objects.get(source="race", external_id=f"t-{k}").interest.engagement == pytest.approx(10)
+
+
+def test_async_commit_option_still_records(db, settings):
+    from django.db import connection as db_connection
+
+    settings.INGEST_ASYNC_COMMIT = True
+    spec = dict(type="signup", occurred_at=DAY, member=MemberIn(external_id="a"))
+    seen = []
+    with db_connection.execute_wrapper(lambda execute, sql, *args: (seen.append(sql), execute(sql, *args))[1]):
+        results = actions_ingest(events=[EventIn(source="s", event_id="1", **spec)])
+    assert results[0].status == "created"
+    assert "SET LOCAL synchronous_commit TO OFF" in seen
