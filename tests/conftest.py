@@ -22,3 +22,30 @@ def token_client(db):
         return client
 
     return make
+
+
+def _rerun_data_migrations() -> None:
+    """Re-run every RunPython data migration (built-in action types, default rules, schedules): idempotent."""
+    from django.apps import apps as django_apps
+    from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
+    from django.db.migrations.operations.special import RunPython
+
+    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    with connection.schema_editor() as schema_editor:
+        for key in sorted(loader.graph.nodes):
+            migration = loader.graph.nodes[key]
+            for operation in migration.operations:
+                if isinstance(operation, RunPython):
+                    operation.code(django_apps, schema_editor)
+
+
+@pytest.fixture(autouse=True)
+def _seed_for_transactional_tests(request):
+    """Transactional tests flush the database afterwards, data migrations included: put that data back first."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "transactional_db" in request.fixturenames or (marker is not None and marker.kwargs.get("transaction"))
+    if transactional:
+        request.getfixturevalue("transactional_db")
+        _rerun_data_migrations()
+    yield
