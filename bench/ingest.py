@@ -11,7 +11,9 @@ What it measures (all against a fresh database `cs_bench` it creates and migrate
 3. single events over HTTP: one event per POST through gunicorn (2 sync workers), driven by wrk when it is
    installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
 
-Usage: .venv/bin/python bench/ingest.py [--batches 40] [--single-seconds 20] [--members 5000]
+   Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
+
+Usage: .venv/bin/python bench/ingest.py [--batches 30] [--single-seconds 20] [--async-commit-seconds 10]
 Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432). Targets: batched >= 10,000 events/s,
 single >= 500 POSTs/s.
 """
@@ -224,12 +226,33 @@ def single_with_threads(port: int, token: str, *, seconds: int, connections: int
             "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "errors": errors}
 
 
+def gunicorn_stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def single_phase(port: int, token: str, args, Action, connection, label: str) -> None:
+    before = Action.objects.filter(source="bench-single").count()
+    driver = single_with_wrk if shutil.which("wrk") else single_with_threads
+    result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members)
+    stored = Action.objects.filter(source="bench-single").count() - before
+    print(f"\nsingle events over HTTP, {label} (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
+          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
+          f"{result['errors']} non-2xx; {stored} actions stored")
+    connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, default=40, help="batches of 1,000 through the view in process")
+    parser.add_argument("--batches", type=int, default=30, help="batches of 1,000 through the view in process")
     parser.add_argument("--http-batches", type=int, default=20, help="batches of 1,000 through gunicorn")
     parser.add_argument("--single-seconds", type=int, default=20)
     parser.add_argument("--connections", type=int, default=8, help="concurrent single-event clients")
+    parser.add_argument("--async-commit-seconds", type=int, default=10,
+                        help="also run single events with INGEST_ASYNC_COMMIT=true for this long (0: skip)")
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--contents", type=int, default=20000)
     args = parser.parse_args()
@@ -323,7 +346,7 @@ def main() -> None:
         http_bodies = [json.dumps({"events": events_make(rng, 20_000_000 + i * size, size, members=args.members,
                                                          contents=args.contents, source="bench-http", now=now)}).encode()
                        for i in range(args.http_batches)]
-        http_post(port, http_bodies[0], token)  # warm both... at least one worker
+        http_post(port, http_bodies[0], token)  # warm a worker
         started = time.perf_counter()
         with ThreadPoolExecutor(2) as pool:
             outcomes = list(pool.map(lambda b: http_post(port, b, token), http_bodies[1:]))
@@ -332,21 +355,17 @@ def main() -> None:
         lat = [t for _, t in outcomes]
         print(f"\nbatched over HTTP (gunicorn 2 workers, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
               f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
-
-        before = Action.objects.filter(source="bench-single").count()
-        driver = single_with_wrk if shutil.which("wrk") else single_with_threads
-        result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members)
-        stored = Action.objects.filter(source="bench-single").count() - before
-        print(f"\nsingle events over HTTP (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
-              f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
-              f"{result['errors']} non-2xx; {stored} actions stored")
-        connection.close()
+        single_phase(port, token, args, Action, connection, "durable commits (default)")
     finally:
-        proc.terminate()
+        gunicorn_stop(proc)
+    if args.async_commit_seconds:
+        port = free_port()
+        proc = gunicorn_start({**env, "INGEST_ASYNC_COMMIT": "true"}, port)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            args.single_seconds = args.async_commit_seconds
+            single_phase(port, token, args, Action, connection, "INGEST_ASYNC_COMMIT=true")
+        finally:
+            gunicorn_stop(proc)
     print(f"\ntotal run {time.perf_counter() - t0:.0f}s. Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.")
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone as dt_timezone
 from typing import Any, Iterable
 
 from django.conf import settings
@@ -34,6 +34,7 @@ from community_scoring.services.actions import FUTURE_TOLERANCE, action_record
 from community_scoring.services.members import content_upsert, member_upsert
 
 MAX_BATCH = 1000
+EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # older timestamps are typos (and overflow day arithmetic)
 
 CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
 
@@ -180,6 +181,8 @@ def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now:
         errors["occurred_at"] = ["must include a timezone"]
     elif event.occurred_at > now + FUTURE_TOLERANCE:
         errors["occurred_at"] = ["is in the future"]
+    elif event.occurred_at < EARLIEST:
+        errors["occurred_at"] = ["is before 1970"]
     if event.member is None:
         errors["member"] = ["required"]
     else:

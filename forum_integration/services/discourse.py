@@ -35,6 +35,7 @@ from django.utils.html import strip_tags
 
 from community_scoring.models import Content, Member
 from community_scoring.services.actions import action_record
+from community_scoring.services.ingest import EARLIEST
 from community_scoring.services.members import content_upsert, member_upsert
 from forum_integration.models import DiscourseInstance
 
@@ -121,7 +122,7 @@ def _when(value: Any) -> datetime:
             return now
         if timezone.is_naive(parsed):
             parsed = timezone.make_aware(parsed, dt_timezone.utc)
-        return min(parsed, now)
+        return now if parsed < EARLIEST else min(parsed, now)
     return now
 
 

@@ -83,6 +83,7 @@ def test_a_bad_event_never_blocks_the_good_ones_and_results_keep_input_order(ing
         event("bad-time", occurred_at="last tuesday"),
         event("future", occurred_at=future),
         event("naive", occurred_at="2026-11-20T10:00:00"),
+        event("ancient", occurred_at="0001-01-01T00:00:00+14:00"),
         event("ok-1", "follow", target_member={"external_id": "u-7"}),  # same id in the same batch: counts once
         event("ok-2", "read", target_content={"external_id": "doc-1", "author": {"external_id": "u-7"}}),
         event("bad-email", member={"external_id": "u-43", "email": "not-an-email"}),
@@ -92,17 +93,18 @@ def test_a_bad_event_never_blocks_the_good_ones_and_results_keep_input_order(ing
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["status"] for r in results] == [
-        "created", "rejected", "rejected", "rejected", "rejected", "rejected", "duplicate", "created", "rejected",
-        "rejected",
+        "created", "rejected", "rejected", "rejected", "rejected", "rejected", "rejected", "duplicate", "created",
+        "rejected", "rejected",
     ]
-    assert [r["event_id"] for r in results[:9]] == [e["event_id"] for e in events[:9]]
+    assert [r["event_id"] for r in results[:10]] == [e["event_id"] for e in events[:10]]
     assert "unknown action type" in results[1]["errors"]["type"][0]
     assert results[2]["errors"] == {"member": ["required"]}
     assert "bad timestamp" in results[3]["errors"]["occurred_at"][0]
     assert results[4]["errors"] == {"occurred_at": ["is in the future"]}
     assert results[5]["errors"] == {"occurred_at": ["must include a timezone"]}
-    assert list(results[8]["errors"]) == ["member.email"]
-    assert list(results[9]["errors"]) == ["non_field_errors"]
+    assert results[6]["errors"] == {"occurred_at": ["is before 1970"]}
+    assert list(results[9]["errors"]) == ["member.email"]
+    assert list(results[10]["errors"]) == ["non_field_errors"]
 
     assert Action.objects.filter(source="acme-forum").count() == 2
     assert not Member.objects.filter(external_id="u-43").exists()
