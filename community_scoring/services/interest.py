@@ -21,15 +21,17 @@ without lost updates or lock-order deadlocks. Call inside the transaction that c
 """
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from community_scoring.bulk import rows_upsert
 from community_scoring.models import Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition
 from community_scoring.scoring.caps import bucket_points
 from community_scoring.scoring.decay import accumulate, day_of, day_start, from_epoch_days, to_epoch_days, value_at
@@ -72,22 +74,71 @@ def members_facts(member_ids: Iterable[int]) -> dict[int, MemberFacts]:
     return {r[0]: MemberFacts(r[0], r[1] or "", r[2] or {}, r[3] or "", r[4]) for r in rows}
 
 
-def scores_lock(member_ids: Iterable[int], *, floor_stage: str) -> dict[int, InterestScore]:
+@dataclass
+class ScoreRow:
+    """An InterestScore row as plain data (the hot path avoids building model instances)."""
+
+    member_id: int
+    engagement: float = 0.0
+    ref_time: datetime | None = None
+    fit: float = 0.0
+    score: float = 0.0
+    stage: str = ""
+    primary_topic: str = ""
+    last_activity_at: datetime | None = None
+    config_version: int = 0
+
+
+SCORE_FIELDS = ["engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
+                "config_version"]
+
+
+def scores_lock(member_ids: Iterable[int], *, floor_stage: str) -> dict[int, ScoreRow]:
     """Lock (creating when missing) the InterestScore rows of these members, in member-id order."""
     ids = sorted(set(member_ids))
-    locked = InterestScore.objects.select_for_update().order_by("member_id")
-    rows = {s.member_id: s for s in locked.filter(member_id__in=ids)}
+    if not ids:
+        return {}
+    locked = InterestScore.objects.select_for_update().order_by("member_id").values_list("member_id", *SCORE_FIELDS)
+    rows = {r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=ids)}
     missing = [m for m in ids if m not in rows]
     if missing:
-        InterestScore.objects.bulk_create(
-            [InterestScore(member_id=m, stage=floor_stage) for m in missing], ignore_conflicts=True
+        now = timezone.now()
+        rows_upsert(
+            InterestScore, columns=["member", "engagement", "fit", "score", "stage", "primary_topic", "config_version",
+                                    "updated_at"],
+            rows=[(m, 0.0, 0.0, 0.0, floor_stage, "", 0, now) for m in missing], conflict=["member"],
         )
-        rows.update({s.member_id: s for s in locked.filter(member_id__in=missing)})
+        rows.update({r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=missing)})
     return rows
 
 
+def scores_save(scores: Iterable[ScoreRow]) -> None:
+    """Write scores in one statement (the rows exist and are locked by the caller)."""
+    now = timezone.now()
+    rows_upsert(
+        InterestScore, columns=["member", *SCORE_FIELDS, "updated_at"],
+        rows=[(s.member_id, *(getattr(s, f) for f in SCORE_FIELDS), now) for s in scores],
+        conflict=["member"], update=[*SCORE_FIELDS, "updated_at"],
+    )
+
+
+BUCKET_COLUMNS = ["member", "action_type", "received", "day", "count", "raw_points", "points", "topic_counts"]
+
+
+def buckets_write(rows: Sequence[tuple]) -> None:
+    """Upsert bucket rows given as tuples in BUCKET_COLUMNS order."""
+    rows_upsert(InterestBucket, columns=BUCKET_COLUMNS, rows=rows, conflict=["member", "action_type", "received", "day"],
+                update=["count", "raw_points", "points", "topic_counts"])
+
+
+def topics_write(rows: Sequence[tuple]) -> None:
+    """Upsert (member id, topic, points, ref_time) rows."""
+    rows_upsert(InterestTopic, columns=["member", "topic", "points", "ref_time"], rows=rows,
+                conflict=["member", "topic"], update=["points", "ref_time"])
+
+
 def stage_change_record(
-    *, score: InterestScore, member: MemberFacts, old_stage: str, at: datetime, reason: str
+    *, score: ScoreRow, member: MemberFacts, old_stage: str, at: datetime, reason: str
 ) -> StageTransition:
     """A StageTransition for a score whose stage changed (not saved), and the stage_changed webhook on commit."""
     webhook_event_enqueue(event="stage_changed", payload={
@@ -109,23 +160,36 @@ def stage_change_record(
 
 
 def _buckets_load(keys: set[BucketKey], series: set[tuple[int, str, bool]]) -> dict[BucketKey, _Bucket]:
-    """Stored buckets for these keys (a superset query filtered here) and every bucket of these series."""
+    """Stored buckets for exactly these keys, and every bucket of these (once-only) series."""
     found: dict[BucketKey, _Bucket] = {}
     fields = ("member_id", "action_type_id", "received", "day", "count", "raw_points", "points", "topic_counts")
 
-    def take(queryset) -> None:
-        for m, t, r, d, count, raw, points, topics in queryset.values_list(*fields):
-            found[(m, t, r, d)] = _Bucket(count, raw, points, dict(topics or {}))
+    def take(rows) -> None:
+        for m, t, r, d, count, raw, points, topics in rows:
+            if isinstance(topics, str):
+                topics = json.loads(topics)
+            found[(m, t, bool(r), d)] = _Bucket(count, raw, points, dict(topics or {}))
 
-    if keys:
+    if keys and connection.vendor == "postgresql":
+        table = InterestBucket._meta.db_table
+        ordered = list(keys)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT b.{', b.'.join(fields)} FROM {table} b JOIN unnest(%s::bigint[], %s::varchar[], "
+                "%s::boolean[], %s::date[]) AS k(m, t, r, d) "
+                "ON b.member_id = k.m AND b.action_type_id = k.t AND b.received = k.r AND b.day = k.d",
+                [[k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered], [k[3] for k in ordered]],
+            )
+            take(cursor.fetchall())
+    elif keys:  # elsewhere: a superset by member, type and day, filtered here
         take(InterestBucket.objects.filter(
             member_id__in={k[0] for k in keys}, action_type_id__in={k[1] for k in keys}, day__in={k[3] for k in keys}
-        ))
+        ).values_list(*fields))
         found = {k: v for k, v in found.items() if k in keys}
     if series:
         take(InterestBucket.objects.filter(
             member_id__in={s[0] for s in series}, action_type_id__in={s[1] for s in series}
-        ))
+        ).values_list(*fields))
         found = {k: v for k, v in found.items() if k in keys or k[:3] in series}
     return found
 
@@ -190,7 +254,7 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
             new[key] = _Bucket(**vars(stored[key]))
 
         deltas: dict[int, list[tuple[float, float, dict[str, float]]]] = defaultdict(list)
-        to_write: list[InterestBucket] = []
+        to_write: list[tuple] = []
         for key, bucket in new.items():
             owner, action_type, received, day = key
             rule = rules_of[owner].rule(action_type)
@@ -204,19 +268,13 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
             old_topics, new_topics = old.topic_values(), bucket.topic_values()
             topic_delta = {t: new_topics.get(t, 0.0) - old_topics.get(t, 0.0) for t in {*old_topics, *new_topics}}
             deltas[owner].append((day_start(day), bucket.points - old.points, topic_delta))
-            to_write.append(InterestBucket(
-                member_id=owner, action_type_id=action_type, received=received, day=day, count=bucket.count,
-                raw_points=bucket.raw_points, points=bucket.points, topic_counts=bucket.topic_counts,
-            ))
-        if to_write:
-            InterestBucket.objects.bulk_create(
-                to_write, update_conflicts=True, unique_fields=["member", "action_type", "received", "day"],
-                update_fields=["count", "raw_points", "points", "topic_counts"],
-            )
+            to_write.append((owner, action_type, received, day, bucket.count, bucket.raw_points, bucket.points,
+                             bucket.topic_counts))
+        buckets_write(to_write)
 
         topic_owners = [m for m, ds in deltas.items() if any(td for _, _, td in ds)]
         topics = topics_load(topic_owners)
-        topic_rows: list[InterestTopic] = []
+        topic_rows: list[tuple] = []
         transitions: list[StageTransition] = []
         for owner in sorted(owners):
             score, facts, rules = scores[owner], members[owner], rules_of[owner]
@@ -233,7 +291,7 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
                         changed_topics.add(topic)
             for topic in changed_topics:
                 value, topic_ref = member_topics[topic]
-                topic_rows.append(InterestTopic(member_id=owner, topic=topic, points=value, ref_time=from_epoch_days(topic_ref)))
+                topic_rows.append((owner, topic, value, from_epoch_days(topic_ref)))
             if ref is not None:
                 score.engagement, score.ref_time = engagement, from_epoch_days(ref)
             if owner in topics or changed_topics:
@@ -245,10 +303,7 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
             if score.stage != old_stage:
                 transitions.append(stage_change_record(
                     score=score, member=facts, old_stage=old_stage, at=latest[owner], reason="action"))
-        if topic_rows:
-            InterestTopic.objects.bulk_create(
-                topic_rows, update_conflicts=True, unique_fields=["member", "topic"], update_fields=["points", "ref_time"]
-            )
+        topics_write(topic_rows)
         scores_save([scores[m] for m in sorted(owners)])
         if transitions:
             StageTransition.objects.bulk_create(transitions)
@@ -279,30 +334,9 @@ def primary_topic_of(member_topics: dict[str, tuple[float, float | None]], half_
     return primary_topic({t: value_at(v, ref, when, half_life) for t, (v, ref) in member_topics.items()})
 
 
-def score_evaluate(score: InterestScore, member: MemberFacts, rules: MemberRules, config: ScoringConfig) -> None:
+def score_evaluate(score: ScoreRow, member: MemberFacts, rules: MemberRules, config: ScoringConfig) -> None:
     """Refresh fit, total and stage of a score whose engagement is up to date (in memory)."""
     score.fit = rules.fit(member.attributes, member.persona)
     score.score = score.engagement + score.fit
     score.stage = config.stage_for(score.engagement, score.fit)
     score.config_version = config.version
-
-
-SCORE_FIELDS = ["engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
-                "config_version", "updated_at"]
-
-
-def scores_save(scores: Sequence[InterestScore]) -> None:
-    """Write scores in one upsert (rows exist and are locked by the caller)."""
-    if scores:
-        InterestScore.objects.bulk_create(
-            list(scores), update_conflicts=True, unique_fields=["member"], update_fields=SCORE_FIELDS
-        )
-
-
-def engagement_now(score: InterestScore, *, rules: MemberRules, when: datetime | None = None) -> float:
-    """A stored engagement re-valued at ``when`` (default now)."""
-    if score.ref_time is None:
-        return score.engagement
-    moment = to_epoch_days(when or timezone.now())
-    return value_at(score.engagement, to_epoch_days(score.ref_time), max(moment, to_epoch_days(score.ref_time)),
-                    rules.half_life_days)

@@ -24,7 +24,8 @@ from community_scoring.scoring.ledger import BucketTally, bucket_values, engagem
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.services.config import scoring_config_current
 from community_scoring.services.interest import (
-    INACTIVITY, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
+    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
+    topics_write,
 )
 
 
@@ -77,8 +78,8 @@ def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, r
     actions = Action.objects.filter(member_id__in=ids).count()
     InterestBucket.objects.filter(member_id__in=ids).delete()
     InterestTopic.objects.filter(member_id__in=ids).delete()
-    buckets: list[InterestBucket] = []
-    topics: list[InterestTopic] = []
+    buckets: list[tuple] = []
+    topics: list[tuple] = []
     transitions: list[StageTransition] = []
     moment = from_epoch_days(now)
     for member_id in ids:
@@ -98,19 +99,14 @@ def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, r
         score_evaluate(score, facts, rules, config)
         if score.stage != old_stage:
             transitions.append(stage_change_record(score=score, member=facts, old_stage=old_stage, at=moment, reason=reason))
-        for v in values:
-            t = v.tally
-            buckets.append(InterestBucket(
-                member_id=member_id, action_type_id=t.action_type, received=t.received,
-                day=from_epoch_days(t.day).date(), count=t.count, raw_points=v.raw_points, points=v.points,
-                topic_counts=t.topic_counts,
-            ))
-        topics.extend(
-            InterestTopic(member_id=member_id, topic=topic, points=value, ref_time=from_epoch_days(as_of))
-            for topic, value in topic_values.items()
+        buckets.extend(
+            (member_id, v.tally.action_type, v.tally.received, from_epoch_days(v.tally.day).date(), v.tally.count,
+             v.raw_points, v.points, v.tally.topic_counts)
+            for v in values
         )
-    InterestBucket.objects.bulk_create(buckets, batch_size=2000)
-    InterestTopic.objects.bulk_create(topics, batch_size=2000)
+        topics.extend((member_id, topic, value, from_epoch_days(as_of)) for topic, value in topic_values.items())
+    buckets_write(buckets)
+    topics_write(topics)
     scores_save([scores[m] for m in sorted(scores)])
     StageTransition.objects.bulk_create(transitions)
     return actions, len(transitions)

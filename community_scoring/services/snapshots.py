@@ -7,17 +7,25 @@ it twice the same day overwrites that day's row).
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from community_scoring.models import InterestScore, InterestTopic, ScoreSnapshot, StageTransition
-from community_scoring.scoring.decay import day_of, to_epoch_days, value_at
+from community_scoring.bulk import rows_upsert
+from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot, StageTransition
+from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
 from community_scoring.services.config import scoring_config_current
 from community_scoring.services.interest import (
     members_facts, primary_topic_of, score_evaluate, scores_lock, scores_save, stage_change_record, topics_load,
+    topics_write,
 )
+
+
+def snapshots_write(rows: list[tuple]) -> None:
+    """Upsert (member id, date, engagement, fit, score, stage) rows."""
+    rows_upsert(ScoreSnapshot, columns=["member", "date", "engagement", "fit", "score", "stage"], rows=rows,
+                conflict=["member", "date"], update=["engagement", "fit", "score", "stage"])
 
 
 def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 1000) -> int:
@@ -47,21 +55,63 @@ def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 100
                 for topic, (value, ref) in list(member_topics.items()):
                     if ref < now_days:
                         member_topics[topic] = (value_at(value, ref, now_days, half_life), now_days)
-                        topic_rows.append(InterestTopic(member_id=member_id, topic=topic,
-                                                        points=member_topics[topic][0], ref_time=now))
+                        topic_rows.append((member_id, topic, member_topics[topic][0], now))
                 score.primary_topic = primary_topic_of(member_topics, half_life)
                 old_stage = score.stage or config.floor_stage
                 score_evaluate(score, facts, rules, config)
                 if score.stage != old_stage:
                     transitions.append(stage_change_record(
                         score=score, member=facts, old_stage=old_stage, at=now, reason="decay"))
-                snapshots.append(ScoreSnapshot(member_id=member_id, date=today, engagement=score.engagement,
-                                               fit=score.fit, score=score.score, stage=score.stage))
-            InterestTopic.objects.bulk_create(topic_rows, update_conflicts=True, unique_fields=["member", "topic"],
-                                              update_fields=["points", "ref_time"])
-            ScoreSnapshot.objects.bulk_create(snapshots, update_conflicts=True, unique_fields=["member", "date"],
-                                              update_fields=["engagement", "fit", "score", "stage"])
+                snapshots.append((member_id, today, score.engagement, score.fit, score.score, score.stage))
+            topics_write(topic_rows)
+            snapshots_write(snapshots)
             scores_save([scores[m] for m in sorted(scores)])
             StageTransition.objects.bulk_create(transitions)
             written += len(snapshots)
+    return written
+
+
+def interest_snapshots_backfill(*, days: int, now: datetime | None = None, chunk_size: int = 500) -> int:
+    """Daily snapshots for the ``days`` days before today, rebuilt from the buckets (after loading a history).
+
+    The snapshot of day D is the engagement of the buckets of days <= D, valued at the start of D (each day's
+    points decaying from their own day's start, as everywhere), with today's fit and the stage that gives.
+    Existing snapshots of those days are overwritten; today's is left to interest_snapshot_take.
+    """
+    now = now or timezone.now()
+    today = day_of(now)
+    first = today - timedelta(days=days)
+    config = scoring_config_current()
+    ids = list(InterestScore.objects.order_by("member_id").values_list("member_id", flat=True))
+    written = 0
+    for start in range(0, len(ids), chunk_size):
+        chunk = ids[start:start + chunk_size]
+        members = members_facts(chunk)
+        fits = dict(InterestScore.objects.filter(member_id__in=chunk).values_list("member_id", "fit"))
+        per_member: dict[int, dict] = {}
+        for member_id, day, points in InterestBucket.objects.filter(member_id__in=chunk, day__lt=today).values_list(
+            "member_id", "day", "points"
+        ):
+            per_day = per_member.setdefault(member_id, {})
+            per_day[day] = per_day.get(day, 0.0) + points
+        rows = []
+        for member_id in chunk:
+            facts = members.get(member_id)
+            if facts is None:
+                continue
+            rules = config.for_persona(facts.persona)
+            per_day = per_member.get(member_id, {})
+            half_life = rules.half_life_days
+            engagement, ref = 0.0, None
+            for day in sorted(d for d in per_day if d < first):
+                engagement, ref = accumulate(engagement, ref, per_day[day], day_start(day), half_life)
+            fit = fits.get(member_id, 0.0)
+            for offset in range(days):
+                day = first + timedelta(days=offset)
+                if day in per_day:
+                    engagement, ref = accumulate(engagement, ref, per_day[day], day_start(day), half_life)
+                value = value_at(engagement, ref, day_start(day), half_life)
+                rows.append((member_id, day, value, fit, value + fit, config.stage_for(value, fit)))
+        snapshots_write(rows)
+        written += len(rows)
     return written
