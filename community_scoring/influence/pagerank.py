@@ -38,10 +38,12 @@ def transition_matrix(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n: i
     inv = np.zeros(n)
     np.divide(1.0, out_weight, out=inv, where=~dangling)
     index_dtype = np.int32 if n < 2**31 - 1 else np.int64
-    matrix = sp.csr_array(
-        (weight * inv[src], (dst.astype(index_dtype, copy=False), src.astype(index_dtype, copy=False))), shape=(n, n)
+    # Built row-major by source (rows are short, so summing duplicates is cheap) and then transposed: CSR -> CSC
+    # of the transpose is one linear pass. Building by destination directly sorts the long rows of popular members.
+    by_source = sp.csr_array(
+        (weight * inv[src], (src.astype(index_dtype, copy=False), dst.astype(index_dtype, copy=False))), shape=(n, n)
     )
-    return matrix, dangling
+    return by_source.T.tocsr(), dangling
 
 
 def pagerank(

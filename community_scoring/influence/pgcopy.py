@@ -116,3 +116,85 @@ def copy_in(
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN WITH (FORMAT binary)", out)
     return n
+
+
+class _ArrayRowSink:
+    """Parses a binary COPY stream whose rows hold one-dimensional arrays, row by row as they arrive."""
+
+    def __init__(self, columns: Sequence[tuple[str, str]]) -> None:
+        self.columns = columns
+        self.buffer = bytearray()
+        self.header_done = False
+        self.parts: dict[str, list[np.ndarray]] = {name: [] for name, _ in columns}
+
+    def write(self, data) -> None:
+        self.buffer += data
+        pos = 0
+        buf = self.buffer
+        if not self.header_done:
+            if len(buf) < 19:
+                return
+            if bytes(buf[:11]) != SIGNATURE:
+                raise ValueError("not a PostgreSQL binary COPY stream")
+            pos = 19 + int.from_bytes(buf[15:19], "big")
+            self.header_done = True
+        while True:
+            end = self._row_end(buf, pos)
+            if end is None:
+                break
+            if end < 0:  # trailer
+                pos = len(buf)
+                break
+            self._parse_row(bytes(buf[pos:end]))
+            pos = end
+        del buf[:pos]
+
+    def _row_end(self, buf, pos: int) -> int | None:
+        if len(buf) - pos < 2:
+            return None
+        nfields = int.from_bytes(buf[pos:pos + 2], "big", signed=True)
+        if nfields == -1:
+            return -1
+        pos += 2
+        for _ in range(nfields):
+            if len(buf) - pos < 4:
+                return None
+            length = int.from_bytes(buf[pos:pos + 4], "big", signed=True)
+            pos += 4 + max(length, 0)
+            if pos > len(buf):
+                return None
+        return pos
+
+    def _parse_row(self, row: bytes) -> None:
+        view = memoryview(row)
+        pos = 2
+        for name, kind in self.columns:
+            length = int.from_bytes(view[pos:pos + 4], "big", signed=True)
+            pos += 4
+            if length < 0:
+                raise ValueError(f"column {name} is NULL")
+            ndim = int.from_bytes(view[pos:pos + 4], "big")
+            if ndim == 0:
+                self.parts[name].append(np.zeros(0, dtype=NATIVE[kind]))
+            else:
+                if ndim != 1 or int.from_bytes(view[pos + 4:pos + 8], "big"):
+                    raise ValueError(f"column {name}: expected a one-dimensional array without NULLs")
+                count = int.from_bytes(view[pos + 12:pos + 16], "big")
+                elements = np.frombuffer(view[pos + 20:pos + length], dtype=[("len", ">i4"), ("v", PG_BINARY[kind])],
+                                         count=count)
+                self.parts[name].append(elements["v"].astype(NATIVE[kind]))
+            pos += length
+
+
+def query_array_columns(sql: str, params: Sequence, columns: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """PostgreSQL only: run a query whose rows are one-dimensional arrays (e.g. array_agg per bucket of ids)
+    and return each column's arrays concatenated. Few, large rows keep per-row overhead out of the transfer
+    and each row is parsed as soon as it arrives, so the raw stream is never held whole."""
+    sink = _ArrayRowSink(columns)
+    with connection.cursor() as cursor:
+        inlined = cursor.mogrify(sql, params).decode() if params else sql
+        cursor.copy_expert(f"COPY ({inlined}) TO STDOUT WITH (FORMAT binary)", sink)
+    return {
+        name: np.concatenate(sink.parts[name]) if sink.parts[name] else np.zeros(0, dtype=NATIVE[kind])
+        for name, kind in columns
+    }
