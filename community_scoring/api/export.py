@@ -57,11 +57,22 @@ class _Line:
 
 
 def member_csv_lines(*, members: QuerySet) -> Iterator[str]:
-    """Header then one CSV line per member, reading `CHUNK_SIZE` rows at a time from a server-side cursor."""
+    """Header then one CSV line per member, reading `CHUNK_SIZE` rows at a time from a server-side cursor.
+
+    The query runs (and the first chunk is fetched) before this returns, so a database error surfaces in the
+    view as a 4xx rather than as a broken stream after a 200 status line.
+    """
+    rows = members.values_list(*[path for _, path in EXPORT_FIELDS]).iterator(chunk_size=CHUNK_SIZE)
+    first = next(rows, None)
+    return _csv_lines(first, rows)
+
+
+def _csv_lines(first, rows) -> Iterator[str]:
     writer = csv.writer(_Line())
     yield writer.writerow(EXPORT_COLUMNS)
-    buffer: list[str] = []
-    rows = members.values_list(*[path for _, path in EXPORT_FIELDS]).iterator(chunk_size=CHUNK_SIZE)
+    if first is None:
+        return
+    buffer: list[str] = [writer.writerow([_cell(v) for v in first])]
     for row in rows:
         buffer.append(writer.writerow([_cell(v) for v in row]))
         if len(buffer) >= 500:

@@ -1,6 +1,7 @@
 """Input and output shapes of the API; the OpenAPI schema is generated from these."""
 from __future__ import annotations
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from community_scoring.models import RecomputeJob
@@ -338,7 +339,21 @@ class AudienceSerializer(serializers.Serializer):
 # These describe the interest configuration document of community_scoring.services.config (the schema); the
 # document itself is validated by config_validate, which names each offending field by its path.
 
-class RuleSerializer(serializers.Serializer):
+class ClosedSerializer(serializers.Serializer):
+    """A body whose validator rejects unknown keys; the schema says so (additionalProperties: false)."""
+
+
+class ClosedSerializerSchema(OpenApiSerializerExtension):
+    target_class = ClosedSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema
+
+
+class RuleSerializer(ClosedSerializer):
     action_type = serializers.CharField(help_text="An action type key.")
     points = serializers.FloatField(help_text="To the member who acts; negative allowed.")
     target_points = serializers.FloatField(required=False, help_text="To the member acted on; negative allowed.")
@@ -346,14 +361,14 @@ class RuleSerializer(serializers.Serializer):
     once_only = serializers.BooleanField(required=False)
 
 
-class FitRuleSerializer(serializers.Serializer):
+class FitRuleSerializer(ClosedSerializer):
     attribute = serializers.CharField()
     operator = serializers.ChoiceField(choices=["eq", "contains", "gte", "lte", "in"])
     value = serializers.CharField()
     points = serializers.FloatField()
 
 
-class RuleSetSerializer(serializers.Serializer):
+class RuleSetSerializer(ClosedSerializer):
     name = serializers.CharField()
     persona = serializers.CharField(allow_blank=True, help_text='"" = the default rule set.')
     half_life_days = serializers.FloatField(allow_null=True, help_text="Decay half-life; null = none / inherit.")
@@ -362,14 +377,14 @@ class RuleSetSerializer(serializers.Serializer):
     fit_rules = FitRuleSerializer(many=True)
 
 
-class StageSerializer(serializers.Serializer):
+class StageSerializer(ClosedSerializer):
     name = serializers.CharField()
     position = serializers.IntegerField(min_value=0)
     min_engagement = serializers.FloatField()
     min_fit = serializers.FloatField()
 
 
-class InterestConfigSerializer(serializers.Serializer):
+class InterestConfigSerializer(ClosedSerializer):
     rule_sets = RuleSetSerializer(many=True)
     stages = StageSerializer(many=True)
 
@@ -406,7 +421,7 @@ class ConfigPreviewSerializer(serializers.Serializer):
     by_transition = serializers.DictField(child=serializers.IntegerField(), help_text='"engaged->MQL": count.')
 
 
-class InfluenceConfigSerializer(serializers.Serializer):
+class InfluenceConfigSerializer(ClosedSerializer):
     """Influence parameters (community_scoring.influence.services.influence_config_update validates them)."""
 
     damping = serializers.FloatField(help_text="PageRank damping, 0 < d < 1.")

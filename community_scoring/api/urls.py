@@ -1,39 +1,43 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
-from django.urls import path
+from django.urls import path, re_path, register_converter
 
 from community_scoring.api.views import config, leaderboards, members, recompute, webhooks
+from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
+register_converter(SignedIntConverter, "id")
 urlpatterns = [
     path("members/", members.MemberListApi.as_view(), name="member-list"),
     path("members/export/", members.MemberExportApi.as_view(), name="member-export"),
     path("members/lookup/", members.MemberLookupApi.as_view(), name="member-lookup"),
-    path("members/<int:member_id>/", members.MemberAudienceApi.as_view(), name="member-detail"),
-    path("leaderboards/<str:board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
+    path("members/<id:member_id>/", members.MemberAudienceApi.as_view(), name="member-detail"),
+    path("leaderboards/<board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
     path("config/interest/", config.InterestConfigApi.as_view(), name="config-interest"),
     path("config/interest/preview/", config.InterestConfigPreviewApi.as_view(), name="config-interest-preview"),
     path("config/influence/", config.InfluenceConfigApi.as_view(), name="config-influence"),
     path("config/versions/", config.ConfigVersionListApi.as_view(), name="config-version-list"),
-    path("config/versions/<int:number>/", config.ConfigVersionDetailApi.as_view(), name="config-version-detail"),
+    path("config/versions/<id:number>/", config.ConfigVersionDetailApi.as_view(), name="config-version-detail"),
     path(
-        "config/versions/<int:number>/restore/", config.ConfigVersionRestoreApi.as_view(),
+        "config/versions/<id:number>/restore/", config.ConfigVersionRestoreApi.as_view(),
         name="config-version-restore",
     ),
     path("recompute/interest/", recompute.InterestRecomputeListApi.as_view(), name="recompute-interest-list"),
-    path("recompute/interest/<int:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
+    path("recompute/interest/<id:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
     path("recompute/influence/", recompute.InfluenceRecomputeListApi.as_view(), name="recompute-influence-list"),
     path(
-        "recompute/influence/<int:run_id>/", recompute.InfluenceRecomputeDetailApi.as_view(),
+        "recompute/influence/<id:run_id>/", recompute.InfluenceRecomputeDetailApi.as_view(),
         name="recompute-influence",
     ),
     path("webhooks/subscriptions/", webhooks.WebhookSubscriptionListApi.as_view(), name="webhook-subscription-list"),
     path(
-        "webhooks/subscriptions/<int:subscription_id>/", webhooks.WebhookSubscriptionDetailApi.as_view(),
+        "webhooks/subscriptions/<id:subscription_id>/", webhooks.WebhookSubscriptionDetailApi.as_view(),
         name="webhook-subscription-detail",
     ),
     path("webhooks/deliveries/", webhooks.WebhookDeliveryListApi.as_view(), name="webhook-delivery-list"),
     path(
-        "webhooks/deliveries/<int:delivery_id>/", webhooks.WebhookDeliveryDetailApi.as_view(),
+        "webhooks/deliveries/<id:delivery_id>/", webhooks.WebhookDeliveryDetailApi.as_view(),
         name="webhook-delivery-detail",
     ),
+    # Anything else under /api/v1/ (after the ingest routes): a JSON 404, or 401 without credentials.
+    re_path(r"^.*$", NotFoundApi.as_view(), name="not-found"),
 ]

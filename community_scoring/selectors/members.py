@@ -87,6 +87,25 @@ def member_ordering(value: str | None) -> MemberOrdering:
     return MemberOrdering(key=key, field=path, descending=descending, is_datetime=is_datetime)
 
 
+class UtcDateTimeField(django_filters.fields.forms.DateTimeField):
+    """A date or ISO 8601 datetime, normalised to UTC (PostgreSQL rejects offsets beyond +-15:59)."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            if timezone.is_naive(moment):
+                moment = timezone.make_aware(moment, dt_timezone.utc)
+            return moment.astimezone(dt_timezone.utc)
+        except (OverflowError, ValueError):
+            raise ValidationError("out of the supported date range")
+
+
+class UtcDateTimeFilter(django_filters.DateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValidationError("must not contain NUL characters")
@@ -107,8 +126,8 @@ class MemberFilter(django_filters.FilterSet):
         choices=[(b, b) for b in SENTIMENT_BANDS], method="filter_sentiment",
         help_text="Band of the member's mean implicit (VADER) sentiment: >= 0.05 positive, <= -0.05 negative.",
     )
-    active_since = django_filters.DateTimeFilter(field_name="interest__last_activity_at", lookup_expr="gte")
-    joined_since = django_filters.DateTimeFilter(field_name="joined_at", lookup_expr="gte")
+    active_since = UtcDateTimeFilter(field_name="interest__last_activity_at", lookup_expr="gte")
+    joined_since = UtcDateTimeFilter(field_name="joined_at", lookup_expr="gte")
     is_excluded = django_filters.TypedChoiceFilter(
         field_name="is_excluded", choices=[("true", "true"), ("false", "false")], coerce=lambda v: v == "true",
         help_text="true: only excluded (staff) members; false: only members who count.",

@@ -1,7 +1,9 @@
 """Pieces every API view shares: documented error responses and a keyset page response."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.views import APIView
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
@@ -30,7 +32,34 @@ CURSOR_PARAMETERS = [
 ]
 
 
+def path_id(name: str, description: str = "") -> OpenApiParameter:
+    """An integer id in the path (declared as such; any other value gets a JSON 404)."""
+    return OpenApiParameter(name, int, OpenApiParameter.PATH, description=description)
+
+
 def next_link(request: Request, page: KeysetPage) -> str | None:
     if page.next_cursor is None:
         return None
     return replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+
+
+class SignedIntConverter:
+    """An integer path segment, negative ones included, so a nonsense id reaches the view and gets a JSON 404."""
+
+    regex = r"-?[0-9]{1,30}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+@extend_schema(exclude=True)
+class NotFoundApi(APIView):
+    """Unknown paths under /api/v1/: 401 without credentials, else a JSON 404 (never Django's HTML page)."""
+
+    def _not_found(self, request, *args, **kwargs):
+        raise Http404("No such endpoint.")
+
+    get = post = put = patch = delete = head = options = _not_found

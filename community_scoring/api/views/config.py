@@ -17,7 +17,7 @@ from community_scoring.api.serializers import (
     InfluenceConfigPatchSerializer, InfluenceConfigReadSerializer, InterestConfigReadSerializer,
     InterestConfigSerializer, InterestConfigWriteSerializer,
 )
-from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
+from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import IsAdminRole
 from community_scoring.influence.services import influence_config_get, influence_config_update
 from community_scoring.models import ConfigVersion, RecomputeJob
@@ -110,7 +110,7 @@ def _version(number: int) -> ConfigVersion:
 class ConfigVersionDetailApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="config_versions_retrieve", responses={200: ConfigVersionSerializer, **errors(404)})
+    @extend_schema(operation_id="config_versions_retrieve", parameters=[path_id("number")], responses={200: ConfigVersionSerializer, **errors(404)})
     def get(self, request, number: int):
         return Response(ConfigVersionSerializer(_version(number)).data)
 
@@ -119,7 +119,7 @@ class ConfigVersionRestoreApi(APIView):
     permission_classes = [IsAdminRole]
 
     @extend_schema(
-        operation_id="config_versions_restore", request=None,
+        operation_id="config_versions_restore", request=None, parameters=[path_id("number")],
         responses={200: ConfigAppliedSerializer, **errors(400, 404)},
         description="Apply an earlier version's document again, as a new version (history is never rewritten).",
     )

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv_lines
 from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
 from community_scoring.api.serializers import AudienceSerializer, MemberPageSerializer, MemberSerializer
-from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
+from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import CanExport, CanReadMembers, request_can_see_pii
 from community_scoring.models import Member
 from community_scoring.selectors.members import (
@@ -74,7 +74,7 @@ class MemberAudienceApi(APIView):
     permission_classes = [CanReadMembers]
 
     @extend_schema(
-        operation_id="members_retrieve", parameters=[PERIOD_PARAMETER],
+        operation_id="members_retrieve", parameters=[path_id("member_id"), PERIOD_PARAMETER],
         responses={200: AudienceSerializer, **errors(400, 404)},
     )
     def get(self, request, member_id: int):

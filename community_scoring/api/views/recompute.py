@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from community_scoring.api.serializers import (
     InfluenceRunPageSerializer, InfluenceRunSerializer, RecomputeJobListSerializer, RecomputeJobSerializer,
 )
-from community_scoring.api.views.common import errors
+from community_scoring.api.views.common import errors, path_id
 from community_scoring.api.views.config import latest_version_number
 from community_scoring.auth import IsAdminRole
 from community_scoring.influence.models import InfluenceRun
@@ -42,7 +42,7 @@ class InterestRecomputeListApi(APIView):
 class InterestRecomputeDetailApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="recompute_interest_retrieve", responses={200: RecomputeJobSerializer, **errors(404)})
+    @extend_schema(operation_id="recompute_interest_retrieve", parameters=[path_id("job_id")], responses={200: RecomputeJobSerializer, **errors(404)})
     def get(self, request, job_id: int):
         job = RecomputeJob.objects.filter(pk=job_id, kind=RecomputeJob.Kind.INTEREST).first()
         if job is None:
@@ -71,7 +71,7 @@ class InfluenceRecomputeListApi(APIView):
 class InfluenceRecomputeDetailApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="recompute_influence_retrieve", responses={200: InfluenceRunSerializer, **errors(404)})
+    @extend_schema(operation_id="recompute_influence_retrieve", parameters=[path_id("run_id")], responses={200: InfluenceRunSerializer, **errors(404)})
     def get(self, request, run_id: int):
         run = InfluenceRun.objects.filter(pk=run_id).first()
         if run is None:

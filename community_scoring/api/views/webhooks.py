@@ -13,7 +13,7 @@ from community_scoring.api.serializers import (
     WebhookDeliveryPageSerializer, WebhookDeliverySerializer, WebhookSubscriptionSerializer,
     WebhookSubscriptionUpdateSerializer,
 )
-from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
+from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import IsAdminRole
 from community_scoring.webhooks.models import WebhookDelivery, WebhookSubscription
 from community_scoring.webhooks.services import (
@@ -49,12 +49,12 @@ class WebhookSubscriptionListApi(APIView):
 class WebhookSubscriptionDetailApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="webhooks_subscriptions_retrieve", responses={200: WebhookSubscriptionSerializer, **errors(404)})
+    @extend_schema(operation_id="webhooks_subscriptions_retrieve", parameters=[path_id("subscription_id")], responses={200: WebhookSubscriptionSerializer, **errors(404)})
     def get(self, request, subscription_id: int):
         return Response(WebhookSubscriptionSerializer(_subscription(subscription_id)).data)
 
     @extend_schema(
-        operation_id="webhooks_subscriptions_partial_update", request=WebhookSubscriptionUpdateSerializer,
+        operation_id="webhooks_subscriptions_partial_update", parameters=[path_id("subscription_id")], request=WebhookSubscriptionUpdateSerializer,
         responses={200: WebhookSubscriptionSerializer, **errors(400, 404)},
     )
     def patch(self, request, subscription_id: int):
@@ -64,7 +64,7 @@ class WebhookSubscriptionDetailApi(APIView):
         subscription = webhook_subscription_update(subscription=subscription, **serializer.validated_data)
         return Response(WebhookSubscriptionSerializer(subscription).data)
 
-    @extend_schema(operation_id="webhooks_subscriptions_destroy", responses={204: None, **errors(404)})
+    @extend_schema(operation_id="webhooks_subscriptions_destroy", parameters=[path_id("subscription_id")], responses={204: None, **errors(404)})
     def delete(self, request, subscription_id: int):
         webhook_subscription_delete(subscription=_subscription(subscription_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -110,7 +110,7 @@ class WebhookDeliveryListApi(APIView):
 class WebhookDeliveryDetailApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="webhooks_deliveries_retrieve", responses={200: WebhookDeliverySerializer, **errors(404)})
+    @extend_schema(operation_id="webhooks_deliveries_retrieve", parameters=[path_id("delivery_id")], responses={200: WebhookDeliverySerializer, **errors(404)})
     def get(self, request, delivery_id: int):
         delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
         if delivery is None:
