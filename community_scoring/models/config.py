@@ -1,4 +1,6 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 
 
@@ -23,9 +25,12 @@ class RuleSet(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     persona = models.CharField(max_length=64, blank=True, unique=True, help_text="Empty = the default rule set.")
-    half_life_days = models.FloatField(null=True, blank=True, help_text="Decay half-life; empty inherits the default.")
+    half_life_days = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.001)],
+        help_text="Decay half-life in days; empty inherits the default (default set: no decay).",
+    )
     inactivity_days = models.PositiveIntegerField(
-        null=True, blank=True,
+        null=True, blank=True, validators=[MinValueValidator(1)],
         help_text="After this many days without activity an 'inactivity' action is logged; its rule sets the penalty.",
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -41,7 +46,10 @@ class Rule(models.Model):
     target_points = models.FloatField(
         default=0, help_text="Points to the member acted on (e.g. -2 for a vote_down received). Negative allowed."
     )
-    daily_cap = models.FloatField(null=True, blank=True, help_text="Max |points| per member per day for this type.")
+    daily_cap = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.001)],
+        help_text="Max |points| per member per day for this type; empty = no cap.",
+    )
     once_only = models.BooleanField(default=False, help_text="Counts only the member's first such action.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,6 +79,12 @@ class FitRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.attribute} {self.operator} {self.value} -> {self.points:+g}"
+
+    def clean(self) -> None:
+        from community_scoring.scoring.fit import parse_number
+
+        if self.operator in (self.Operator.GTE, self.Operator.LTE) and parse_number(self.value) is None:
+            raise ValidationError({"value": f"must be a number for operator {self.operator!r}"})
 
 
 class Stage(models.Model):

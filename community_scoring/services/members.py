@@ -27,6 +27,11 @@ def member_upsert(
             changed.append("attributes")
     if changed:
         member.save(update_fields=[*changed, "updated_at"])
+        if not created and {"persona", "attributes"} & set(changed):
+            # Persona picks the rule set (points, caps, half-life) and attributes give fit: re-score from the log.
+            from community_scoring.services.recompute import interest_members_refresh
+
+            interest_members_refresh(member_ids=[member.pk])
     return member
 
 

@@ -152,6 +152,14 @@ def interest_recompute(
     return result
 
 
+def interest_members_refresh(*, member_ids: Iterable[int]) -> RecomputeResult:
+    """Re-score members whose persona or attributes changed (only those already scored), synchronously."""
+    from community_scoring.models import InterestScore
+
+    scored = list(InterestScore.objects.filter(member_id__in=list(member_ids)).values_list("member_id", flat=True))
+    return interest_recompute(member_ids=scored) if scored else RecomputeResult()
+
+
 def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:
     """Create a pending interest RecomputeJob and enqueue its task on commit (the admin's "recompute now")."""
     from community_scoring.tasks import interest_recompute_task

@@ -1,0 +1,230 @@
+"""Django admin for the interest engine: members, the (read-only) action log, rule sets, stages, versions, jobs.
+
+Every save or delete of a rule set (with its rules and fit rules inline) or a stage records a new ConfigVersion
+and enqueues a full recompute (services.config.config_version_record). "Recompute now" is a button on the
+recompute jobs list and an action on rule sets; members have an action recomputing just the selected ones.
+"""
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from community_scoring.models import (
+    Action, ActionType, ConfigVersion, FitRule, InterestScore, Member, RecomputeJob, Rule, RuleSet, Stage,
+    StageTransition,
+)
+from community_scoring.services.config import config_version_record, scoring_config_current
+from community_scoring.services.recompute import interest_recompute, recompute_job_start
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The log and derived tables are written by services only."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InterestScoreInline(admin.StackedInline):
+    model = InterestScore
+    can_delete = False
+    extra = 0
+    fields = readonly_fields = ("score", "engagement", "ref_time", "fit", "stage", "primary_topic", "last_activity_at",
+                                "config_version", "updated_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class StageTransitionInline(admin.TabularInline):
+    model = StageTransition
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("occurred_at", "from_stage", "to_stage", "engagement", "fit", "reason")
+    ordering = ("-occurred_at",)
+    max_num = 0
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "is_excluded")
+    list_filter = ("persona", "interest__stage", "source", "is_excluded")
+    search_fields = ("display_name", "email", "external_id", "crm_id")
+    list_select_related = ("interest",)
+    readonly_fields = ("created_at", "updated_at")
+    raw_id_fields = ("user",)
+    inlines = [InterestScoreInline, StageTransitionInline]
+    actions = ["recompute_selected"]
+
+    @admin.display(ordering="interest__stage")
+    def stage(self, member: Member) -> str:
+        return getattr(getattr(member, "interest", None), "stage", "") or "-"
+
+    @admin.display(ordering="interest__score", description="interest")
+    def interest_score(self, member: Member) -> str:
+        interest = getattr(member, "interest", None)
+        return f"{interest.score:.1f}" if interest else "-"
+
+    @admin.action(description="Recompute interest of the selected members now")
+    def recompute_selected(self, request, queryset):
+        result = interest_recompute(member_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"Recomputed {result.members} members ({result.actions} actions, "
+                                   f"{result.stage_changes} stage changes) in {result.seconds:.1f} s.")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"persona", "attributes"} & set(form.changed_data):
+            transaction.on_commit(lambda: interest_recompute(member_ids=[obj.pk]))
+
+
+@admin.register(Action)
+class ActionAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "member", "action_type", "target_member", "topic", "source", "external_event_id")
+    list_filter = ("action_type", "source")
+    search_fields = ("external_event_id", "topic", "member__display_name", "member__email", "member__external_id")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("member", "target_member", "action_type")
+    show_full_result_count = False
+    ordering = ("-occurred_at",)
+
+
+@admin.register(ActionType)
+class ActionTypeAdmin(admin.ModelAdmin):
+    list_display = ("key", "label", "is_builtin", "reverses")
+    list_filter = ("is_builtin",)
+    search_fields = ("key", "label")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("key", "is_builtin") if obj is not None else ("is_builtin",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return obj is None or not obj.is_builtin
+
+
+class RuleInline(admin.TabularInline):
+    model = Rule
+    extra = 1
+    fields = ("action_type", "points", "target_points", "daily_cap", "once_only")
+    autocomplete_fields = ("action_type",)
+
+
+class FitRuleInline(admin.TabularInline):
+    model = FitRule
+    extra = 1
+    fields = ("attribute", "operator", "value", "points")
+
+
+class VersionedConfigAdmin(admin.ModelAdmin):
+    """Saving or deleting records a config version and starts a recompute (once all inlines are saved)."""
+
+    def _record(self, request, note: str) -> None:
+        version = config_version_record(user=request.user, note=note)
+        self.message_user(request, f"Configuration v{version.number} recorded; interest recompute queued.",
+                          messages.INFO)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        self._record(request, f"admin: {'changed' if change else 'added'} {self.opts.verbose_name} {form.instance}")
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self._record(request, f"admin: deleted {self.opts.verbose_name} {obj}")
+
+    def delete_queryset(self, request, queryset):
+        names = ", ".join(str(o) for o in queryset)
+        super().delete_queryset(request, queryset)
+        self._record(request, f"admin: deleted {self.opts.verbose_name_plural} {names}")
+
+
+@admin.register(RuleSet)
+class RuleSetAdmin(VersionedConfigAdmin):
+    list_display = ("name", "persona_label", "half_life_days", "inactivity_days", "rule_count", "updated_at")
+    search_fields = ("name", "persona")
+    inlines = [RuleInline, FitRuleInline]
+    actions = ["recompute_now"]
+
+    @admin.display(description="persona", ordering="persona")
+    def persona_label(self, rule_set: RuleSet) -> str:
+        return rule_set.persona or "(default)"
+
+    @admin.display(description="rules")
+    def rule_count(self, rule_set: RuleSet) -> int:
+        return rule_set.rules.count()
+
+    @admin.action(description="Recompute all interest scores now")
+    def recompute_now(self, request, queryset):
+        job = recompute_job_start(config_version=scoring_config_current().version)
+        self.message_user(request, f"Recompute job {job.pk} queued.")
+
+
+@admin.register(Stage)
+class StageAdmin(VersionedConfigAdmin):
+    list_display = ("position", "name", "min_engagement", "min_fit")
+    ordering = ("position",)
+
+
+@admin.register(ConfigVersion)
+class ConfigVersionAdmin(ReadOnlyAdmin):
+    list_display = ("number", "created_at", "created_by", "note")
+    search_fields = ("note",)
+    fields = ("number", "created_at", "created_by", "note", "document")
+    readonly_fields = fields
+
+    @admin.display(description="snapshot")
+    def document(self, version: ConfigVersion) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(version.snapshot, indent=2))
+
+
+@admin.register(RecomputeJob)
+class RecomputeJobAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "kind", "status", "progress_bar", "done", "total", "config_version", "created_at",
+                    "started_at", "finished_at")
+    list_filter = ("kind", "status")
+    readonly_fields = ("kind", "status", "config_version", "total", "done", "error", "created_at", "started_at",
+                       "finished_at")
+    change_list_template = "admin/community_scoring/recomputejob/change_list.html"
+
+    @admin.display(description="progress")
+    def progress_bar(self, job: RecomputeJob) -> str:
+        percent = round(job.progress * 100)
+        return format_html('<progress max="100" value="{}"></progress> {}%', percent, percent)
+
+    def get_urls(self):
+        return [path("recompute-now/", self.admin_site.admin_view(self.recompute_now_view),
+                     name="community_scoring_recomputejob_recompute_now"), *super().get_urls()]
+
+    def recompute_now_view(self, request):
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:community_scoring_recomputejob_changelist"))
+        with transaction.atomic():
+            job = recompute_job_start(config_version=scoring_config_current().version)
+        self.message_user(request, f"Interest recompute job {job.pk} queued.")
+        return HttpResponseRedirect(reverse("admin:community_scoring_recomputejob_changelist"))
+
+
+@admin.register(InterestScore)
+class InterestScoreAdmin(ReadOnlyAdmin):
+    list_display = ("member", "score", "engagement", "fit", "stage", "primary_topic", "last_activity_at")
+    list_filter = ("stage",)
+    search_fields = ("member__display_name", "member__email", "primary_topic")
+    list_select_related = ("member",)
+    ordering = ("-score",)
+
+
+@admin.register(StageTransition)
+class StageTransitionAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "member", "from_stage", "to_stage", "engagement", "fit", "reason")
+    list_filter = ("to_stage", "from_stage", "reason")
+    search_fields = ("member__display_name", "member__email")
+    list_select_related = ("member",)
+    date_hierarchy = "occurred_at"

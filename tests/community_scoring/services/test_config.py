@@ -1,0 +1,92 @@
+"""Config documents: snapshot round trip, validation naming fields, apply -> version -> recompute, preview."""
+import copy
+
+import pytest
+from django.utils import timezone
+from django.core.exceptions import ValidationError
+
+from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, Stage
+from community_scoring.services.config import config_apply, config_preview, config_snapshot, config_validate
+from tests.community_scoring.services.interest_helpers import T0, install_test_config, record, test_config_snapshot
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_shipped_configuration_is_version_1_and_valid():
+    version = ConfigVersion.objects.get()
+    assert version.number == 1
+    assert version.snapshot == config_snapshot()
+    config_validate(config_snapshot())
+
+
+def test_snapshot_round_trips_through_apply():
+    install_test_config()
+    expected = test_config_snapshot()
+    for rule_set in expected["rule_sets"]:
+        rule_set["rules"].sort(key=lambda r: r["action_type"])  # the document lists rules by action type
+    assert config_snapshot() == expected
+    assert Rule.objects.filter(rule_set__persona="developer").count() == 1
+
+
+@pytest.mark.parametrize("mutate,path", [
+    (lambda s: s["rule_sets"][0]["rules"].append({"action_type": "teleport", "points": 1}), "rule_sets[0].rules[9].action_type"),
+    (lambda s: s["rule_sets"][0]["rules"][2].update(daily_cap=-1), "rule_sets[0].rules[2].daily_cap"),
+    (lambda s: s["rule_sets"][0]["rules"][0].update(points="lots"), "rule_sets[0].rules[0].points"),
+    (lambda s: s["rule_sets"][0].update(half_life_days=0), "rule_sets[0].half_life_days"),
+    (lambda s: s["rule_sets"][1]["fit_rules"].append({"attribute": "company_size", "operator": "gte", "value": "big",
+                                                     "points": 3}), "rule_sets[1].fit_rules[0].value"),
+    (lambda s: s["rule_sets"][0]["fit_rules"][0].update(operator="like"), "rule_sets[0].fit_rules[0].operator"),
+    (lambda s: s["stages"][1].update(position=0), "stages"),
+    (lambda s: s["rule_sets"][1].update(persona=""), "rule_sets"),
+    (lambda s: s["rule_sets"].pop(0), "rule_sets"),
+    (lambda s: s.update(stages=[]), "stages"),
+    (lambda s: s["rule_sets"][0]["rules"].append(dict(s["rule_sets"][0]["rules"][0])), "rule_sets[0].rules[9].action_type"),
+])
+def test_validation_names_the_field(mutate, path):
+    snapshot = copy.deepcopy(test_config_snapshot())
+    mutate(snapshot)
+    with pytest.raises(ValidationError) as error:
+        config_validate(snapshot)
+    assert path in error.value.message_dict
+    versions = ConfigVersion.objects.count()
+    with pytest.raises(ValidationError):
+        config_apply(snapshot=snapshot)
+    assert ConfigVersion.objects.count() == versions
+
+
+def test_apply_records_version_and_recomputes(django_capture_on_commit_callbacks):
+    install_test_config()
+    member = MemberFactory()
+    for day in (0, 0.1, 0.2):
+        record(member, "answer", day=day)
+    assert InterestScore.objects.get(member=member).stage == "engaged"  # 24 points on day 0
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["rules"][0]["points"] = 2  # answer: 8 -> 2
+    with django_capture_on_commit_callbacks(execute=True):
+        version = config_apply(snapshot=snapshot, note="answers are cheap now")
+    assert version.number == 3 and version.note == "answers are cheap now"
+    assert version.snapshot["rule_sets"][0]["rules"][0]["points"] == 2
+    job = RecomputeJob.objects.get(config_version=3)
+    assert (job.status, job.done, job.total) == ("done", 1, 1)
+    score = InterestScore.objects.get(member=member)
+    assert score.stage == "visitor" and score.config_version == 3
+    assert member.stage_transitions.order_by("-id").first().reason == "recompute"
+
+
+def test_preview_counts_stage_changes_without_writing():
+    install_test_config()
+    members = [MemberFactory() for _ in range(3)]
+    now = (timezone.now() - T0).total_seconds() / 86400 - 0.01
+    for m, answers in zip(members, (1, 3, 5)):  # 8, 24, 40 points, decayed by at most 2 ** -0.11 since
+        for _ in range(answers):
+            record(m, "answer", day=now)
+    snapshot = test_config_snapshot()
+    snapshot["stages"][1]["min_engagement"] = 30  # engaged now needs 30
+    before = (ConfigVersion.objects.count(), list(Stage.objects.values_list("min_engagement", flat=True)))
+    preview = config_preview(snapshot=snapshot)
+    assert preview["members_changing_stage"] == 1
+    assert preview["by_transition"] == {"engaged->visitor": 1}
+    assert (ConfigVersion.objects.count(), list(Stage.objects.values_list("min_engagement", flat=True))) == before
+    with pytest.raises(ValidationError):
+        config_preview(snapshot={"rule_sets": "nope"})
