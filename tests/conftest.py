@@ -49,3 +49,17 @@ def _seed_for_transactional_tests(request):
         request.getfixturevalue("transactional_db")
         _rerun_data_migrations()
     yield
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Calls through the WSGI app (schemathesis in process) end with close_old_connections, as in production;
+    the test's transaction must survive them, so (as Django's test client does) keep the connection open."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

@@ -23,20 +23,6 @@ FEWER_EXAMPLES = {("PUT", "/api/v1/config/interest/"): 2, ("POST", "/api/v1/conf
 OURS = ("/api/v1/members", "/api/v1/leaderboards", "/api/v1/config", "/api/v1/recompute", "/api/v1/webhooks")
 
 
-@pytest.fixture
-def keep_test_connection():
-    """The WSGI handler closes the DB connection after each request, as in production; the test's transaction
-    must survive, so (as Django's own test client does) keep it open while the run lasts."""
-    from django.core import signals
-    from django.db import close_old_connections
-
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
-
-
 @pytest.mark.django_db
 def test_api_conforms_to_its_schema(community, keep_test_connection):
     _, raw = token_issue(name="schemathesis", role="admin")
