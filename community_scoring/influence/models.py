@@ -111,8 +111,13 @@ class InfluenceRun(models.Model):
 class InfluenceScore(models.Model):
     """A member's influence in one run. Rows of the current run are the scores; older runs are the history."""
 
-    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="scores")
-    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="influence_scores")
+    # No database-level FK constraints: a run writes one row per member with COPY, and PostgreSQL's deferred FK
+    # checks (two per row, at commit) cost more than the rest of the write at 1M members. The columns are still
+    # concrete foreign keys (joins, select_related); deleting a member or run cascades through Django.
+    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    member = models.ForeignKey(
+        "community_scoring.Member", on_delete=models.CASCADE, related_name="influence_scores", db_constraint=False
+    )
     centrality = models.FloatField(help_text="Raw weighted PageRank; sums to 1 over the community.")
     rank = models.PositiveIntegerField(help_text="1 = most central.")
     percentile = models.FloatField(help_text="Centrality percentile, 0-100: share of members strictly below.")
@@ -145,3 +150,12 @@ class TextSentiment(models.Model):
         "community_scoring.Action", primary_key=True, on_delete=models.CASCADE, related_name="sentiment"
     )
     compound = models.FloatField()
+    # Copied from the (append-only) action so per-member aggregates read this table alone.
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, null=True)
+    target_member = models.ForeignKey("community_scoring.Member", on_delete=models.SET_NULL, related_name="+",
+                                      db_constraint=False, null=True)
+    occurred_at = models.DateTimeField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["occurred_at"], name="text_sentiment_time")]

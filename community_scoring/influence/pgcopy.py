@@ -13,8 +13,10 @@ import numpy as np
 from django.db import connection
 
 # PostgreSQL type -> big-endian numpy type of its binary representation.
-PG_BINARY = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "?"}
-NATIVE = {"int2": np.int16, "int4": np.int32, "int8": np.int64, "float8": np.float64, "bool": np.bool_}
+# timestamptz: int8 microseconds since 2000-01-01 UTC.
+PG_BINARY = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "bool": "?", "timestamptz": ">i8"}
+NATIVE = {"int2": np.int16, "int4": np.int32, "int8": np.int64, "float8": np.float64, "bool": np.bool_,
+          "timestamptz": np.int64}
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 

@@ -389,8 +389,13 @@ def _scores_write(run_id: int, member_ids: np.ndarray, scores: dict) -> None:
 
 def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np.ndarray) -> None:
     from community_scoring.models import Member
+    from community_scoring.webhooks.models import WebhookSubscription
     from community_scoring.webhooks.services import webhook_event_enqueue
 
+    # The first run can make thousands of advocates at once; skip the per-member calls when nobody listens.
+    listening = WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True)
+    if not any("became_advocate" in (events or []) for events in listening):
+        return
     ids = [int(member_ids[i]) for i in idx]
     members = {m["id"]: m for m in Member.objects.filter(id__in=ids).values("id", "source", "external_id", "email")}
     for i in idx:

@@ -203,19 +203,22 @@ def test_task_is_safe_to_run_twice(community):
     assert InfluenceScore.objects.filter(run=run).count() == 7
 
 
-def test_became_advocate_fires_once(community, monkeypatch):
-    calls = []
-    monkeypatch.setattr("community_scoring.webhooks.services.webhook_event_enqueue",
-                        lambda *, event, payload: calls.append((event, payload)))
+def test_became_advocate_fires_once(community):
+    from community_scoring.webhooks.models import WebhookDelivery
+    from community_scoring.webhooks.services import webhook_subscription_create
+
+    webhook_subscription_create(name="crm", url="https://crm.example.com/hook", events=["became_advocate"],
+                                secret="s3cret")
     b = community["members"][1]
     act(b, "blog_post", text="Wonderful, happy, great, awesome community!")
     influence_config_update(changes={"advocate_min_influence": 50, "advocate_min_sentiment": 0.05})
     influence_recompute(ref_time=REF)
-    assert [(e, p["member_id"]) for e, p in calls] == [("became_advocate", b.pk)]
-    assert calls[0][1]["influence"] >= 50
+    deliveries = list(WebhookDelivery.objects.filter(event="became_advocate"))
+    assert [d.payload["member_id"] for d in deliveries] == [b.pk]
+    assert deliveries[0].payload["influence"] >= 50
     assert [s.member_id for s in selectors.advocates()] == [b.pk]
     influence_recompute(ref_time=REF)
-    assert len(calls) == 1
+    assert WebhookDelivery.objects.filter(event="became_advocate").count() == 1
 
 
 def test_detractors_list(community):

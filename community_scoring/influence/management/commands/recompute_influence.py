@@ -16,8 +16,16 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="Print the run record as JSON.")
+        parser.add_argument("--rescan-texts", action="store_true",
+                            help="Look for unscored texts over the whole action log, not only the newest.")
 
     def handle(self, *args, **options):
+        if options["rescan_texts"]:
+            from community_scoring.influence.sentiment import sentiment_score_pending
+            from community_scoring.influence.services import influence_config_load
+
+            scored = sentiment_score_pending(text_types=list(influence_config_load().text_types), full=True)
+            self.stdout.write(f"texts scored by the full rescan: {scored}")
         run = influence_recompute(trigger="command")
         record = run_record(run)
         if options["json"]:
