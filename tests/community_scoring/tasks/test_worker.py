@@ -1,0 +1,80 @@
+"""The recompute task through a real Redis broker and a real worker thread (not eager mode)."""
+import time
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from community_scoring.models import InterestScore, RecomputeJob
+from community_scoring.tasks import interest_recompute_task
+from settings.celeryconf import app
+from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
+from tests.factories import MemberFactory
+
+BROKER = "redis://127.0.0.1:6379/11"
+
+
+@pytest.fixture
+def redis_app():
+    """The project's Celery app pointed at Redis db 11, eager mode off; restored afterwards."""
+    try:
+        redis.Redis.from_url(BROKER).flushdb()
+    except redis.ConnectionError:
+        pytest.fail("Redis must be running on 127.0.0.1:6379 (.ci/run starts it)")
+    # Settings come from Django under the CELERY_ namespace, so overrides use the namespaced keys.
+    keys = ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CELERY_TASK_ALWAYS_EAGER")
+    saved = {key: app.conf.get(key) for key in keys}
+    app.conf.update(CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND=BROKER, CELERY_TASK_ALWAYS_EAGER=False)
+    _forget_connections()
+    yield app
+    app.conf.update(saved)
+    _forget_connections()
+
+
+def _forget_connections() -> None:
+    """Drop the broker pools and the (thread-local) result backend Celery cached for the old settings."""
+    app._pool = None
+    app.amqp._producer_pool = None
+    if hasattr(app._local, "backend"):
+        del app._local.backend
+
+
+def test_celery_settings_in_effect():
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+    assert app.conf.task_serializer == "json" and app.conf.accept_content == ["json"]
+    assert app.conf.timezone == "UTC"
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert interest_recompute_task.acks_late is True
+    assert interest_recompute_task.name in app.tasks
+
+
+@pytest.fixture
+def engaged_member(transactional_db):
+    """A member with 24 fresh points (engaged), set up while tasks still run eagerly."""
+    install_test_config()
+    member = MemberFactory()
+    today = (timezone.now() - T0).total_seconds() / 86400 - 0.01
+    for _ in range(3):
+        record(member, "answer", day=today)
+    return member
+
+
+@pytest.mark.celery_worker
+def test_recompute_task_on_a_real_worker(engaged_member, redis_app):
+    member = engaged_member
+    InterestScore.objects.filter(member=member).update(engagement=0, stage="visitor")
+    job = RecomputeJob.objects.create(kind="interest")
+    assert redis_app.conf.task_always_eager is False and redis_app.conf.broker_url == BROKER
+    with start_worker(redis_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10):
+        result = interest_recompute_task.delay(job.pk)
+        outcome = result.get(timeout=30)
+        again = interest_recompute_task.delay(job.pk).get(timeout=30)  # delivered twice: the second is a no-op
+    job.refresh_from_db()
+    assert (job.status, job.done, job.total) == ("done", 1, 1)
+    assert outcome == {"job": job.pk, "members": 1, "actions": 3, "stage_changes": 1}
+    assert again == {"job": job.pk, "skipped": True}
+    score = InterestScore.objects.get(member=member)
+    assert score.stage == "engaged" and score.engagement > 20

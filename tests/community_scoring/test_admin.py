@@ -1,0 +1,80 @@
+"""The interest admin: pages render, config edits record versions and queue recomputes, recompute now."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from community_scoring.models import ConfigVersion, RecomputeJob, Rule, RuleSet, Stage
+from tests.community_scoring.services.interest_helpers import record
+from tests.factories import MemberFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("model", ["member", "action", "actiontype", "ruleset", "stage", "configversion",
+                                   "recomputejob", "interestscore", "stagetransition"])
+def test_changelists_render(admin_client, model):
+    member = MemberFactory()
+    record(member, "answer")
+    response = admin_client.get(reverse(f"admin:community_scoring_{model}_changelist"), {"q": "x"})
+    assert response.status_code == 200
+
+
+def test_member_page_and_read_only_actions(admin_client):
+    member = MemberFactory()
+    action, _ = record(member, "answer")
+    assert admin_client.get(reverse("admin:community_scoring_member_change", args=[member.pk])).status_code == 200
+    assert admin_client.get(reverse("admin:community_scoring_action_add")).status_code == 403
+
+
+def test_saving_a_stage_records_a_version_and_queues_recompute(admin_client, django_capture_on_commit_callbacks):
+    stage = Stage.objects.get(name="engaged")
+    url = reverse("admin:community_scoring_stage_change", args=[stage.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"name": "engaged", "position": 1, "min_engagement": 25, "min_fit": 0})
+    assert response.status_code == 302
+    version = ConfigVersion.objects.get(number=2)
+    assert "engaged" in version.note and version.created_by.username == "root"
+    assert [s["min_engagement"] for s in version.snapshot["stages"] if s["name"] == "engaged"] == [25]
+    assert RecomputeJob.objects.get(config_version=2).status == "done"
+
+
+def test_rule_set_inline_validation(admin_client):
+    default = RuleSet.objects.get(persona="")
+    url = reverse("admin:community_scoring_ruleset_change", args=[default.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    rules = list(default.rules.order_by("pk"))
+    data = {"name": default.name, "persona": "", "half_life_days": "-3", "inactivity_days": "60",
+            "rules-TOTAL_FORMS": len(rules), "rules-INITIAL_FORMS": len(rules), "rules-MIN_NUM_FORMS": 0,
+            "rules-MAX_NUM_FORMS": 1000, "fit_rules-TOTAL_FORMS": 0, "fit_rules-INITIAL_FORMS": 0,
+            "fit_rules-MIN_NUM_FORMS": 0, "fit_rules-MAX_NUM_FORMS": 1000}
+    for i, rule in enumerate(rules):
+        data.update({f"rules-{i}-id": rule.pk, f"rules-{i}-rule_set": default.pk,
+                     f"rules-{i}-action_type": rule.action_type_id, f"rules-{i}-points": rule.points,
+                     f"rules-{i}-target_points": rule.target_points, f"rules-{i}-daily_cap": rule.daily_cap or ""})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "half_life_days" in response.context["adminform"].form.errors
+    assert ConfigVersion.objects.count() == 1
+    data["half_life_days"] = "30"
+    data["rules-0-points"] = "7"
+    assert admin_client.post(url, data).status_code == 302
+    assert ConfigVersion.objects.latest("number").snapshot["rule_sets"][0]["half_life_days"] == 30
+    assert Rule.objects.get(pk=rules[0].pk).points == 7
+
+
+def test_recompute_now_button(admin_client, django_capture_on_commit_callbacks):
+    MemberFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:community_scoring_recomputejob_recompute_now"))
+    assert response.status_code == 302
+    job = RecomputeJob.objects.get()
+    assert (job.status, job.total, job.done) == ("done", 1, 1)
+    page = admin_client.get(reverse("admin:community_scoring_recomputejob_changelist"))
+    assert b"Recompute interest now" in page.content and b"100%" in page.content
