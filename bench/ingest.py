@@ -157,7 +157,7 @@ end
 function request()
   counter = counter + 1
   local author = math.random(0, %(members)d - 1)
-  local body = string.format('{"source":"bench-single","event_id":"s-%%d-%%d","type":"vote_up",' ..
+  local body = string.format('{"source":"bench-single","event_id":"%(phase)s-%%d-%%d","type":"vote_up",' ..
     '"occurred_at":"%(ts)s","member":{"external_id":"u-%%d"},' ..
     '"target_content":{"external_id":"c-%%d","topic":"api","author":{"external_id":"u-%%d"}}}',
     tid, counter, math.random(0, %(members)d - 1), author, author)
@@ -167,10 +167,10 @@ end
 """
 
 
-def single_with_wrk(port: int, token: str, *, seconds: int, connections: int, members: int) -> dict:
+def single_with_wrk(port: int, token: str, *, seconds: int, connections: int, members: int, phase: str) -> dict:
     ts = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_SCRIPT % {"members": members, "ts": ts, "url": URL, "token": token})
+        f.write(WRK_SCRIPT % {"members": members, "ts": ts, "url": URL, "token": token, "phase": phase})
         script = f.name
     try:
         out = subprocess.run(
@@ -193,14 +193,14 @@ def single_with_wrk(port: int, token: str, *, seconds: int, connections: int, me
             "errors": int(non2xx.group(1)) if non2xx else 0, "raw": out}
 
 
-def single_with_threads(port: int, token: str, *, seconds: int, connections: int, members: int) -> dict:
+def single_with_threads(port: int, token: str, *, seconds: int, connections: int, members: int, phase: str) -> dict:
     rng = random.Random(7)
     now = datetime.now(timezone.utc) - timedelta(hours=1)
     bodies = []
     for k in range(int(seconds * 800)):
         author = rng.randrange(members)
         bodies.append(json.dumps({
-            "source": "bench-single", "event_id": f"t-{k}", "type": "vote_up", "occurred_at": now.isoformat(),
+            "source": "bench-single", "event_id": f"{phase}-{k}", "type": "vote_up", "occurred_at": now.isoformat(),
             "member": {"external_id": f"u-{rng.randrange(members)}"},
             "target_content": {"external_id": f"c-{author}", "topic": "api", "author": {"external_id": f"u-{author}"}},
         }).encode())
@@ -235,9 +235,14 @@ def gunicorn_stop(proc: subprocess.Popen) -> None:
 
 
 def single_phase(port: int, token: str, args, Action, connection, label: str) -> None:
+    for k in range(20):  # warm both workers (imports, connections, caches) before measuring
+        http_post(port, json.dumps({"source": "bench-warmup", "event_id": f"{label}-{k}", "type": "read",
+                                    "occurred_at": datetime.now(timezone.utc).isoformat(),
+                                    "member": {"external_id": f"u-{k}"}}).encode(), token)
     before = Action.objects.filter(source="bench-single").count()
-    driver = single_with_wrk if shutil.which("wrk") else single_with_threads
-    result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members)
+    driver = single_with_wrk if shutil.which("wrk") and not args.no_wrk else single_with_threads
+    result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members,
+                    phase=re.sub(r"\W+", "", label)[:12])
     stored = Action.objects.filter(source="bench-single").count() - before
     print(f"\nsingle events over HTTP, {label} (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
           f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
@@ -254,6 +259,7 @@ def main() -> None:
     parser.add_argument("--async-commit-seconds", type=int, default=10,
                         help="also run single events with INGEST_ASYNC_COMMIT=true for this long (0: skip)")
     parser.add_argument("--members", type=int, default=5000)
+    parser.add_argument("--no-wrk", action="store_true", help="drive single events with Python threads even if wrk exists")
     parser.add_argument("--contents", type=int, default=20000)
     args = parser.parse_args()
 
@@ -275,7 +281,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     _, token = token_issue(name="bench-ingest", role="ingest")
     print(f"database {DB_NAME} created and migrated in {time.perf_counter() - t0:.1f}s "
-          f"(PostgreSQL {connection.pg_version // 10000}); {os.cpu_count()} CPUs")
+          f"(PostgreSQL {connection.pg_version // 10000}); {os.cpu_count()} CPUs; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} before starting")
 
     rng = random.Random(42)
     now = datetime.now(timezone.utc)
@@ -366,6 +373,7 @@ def main() -> None:
             single_phase(port, token, args, Action, connection, "INGEST_ASYNC_COMMIT=true")
         finally:
             gunicorn_stop(proc)
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work counts too)")
     print(f"\ntotal run {time.perf_counter() - t0:.0f}s. Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.")
 
 
