@@ -340,3 +340,29 @@ def score_evaluate(score: ScoreRow, member: MemberFacts, rules: MemberRules, con
     score.score = score.engagement + score.fit
     score.stage = config.stage_for(score.engagement, score.fit)
     score.config_version = config.version
+
+
+def interest_fit_refresh(*, member_ids: Iterable[int]) -> int:
+    """Re-evaluate fit, total and stage of already-scored members whose attributes changed; returns stage changes.
+
+    Engagement is left as stored (attributes do not change what actions earned). A persona change also changes
+    the rule set, so it needs services.recompute.interest_members_refresh instead.
+    """
+    ids = list(InterestScore.objects.filter(member_id__in=list(member_ids)).values_list("member_id", flat=True))
+    if not ids:
+        return 0
+    config = scoring_config_current()
+    with transaction.atomic():
+        scores = scores_lock(ids, floor_stage=config.floor_stage)
+        members = members_facts(ids)
+        now = timezone.now()
+        transitions = []
+        for member_id, score in scores.items():
+            old_stage = score.stage or config.floor_stage
+            score_evaluate(score, members[member_id], config.for_persona(members[member_id].persona), config)
+            if score.stage != old_stage:
+                transitions.append(stage_change_record(score=score, member=members[member_id], old_stage=old_stage,
+                                                       at=now, reason="fit"))
+        scores_save([scores[m] for m in sorted(scores)])
+        StageTransition.objects.bulk_create(transitions)
+    return len(transitions)

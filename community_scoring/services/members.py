@@ -27,11 +27,15 @@ def member_upsert(
             changed.append("attributes")
     if changed:
         member.save(update_fields=[*changed, "updated_at"])
-        if not created and {"persona", "attributes"} & set(changed):
-            # Persona picks the rule set (points, caps, half-life) and attributes give fit: re-score from the log.
+        if not created and "persona" in changed:
+            # The persona picks the rule set (points, caps, half-life): re-score the member from the log.
             from community_scoring.services.recompute import interest_members_refresh
 
             interest_members_refresh(member_ids=[member.pk])
+        elif not created and "attributes" in changed:
+            from community_scoring.services.interest import interest_fit_refresh
+
+            interest_fit_refresh(member_ids=[member.pk])
     return member
 
 

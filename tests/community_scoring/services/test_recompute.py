@@ -73,3 +73,20 @@ def test_recompute_interest_command_prints_what_it_did():
     assert "config v2" in text
     job = RecomputeJob.objects.latest("created_at")
     assert (job.status, job.done, job.total) == ("done", 3, 3)
+
+
+def test_attribute_change_refreshes_fit_and_stage_only():
+    member = member_upsert(source="test", external_id="f1")
+    for day in (0.5,) * 5 + (1.5,) * 2:
+        record(member, "answer", day=day)  # 40 on day 0, 16 on day 1
+    before = InterestScore.objects.get(member=member)
+    engagement = 40 * 2 ** -0.1 + 16  # 53.3
+    assert (before.engagement, before.stage) == (pytest.approx(engagement), "engaged")
+    member_upsert(source="test", external_id="f1", attributes={"job_title": "Engineer", "company_size": 900})
+    after = InterestScore.objects.get(member=member)
+    assert (after.engagement, after.ref_time, after.fit) == (before.engagement, before.ref_time, 25)
+    assert after.stage == "MQL"  # engagement >= 50 and now fit >= 20
+    transition = member.stage_transitions.latest("id")
+    assert (transition.from_stage, transition.to_stage, transition.reason) == ("engaged", "MQL", "fit")
+    member_upsert(source="test", external_id="f1", attributes={"company_size": 10})
+    assert InterestScore.objects.get(member=member).stage == "engaged"
