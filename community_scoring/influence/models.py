@@ -114,9 +114,12 @@ class InfluenceScore(models.Model):
     # No database-level FK constraints: a run writes one row per member with COPY, and PostgreSQL's deferred FK
     # checks (two per row, at commit) cost more than the rest of the write at 1M members. The columns are still
     # concrete foreign keys (joins, select_related); deleting a member or run cascades through Django.
-    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="scores", db_constraint=False)
+    # Indexes: (run, member) unique and (run, -influence) only; every extra index costs seconds per 1M-row run.
+    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="scores", db_constraint=False,
+                            db_index=False)
     member = models.ForeignKey(
-        "community_scoring.Member", on_delete=models.CASCADE, related_name="influence_scores", db_constraint=False
+        "community_scoring.Member", on_delete=models.CASCADE, related_name="influence_scores", db_constraint=False,
+        db_index=False,
     )
     centrality = models.FloatField(help_text="Raw weighted PageRank; sums to 1 over the community.")
     rank = models.PositiveIntegerField(help_text="1 = most central.")

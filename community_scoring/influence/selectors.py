@@ -73,8 +73,14 @@ def detractors(*, persona: str | None = None, limit: int | None = 100, run: Infl
 
 def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
     """The member's scores in the kept runs, oldest first: {run_id, at, influence, centrality, rank, ...}."""
+    runs = list(
+        InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE, scores_pruned=False)
+        .order_by("-id")
+        .values_list("id", flat=True)[:limit]
+    )
+    # By (run, member): the unique index answers it; there is no index on member alone.
     rows = (
-        InfluenceScore.objects.filter(member=member, run__status=InfluenceRun.Status.DONE)
+        InfluenceScore.objects.filter(member=member, run_id__in=runs)
         .order_by("-run_id")
         .values("run_id", "run__finished_at", "influence", "centrality", "rank", "percentile", "reach", "sentiment",
                 "is_advocate", "is_detractor")[:limit]
