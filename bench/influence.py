@@ -39,6 +39,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+PHASES = ["sentiment_scoring", "graph_read", "previous_read", "matrix_build", "pagerank", "sentiment_read", "formula",
+          "write", "swap", "prune"]
 SIZES = {"10k": (10_000, 100_000), "100k": (100_000, 1_000_000), "1m": (1_000_000, 10_000_000)}
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SEED = 20261126
@@ -343,7 +345,7 @@ def report(size: str, networkx: bool) -> dict:
     if loaded.get("loaded"):
         print(f"loaded with COPY in {loaded['load_seconds']} s")
     c = child("compute", size)
-    print(f"graph read (SQL aggregate -> arrays): {c['graph_seconds']:.2f} s, peak {c['graph_peak_mb']:.0f} MB traced; "
+    print(f"graph read (action log -> arrays -> pairs): {c['graph_seconds']:.2f} s, peak {c['graph_peak_mb']:.0f} MB traced; "
           f"{c['nodes']:,} nodes, {c['edges']:,} edges, {c['dangling']:,} dangling")
     ours = c["ours_build"] + c["ours_iterate"]
     bare = c["bare_build"] + c["bare_iterate"]
@@ -366,7 +368,7 @@ def report(size: str, networkx: bool) -> dict:
           f"{s['texts_per_s_analyzer_no_cache']:,.0f} texts/s")
     for cold in (True, False):
         e = child("e2e", size, *(["--cold"] if cold else []))
-        phases = ", ".join(f"{k} {v:.2f}" for k, v in e["timings"].items())
+        phases = ", ".join(f"{k} {v:.2f}" for k, v in sorted(e["timings"].items(), key=lambda kv: PHASES.index(kv[0])))
         print(f"end to end ({'cold' if cold else 'warm'} start): {e['seconds']:.2f} s, {e['iterations']} it, "
               f"peak RSS {e['maxrss_mb']:.0f} MB [{phases}]")
     return {"compute": c}

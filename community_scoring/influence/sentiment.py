@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from datetime import datetime
 from datetime import timezone as dt_timezone
 from typing import Iterable, Iterator
@@ -135,9 +136,20 @@ class FastSentimentAnalyzer(vader.SentimentIntensityAnalyzer):
         return valence
 
 
+_local = threading.local()
+
+
+def analyzer_get() -> FastSentimentAnalyzer:
+    """This thread's analyser (loading the lexicons takes ~0.1 s, so it is built once per thread)."""
+    analyzer = getattr(_local, "analyzer", None)
+    if analyzer is None:
+        analyzer = _local.analyzer = FastSentimentAnalyzer()
+    return analyzer
+
+
 def compounds(texts: Iterable[str], analyzer: FastSentimentAnalyzer | None = None) -> Iterator[float]:
     """Compound score of each text, in order."""
-    analyzer = analyzer or FastSentimentAnalyzer()
+    analyzer = analyzer or analyzer_get()
     for text in texts:
         value = analyzer.compound(text)
         yield 0.0 if math.isnan(value) else value
@@ -170,7 +182,7 @@ def sentiment_score_pending(*, text_types: list[str], batch_size: int = 20_000, 
 
     if not text_types:
         return 0
-    analyzer = FastSentimentAnalyzer()
+    analyzer = analyzer_get()
     marks = ", ".join(["%s"] * len(text_types))
     total = 0
     with connection.cursor() as cursor:
