@@ -493,6 +493,8 @@ def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dic
 
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
                   "metadata", "source", "external_event_id", "recorded_at"]
+_ACTION_ATTNAMES = [Action._meta.get_field(name).attname for name in _ACTION_FIELDS]
+_ACTION_ORDER = [f.attname for f in Action._meta.concrete_fields]  # Model.from_db wants this order
 
 
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
@@ -547,24 +549,23 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             topic = (target[1] if target else "") or (made[1] if made else "") or ""
             rows.append((member_id, event.type, event.occurred_at, target_member,
                          content_ids[(source, tc.external_id)] if tc else None, topic, event.text or "",
-                         json.dumps(_metadata(event)), source, event.event_id, now))
+                         _metadata(event), source, event.event_id, now))
         # Timestamps go as ISO text cast in SQL: psycopg2 adapts aware datetimes ~20x slower than strings.
         now_text = now.isoformat()
         inserted = _insert_returning(
-            Action, _ACTION_FIELDS, [(*r[:2], r[2].isoformat(), *r[3:10], now_text) for r in rows],
+            Action, _ACTION_FIELDS,
+            [(*r[:2], r[2].isoformat(), *r[3:7], json.dumps(r[7]), r[8], r[9], now_text) for r in rows],
             ["source", "external_event_id"], ["id", "source", "external_event_id"],
         )
         new_ids = {(source, event_id): pk for pk, source, event_id in inserted}
         created: dict[int, int] = {}
         new_actions: list[Action] = []
-        attnames = ["id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)]
         for (i, event), row in zip(accepted, rows):
             pk = new_ids.get((event.source, event.event_id))
             if pk is None:
                 continue
-            action = Action.from_db(connection.alias, attnames, (pk, *row))
-            action.metadata = json.loads(row[7])
-            new_actions.append(action)
+            values = dict(zip(_ACTION_ATTNAMES, row), id=pk)
+            new_actions.append(Action.from_db(connection.alias, _ACTION_ORDER, [values[a] for a in _ACTION_ORDER]))
             created[i] = pk
         if new_actions:
             interest_apply(actions=new_actions)
