@@ -245,7 +245,7 @@ def generate(*, members: int, seed: int, now: datetime) -> Demo:
         title = POLLS[p % len(POLLS)].format(t=topic.replace("-", " "))
         poll = demo.content(host, "poll", topic, title, at)
         nps = "recommend" in title
-        for responder in rng.sample(list(ids), k=rng.randint(25, 70)):
+        for responder in rng.sample(list(ids), k=min(members, rng.randint(25, 70))):
             if responder == host:
                 continue
             tone = demo.members[responder]["tone"]
