@@ -4,6 +4,7 @@ Posts added here go through the forum services, so they record their action like
 follows, reads, shares and poll responses are shown read-only: they are what the action log was built from,
 and editing them here would make the two disagree.
 """
+from django import forms
 from django.contrib import admin
 
 from forum_integration.models import (
@@ -87,8 +88,16 @@ class PollResponseAdmin(_ReadOnlyAdmin):
     list_display = ["poll", "member", "choice", "created_at"]
 
 
+class DiscourseInstanceForm(forms.ModelForm):
+    class Meta:
+        model = DiscourseInstance
+        fields = "__all__"
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
+
+
 @admin.register(DiscourseInstance)
 class DiscourseInstanceAdmin(admin.ModelAdmin):
+    form = DiscourseInstanceForm
     list_display = ["source", "base_url", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["source", "base_url"]

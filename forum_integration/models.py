@@ -147,3 +147,11 @@ class DiscourseInstance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.base_url})"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        topics = self.category_topics
+        if not isinstance(topics, dict) or not all(isinstance(v, str) and v for v in topics.values()):
+            raise ValidationError({"category_topics": 'a JSON object of category id -> topic name, e.g. {"5": "api"}'})
+        self.base_url = self.base_url.rstrip("/")

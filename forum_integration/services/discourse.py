@@ -77,7 +77,8 @@ def discourse_receiver_for(*, instance_url: str) -> DiscourseReceiver | None:
         if instance is None:
             instance = DiscourseInstance.objects.filter(base_url__iexact=url, is_active=True).first()
         if instance is not None:
-            topics = {str(k): str(v) for k, v in (instance.category_topics or {}).items()}
+            mapping = instance.category_topics if isinstance(instance.category_topics, dict) else {}
+            topics = {str(k): str(v) for k, v in mapping.items()}
             return DiscourseReceiver(source=instance.source, secret=instance.secret, category_topics=topics)
     if settings.DISCOURSE_WEBHOOK_SECRET:
         return DiscourseReceiver(source=SINGLE_INSTANCE_SOURCE, secret=settings.DISCOURSE_WEBHOOK_SECRET)

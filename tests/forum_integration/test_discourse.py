@@ -238,3 +238,19 @@ def test_get_is_not_allowed(client):
 def test_tag_names_accept_strings_and_objects():
     assert tag_names(["a", {"id": 1, "name": "b", "slug": "b"}, {"id": 2, "slug": "c"}, None, 5]) == ["a", "b", "c"]
     assert tag_names(None) == []
+
+
+def test_instance_validation_and_admin_pages(admin_client):
+    from django.core.exceptions import ValidationError
+
+    bad = DiscourseInstance(base_url="https://x.example.com/", source="discourse-x", secret="s", category_topics=[1])
+    with pytest.raises(ValidationError):
+        bad.full_clean()
+    good = DiscourseInstance(base_url="https://x.example.com/", source="discourse-x", secret="s",
+                             category_topics={"5": "api"})
+    good.full_clean()
+    assert good.base_url == "https://x.example.com"
+    good.save()
+    for url in ("/admin/forum_integration/discourseinstance/", f"/admin/forum_integration/discourseinstance/{good.pk}/change/",
+                "/admin/forum_integration/post/", "/admin/forum_integration/vote/", "/admin/forum_integration/post/add/"):
+        assert admin_client.get(url).status_code == 200, url

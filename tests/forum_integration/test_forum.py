@@ -190,3 +190,16 @@ def test_buckets_show_which_rules_paid(ada, bob, cy, question):
     assert bucket_points(ada) == {("question", False): 5, ("vote_up", True): 2}
     assert bucket_points(bob) == {("answer", False): 8, ("vote_down", True): -2}
     assert bucket_points(cy) == {("vote_up", False): 1}
+
+
+def test_a_question_added_in_the_admin_records_its_action(admin_client, ada, api):
+    response = admin_client.post("/admin/forum_integration/post/add/", {
+        "kind": "question", "author": ada.pk, "category": api.pk, "title": "From the admin", "body": "",
+        "created_at_0": "2026-11-20", "created_at_1": "10:00:00",
+        "choices-TOTAL_FORMS": "0", "choices-INITIAL_FORMS": "0", "choices-MIN_NUM_FORMS": "0",
+        "choices-MAX_NUM_FORMS": "1000",
+    })
+    assert response.status_code == 302, response.content[:2000]
+    (action,) = actions()
+    assert (action.action_type_id, action.member, action.topic) == ("question", ada, "api")
+    assert engagement(ada) == pytest.approx(5)
