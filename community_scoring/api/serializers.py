@@ -1,11 +1,48 @@
 """Input and output shapes of the API; the OpenAPI schema is generated from these."""
 from __future__ import annotations
 
+from datetime import timezone as dt_timezone
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from community_scoring.models import RecomputeJob
 from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+
+def iso(value):
+    """A datetime as DRF's DateTimeField renders it (UTC, 'Z'), for the hand-rolled row renderers below."""
+    if value is None:
+        return None
+    text = value.astimezone(dt_timezone.utc).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def interest_row(score) -> dict | None:
+    if score is None:
+        return None
+    return {
+        "score": score.score, "engagement": score.engagement, "fit": score.fit, "stage": score.stage,
+        "primary_topic": score.primary_topic, "last_activity_at": iso(score.last_activity_at),
+    }
+
+
+def influence_row(row) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "score": row.influence, "centrality": row.centrality, "rank": row.rank, "percentile": row.percentile,
+        "followers": row.in_degree, "reach": row.reach, "sentiment": row.sentiment, "is_advocate": row.is_advocate,
+        "is_detractor": row.is_detractor,
+    }
+
+
+def related(obj, name: str):
+    """A reverse one-to-one or filtered relation that may be absent (None instead of DoesNotExist)."""
+    try:
+        return getattr(obj, name)
+    except AttributeError:  # RelatedObjectDoesNotExist is an AttributeError
+        return None
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -60,11 +97,14 @@ class MemberSerializer(serializers.Serializer):
     interest = InterestSummarySerializer(allow_null=True)
     influence = InfluenceSummarySerializer(source="current_influence", allow_null=True)
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not self.context.get("can_see_pii"):
-            data["email"] = None
-        return data
+    def to_representation(self, m):
+        # Written out by hand (same shape as the declared fields): list pages render 50-500 of these per request.
+        return {
+            "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
+            "email": m.email if self.context.get("can_see_pii") else None, "crm_id": m.crm_id, "persona": m.persona,
+            "joined_at": iso(m.joined_at), "is_excluded": m.is_excluded,
+            "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence")),
+        }
 
 
 class MemberPageSerializer(serializers.Serializer):
@@ -162,6 +202,17 @@ class LeaderboardRowSerializer(serializers.Serializer):
     baseline = serializers.FloatField(
         allow_null=True, help_text="rising only: interest score at the start of the period (0 if none)."
     )
+
+    def to_representation(self, row):
+        # Written out by hand (same shape as the declared fields): the hot path of every leaderboard page.
+        m = row["member"]
+        return {
+            "position": row["position"], "value": row["value"],
+            "member": {"id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
+                       "persona": m.persona, "email": m.email if self.context.get("can_see_pii") else None},
+            "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"]),
+            "baseline": row["baseline"],
+        }
 
 
 class LeaderboardPageSerializer(serializers.Serializer):

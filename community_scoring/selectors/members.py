@@ -274,19 +274,21 @@ def poll_response_sentiment(metadata: Mapping[str, Any] | None) -> float | None:
     return None
 
 
+EXPLICIT_SENTIMENT_RESPONSES = 1000
+
+
 def explicit_sentiment(*, member: Member) -> dict[str, Any]:
-    """What the member said they feel: the mean over their rated poll responses (see poll_response_sentiment)."""
-    values: list[float] = []
-    responses = 0
-    for metadata in Action.objects.filter(member=member, action_type_id="poll_response").values_list(
-        "metadata", flat=True
-    ).iterator(chunk_size=2000):
-        responses += 1
-        value = poll_response_sentiment(metadata)
-        if value is not None:
-            values.append(value)
+    """What the member said they feel: the mean over their rated poll responses (see poll_response_sentiment).
+
+    Reads the newest EXPLICIT_SENTIMENT_RESPONSES poll responses (a bound for a member who answers thousands).
+    """
+    metadata = list(
+        Action.objects.filter(member=member, action_type_id="poll_response")
+        .order_by("-occurred_at").values_list("metadata", flat=True)[:EXPLICIT_SENTIMENT_RESPONSES]
+    )
+    values = [v for v in (poll_response_sentiment(m) for m in metadata) if v is not None]
     mean = sum(values) / len(values) if values else None
-    return {"poll_responses": responses, "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}
+    return {"poll_responses": len(metadata), "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}
 
 
 def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
