@@ -1,6 +1,6 @@
 """Benchmark interest_apply on batches of 1,000 fresh actions (PostgreSQL by default; bounded, ~30 s).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_bench .venv/bin/python bench/interest.py [batches]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/cs_bench_interest .venv/bin/python bench/interest.py [batches]
 
 Creates its own database rows (source "bench"), inserts actions with bulk_create, then times interest_apply
 alone and the insert + apply together, printing events/s.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cs_bench")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cs_bench_interest")
 
 import django  # noqa: E402
 
