@@ -24,6 +24,7 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py recompute_interest
 	$(BIN)/python manage.py recompute_influence
+	$(BIN)/python manage.py demo_access
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from community_scoring.pages import views
 
 app_name = "community_scoring"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+]

@@ -132,3 +132,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+FORMS_URLFIELD_ASSUME_HTTPS = True
