@@ -75,3 +75,20 @@ def test_backfill_rebuilds_past_days_from_buckets():
         ((T0 + timedelta(days=1)).date(), pytest.approx(24 * 2 ** -0.1 + 8), "engaged"),
         ((T0 + timedelta(days=2)).date(), pytest.approx(24 * 2 ** -0.2 + 8 * 2 ** -0.1), "engaged"),
     ]
+
+
+def test_periodic_tasks_are_scheduled_and_run():
+    from django_celery_beat.models import PeriodicTask
+
+    from community_scoring.tasks import interest_inactivity_task, interest_snapshot_task
+    from settings.celeryconf import app
+
+    scheduled = dict(PeriodicTask.objects.filter(name__startswith="interest:").values_list("task", "crontab__hour"))
+    assert scheduled == {interest_snapshot_task.name: "0", interest_inactivity_task.name: "2"}
+    assert all(name in app.tasks for name in scheduled)
+    member = MemberFactory()
+    record(member, "answer", day=0.5)  # long ago: idle for far more than 30 days
+    assert interest_inactivity_task.delay().get() == 1
+    assert interest_inactivity_task.delay().get() == 0
+    assert interest_snapshot_task.delay().get() == 1
+    assert ScoreSnapshot.objects.filter(member=member).count() == 1
