@@ -94,18 +94,30 @@ def webhook_headers(*, delivery: WebhookDelivery, body: bytes, timestamp: int) -
 
 def webhook_event_enqueue(*, event: str, payload: dict) -> None:
     """Queue a delivery of `event` to every active subscriber of it; the task is sent after commit."""
+    webhook_events_enqueue(event=event, payloads=[payload])
+
+
+def webhook_events_enqueue(*, event: str, payloads: list[dict]) -> int:
+    """Bulk form for recomputes that change many members at once: one subscription read, one insert.
+
+    Returns the number of deliveries queued.
+    """
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}; expected one of {', '.join(EVENTS)}")
-    # Round-trip through JSON so dates and decimals are stored (and later signed) exactly as they will be sent.
-    data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
+    if not payloads:
+        return 0
     subscriptions = [s for s in WebhookSubscription.objects.filter(is_active=True) if event in (s.events or [])]
     if not subscriptions:
-        return
+        return 0
+    # Round-trip through JSON so dates and decimals are stored (and later signed) exactly as they will be sent.
+    data = [json.loads(json.dumps(payload, cls=DjangoJSONEncoder)) for payload in payloads]
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(subscription=s, event=event, payload=data) for s in subscriptions]
+        [WebhookDelivery(subscription=s, event=event, payload=d) for d in data for s in subscriptions],
+        batch_size=1000,
     )
     for delivery in deliveries:
         transaction.on_commit(lambda pk=delivery.pk: _send(pk))
+    return len(deliveries)
 
 
 def _send(delivery_id: int) -> None:

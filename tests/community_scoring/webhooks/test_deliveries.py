@@ -221,3 +221,11 @@ def test_celery_routes_the_task_by_its_registered_name():
     from settings.celeryconf import app
 
     assert "community_scoring.webhooks.tasks.webhook_deliver" in app.tasks
+
+
+def test_bulk_enqueue_one_delivery_per_payload_and_subscriber(subscription, django_capture_on_commit_callbacks):
+    WebhookSubscription.objects.create(name="two", url="https://two.example.com", events=["stage_changed"], secret=SECRET)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queued = services.webhook_events_enqueue(event="stage_changed", payloads=[{"m": 1}, {"m": 2}, {"m": 3}])
+    assert queued == 6 and WebhookDelivery.objects.count() == 6 and len(callbacks) == 6
+    assert sorted(d.payload["m"] for d in WebhookDelivery.objects.filter(subscription=subscription)) == [1, 2, 3]
