@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from django.db import connection
 
-from community_scoring.influence.pgcopy import is_postgresql, query_array_columns, query_arrays
+from community_scoring.influence.pgcopy import is_postgresql, query_array_columns, query_arrays, query_columns
 
 MIN_EDGE_WEIGHT = 1e-12
 FOLLOW = "follow"
@@ -134,7 +134,7 @@ def query_rows(sql: str, params=None) -> list[tuple]:
 
 def member_ids_read() -> np.ndarray:
     """Every member's id, sorted."""
-    return query_arrays("SELECT id FROM community_scoring_member ORDER BY id", [], [("id", "int8")])["id"]
+    return np.sort(query_columns("SELECT id FROM community_scoring_member", [], [("id", "int8")])["id"])
 
 
 def ids_to_index(member_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:

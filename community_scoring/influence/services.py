@@ -15,7 +15,7 @@ from community_scoring.influence import formula
 from community_scoring.influence.graph import graph_build, ids_to_index, reversals_read
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
-from community_scoring.influence.pgcopy import copy_in, is_postgresql, query_arrays
+from community_scoring.influence.pgcopy import copy_in, is_postgresql, query_columns
 from community_scoring.influence.sentiment import sentiment_by_member, sentiment_score_pending
 
 logger = logging.getLogger(__name__)
@@ -239,8 +239,9 @@ def _previous_scores(previous: InfluenceRun | None, member_ids: np.ndarray) -> t
     if previous is None or len(member_ids) == 0:
         return None, advocates
     f8 = "::float8" if is_postgresql() else ""
-    rows = query_arrays(
-        f"SELECT member_id, centrality{f8}, (CASE WHEN is_advocate THEN 1 ELSE 0 END){'::int2' if f8 else ''} "
+    rows = query_columns(
+        f"SELECT member_id AS member, centrality{f8} AS centrality, "
+        f"(CASE WHEN is_advocate THEN 1 ELSE 0 END){'::int2' if f8 else ''} AS advocate "
         "FROM influence_influencescore WHERE run_id = %s",
         [previous.pk], [("member", "int8"), ("centrality", "float8"), ("advocate", "int2")],
     )

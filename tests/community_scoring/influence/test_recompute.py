@@ -324,3 +324,34 @@ def test_readers_see_the_previous_run_until_the_new_one_commits():
     second = influence_recompute(ref_time=REF, before_commit=before_commit)
     assert seen == {"run": first.pk, "rows": 3, "all_rows": 3, "new_rows_inside": 3}
     assert selectors.influence_run_current().pk == second.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action():
+    from community_scoring.influence.graph import action_rows
+
+    members = MemberFactory.create_batch(4)
+    expected = []
+    for i in range(30):
+        actor, target = members[i % 4], members[(i * 3 + 1) % 4]
+        kind = ["follow", "read", "answer"][i % 3]
+        act(actor, kind, target, seconds=-i)
+        if actor != target:
+            expected.append((actor.pk, target.pk, kind, (REF - timedelta(seconds=i)).timestamp()))
+    act(members[0], "login", members[1])  # a type not asked for
+    types = ["answer", "follow", "read"]
+    for bucket_rows in (1_000, 3):  # one range on one connection; many ranges split over two connections
+        rows = action_rows(types=types, max_member_id=max(m.pk for m in members), bucket_rows=bucket_rows)
+        got = sorted(zip(rows["src"].tolist(), rows["dst"].tolist(), [types[k] for k in rows["kind"]],
+                         rows["t"].tolist()))
+        assert [g[:3] for g in got] == [e[:3] for e in sorted(expected)]
+        assert np.allclose([g[3] for g in got], [e[3] for e in sorted(expected)], atol=1e-6)
+
+
+def test_tasks_are_registered_with_the_celery_app():
+    from settings.celeryconf import app
+
+    app.loader.import_default_modules()
+    assert "community_scoring.influence.tasks.influence_recompute_task" in app.tasks
+    assert "community_scoring.influence.tasks.influence_recompute_scheduled" in app.tasks
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
