@@ -82,6 +82,52 @@ class FastSentimentAnalyzer(vader.SentimentIntensityAnalyzer):
         self._words = None
         return self.score_valence(sentiments, text)
 
+    def sentiment_valence(self, valence, sentitext, item, i, sentiments):
+        words = sentitext.words_and_emoticons
+        if words is not self._words:
+            return super().sentiment_valence(valence, sentitext, item, i, sentiments)
+        lw = self._lower
+        lexicon = self.lexicon
+        is_cap_diff = sentitext.is_cap_diff
+        item_lowercase = lw[i]
+        if item_lowercase in lexicon:
+            valence = lexicon[item_lowercase]
+            if item_lowercase == "no" and i != len(words) - 1 and lw[i + 1] in lexicon:
+                valence = 0.0
+            if (i > 0 and lw[i - 1] == "no") or (i > 1 and lw[i - 2] == "no") or (
+                i > 2 and lw[i - 3] == "no" and lw[i - 1] in ("or", "nor")
+            ):
+                valence = lexicon[item_lowercase] * vader.N_SCALAR
+            if item.isupper() and is_cap_diff:
+                valence = valence + vader.C_INCR if valence > 0 else valence - vader.C_INCR
+            for start_i in range(0, 3):
+                j = i - (start_i + 1)
+                if i > start_i and lw[j] not in lexicon:
+                    # vader.scalar_inc_dec(words[j], valence, is_cap_diff) with the lower-cased word at hand
+                    scalar = 0.0
+                    if lw[j] in vader.BOOSTER_DICT:
+                        scalar = vader.BOOSTER_DICT[lw[j]]
+                        if valence < 0:
+                            scalar *= -1
+                        if words[j].isupper() and is_cap_diff:
+                            scalar = scalar + vader.C_INCR if valence > 0 else scalar - vader.C_INCR
+                    if start_i == 1 and scalar != 0:
+                        scalar = scalar * 0.95
+                    if start_i == 2 and scalar != 0:
+                        scalar = scalar * 0.9
+                    valence = valence + scalar
+                    valence = self._negation_check(valence, words, start_i, i)
+                    if start_i == 2:
+                        valence = self._special_idioms_check(valence, words, i)
+            # _least_check
+            if i > 1 and lw[i - 1] not in lexicon and lw[i - 1] == "least":
+                if lw[i - 2] != "at" and lw[i - 2] != "very":
+                    valence = valence * vader.N_SCALAR
+            elif i > 0 and lw[i - 1] not in lexicon and lw[i - 1] == "least":
+                valence = valence * vader.N_SCALAR
+        sentiments.append(valence)
+        return sentiments
+
     def _lowered(self, words) -> list[str]:
         if words is self._words:
             return self._lower
