@@ -273,12 +273,19 @@ def sentiment_score_pending(*, text_types: list[str], batch_size: int = 20_000, 
         else:
             TextSentiment.objects.bulk_create(
                 [TextSentiment(action_id=r[0], compound=float(v), member_id=r[2], target_member_id=r[3],
-                               occurred_at=r[4]) for r, v in zip(rows, values)],
+                               occurred_at=_aware(r[4])) for r, v in zip(rows, values)],
                 ignore_conflicts=True,
             )
         total += count
         if count < batch_size:
             return total
+
+
+def _aware(value):
+    """SQLite hands raw-cursor datetimes back naive (stored in UTC)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt_timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def sentiment_by_member(*, member_ids, window_start, received: bool) -> dict:
