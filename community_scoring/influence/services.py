@@ -312,7 +312,7 @@ def _recompute(run: InfluenceRun, *, ref_time: datetime, before_commit) -> None:
     lap("swap")
     _runs_prune(keep=config.keep_runs)
     timings["prune"] = round(time.perf_counter() - clock, 4)
-    InfluenceRun.objects.filter(pk=run.pk).update(timings=timings)
+    InfluenceRun.objects.filter(pk=run.pk).update(timings=timings, duration_seconds=round(time.perf_counter() - t0, 4))
 
 
 def _scores(graph, centrality: np.ndarray, written: dict, received: dict, config: InfluenceConfig) -> dict:
