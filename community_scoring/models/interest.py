@@ -11,11 +11,16 @@ class InterestScore(models.Model):
     ref_time = models.DateTimeField(null=True, blank=True)
     fit = models.FloatField(default=0)
     score = models.FloatField(default=0, db_index=True, help_text="engagement + fit at ref_time.")
-    stage = models.CharField(max_length=64, blank=True, db_index=True)
+    stage = models.CharField(max_length=64, blank=True)
     primary_topic = models.CharField(max_length=128, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
     config_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # A plain index on stage (not also the LIKE-pattern one db_index adds on PostgreSQL): every batch of
+        # actions rewrites these rows, so each index costs ingest throughput.
+        indexes = [models.Index(fields=["stage"], name="interest_stage")]
 
 
 class InterestBucket(models.Model):
