@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 from django.core.exceptions import ValidationError
 
-from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, Stage
+from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, RuleSet, Stage
 from community_scoring.services.config import config_apply, config_preview, config_snapshot, config_validate
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record, test_config_snapshot
 from tests.factories import MemberFactory
@@ -90,3 +90,17 @@ def test_preview_counts_stage_changes_without_writing():
     assert (ConfigVersion.objects.count(), list(Stage.objects.values_list("min_engagement", flat=True))) == before
     with pytest.raises(ValidationError):
         config_preview(snapshot={"rule_sets": "nope"})
+
+
+def test_apply_renames_adds_and_removes_rule_sets():
+    install_test_config()
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["name"], snapshot["rule_sets"][1]["name"] = "Developers", "Default"  # swap names
+    snapshot["rule_sets"].append({"name": "Marketing", "persona": "marketer", "half_life_days": 30,
+                                  "inactivity_days": None, "rules": [], "fit_rules": []})
+    config_apply(snapshot=snapshot)
+    assert dict(RuleSet.objects.values_list("persona", "name")) == {
+        "": "Developers", "developer": "Default", "marketer": "Marketing"}
+    snapshot["rule_sets"] = snapshot["rule_sets"][:1]
+    config_apply(snapshot=snapshot)
+    assert list(RuleSet.objects.values_list("persona", flat=True)) == [""]
