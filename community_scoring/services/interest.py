@@ -18,6 +18,11 @@ Accounting (the same as a full recompute, see services.recompute and scoring.led
 Concurrency: the owners' InterestScore rows are locked (SELECT ... FOR UPDATE, ordered by member id, missing
 rows inserted first) before their buckets and topics are read, so concurrent batches serialise per member
 without lost updates or lock-order deadlocks. Call inside the transaction that created the actions.
+
+Cost per batch, whatever its size: ~10 statements (config fingerprint; members; score lock, plus an insert and
+a second lock for new members; buckets by exact key via unnest on PostgreSQL, plus every bucket of a once-only
+series touched; one bucket upsert; the owners' topics; one topic upsert; one score upsert; transitions), plus
+what webhook_event_enqueue does per stage change. Rows are plain tuples, written with community_scoring.bulk.
 """
 from __future__ import annotations
 
