@@ -128,9 +128,10 @@ def interest_recompute(
     started = time.monotonic()
     now_days = to_epoch_days(now or timezone.now())
     config = scoring_config_current()
-    ids = sorted(set(member_ids)) if member_ids is not None else list(
-        Member.objects.order_by("pk").values_list("pk", flat=True)
-    )
+    members = Member.objects.order_by("pk")
+    if member_ids is not None:
+        members = members.filter(pk__in=list(member_ids))  # unknown ids are skipped
+    ids = list(members.values_list("pk", flat=True))
     jobs = RecomputeJob.objects.filter(pk=job_id) if job_id is not None else RecomputeJob.objects.none()
     jobs.update(status=RecomputeJob.Status.RUNNING, started_at=timezone.now(), total=len(ids), done=0, error="",
                 finished_at=None)
