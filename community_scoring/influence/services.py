@@ -389,26 +389,31 @@ def _scores_write(run_id: int, member_ids: np.ndarray, scores: dict) -> None:
 
 
 def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np.ndarray) -> None:
-    from community_scoring.models import Member
-    from community_scoring.webhooks.models import WebhookSubscription
-    from community_scoring.webhooks.services import webhook_event_enqueue
+    """became_advocate for each member who is an advocate in this run and was not in the previous one.
 
-    # The first run can make thousands of advocates at once; skip the per-member calls when nobody listens.
-    listening = WebhookSubscription.objects.filter(is_active=True).values_list("events", flat=True)
-    if not any("became_advocate" in (events or []) for events in listening):
-        return
+    One bulk call (the webhooks module reads subscriptions once and inserts deliveries in this transaction;
+    they are sent after commit).
+    """
+    from community_scoring.models import Member
+    from community_scoring.webhooks.services import webhook_events_enqueue
+
+    members: dict[int, dict] = {}
     ids = [int(member_ids[i]) for i in idx]
-    members = {m["id"]: m for m in Member.objects.filter(id__in=ids).values("id", "source", "external_id", "email")}
+    for start in range(0, len(ids), 10_000):
+        for m in Member.objects.filter(id__in=ids[start:start + 10_000]).values("id", "source", "external_id", "email"):
+            members[m["id"]] = m
+    payloads = []
     for i in idx:
         member = members.get(int(member_ids[i]))
         if member is None:
             continue
-        webhook_event_enqueue(event="became_advocate", payload={
+        payloads.append({
             "member_id": member["id"], "source": member["source"], "external_id": member["external_id"],
             "email": member["email"], "run_id": run_id, "influence": round(float(scores["influence"][i]), 4),
             "centrality": float(scores["centrality"][i]), "rank": int(scores["rank"][i]),
             "sentiment": round(float(scores["sentiment"][i]), 4),
         })
+    webhook_events_enqueue(event="became_advocate", payloads=payloads)
 
 
 def _runs_prune(*, keep: int) -> int:
