@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
 from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_days, value_at
+from community_scoring.scoring.fit import fit_matches
 from community_scoring.services.config import scoring_config_current
 
 
@@ -43,6 +44,17 @@ def interest_breakdown(*, member: Member, when: datetime | None = None) -> list[
     out = [{"action_type": t, "received": r, **values} for (t, r), values in rows.items()]
     out.sort(key=lambda row: (-abs(row["decayed_points"]), row["action_type"], row["received"]))
     return out
+
+
+def interest_fit_breakdown(*, member: Member) -> list[dict[str, Any]]:
+    """Which fit rules the member meets and what each gives (their points sum to the member's fit)."""
+    rules = scoring_config_current().for_persona(member.persona)
+    attributes = {**(member.attributes or {}), **({"persona": member.persona} if member.persona else {})}
+    return [
+        {"attribute": c.attribute, "operator": c.operator, "value": c.value, "points": c.points,
+         "actual": attributes.get(c.attribute)}
+        for c in rules.fit_rules if fit_matches(attributes.get(c.attribute), c.operator, c.value)
+    ]
 
 
 def interest_topics(*, member: Member, when: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 
 from community_scoring.selectors.interest import (
-    interest_breakdown, interest_current, interest_topics, score_history, stage_history,
+    interest_breakdown, interest_current, interest_fit_breakdown, interest_topics, score_history, stage_history,
 )
 from community_scoring.services.snapshots import interest_snapshot_take
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
@@ -49,3 +49,12 @@ def test_stage_and_score_history():
     history = list(score_history(member=member, since=(T0 + timedelta(days=2)).date()))
     assert [(h.date, round(h.engagement, 6)) for h in history] == [((T0 + timedelta(days=12)).date(),
                                                                      round(24 * 2 ** -1.2, 6))]
+
+
+def test_fit_breakdown_lists_matching_rules():
+    member = MemberFactory(attributes={"job_title": "Platform Engineer", "company_size": "1,500", "industry": "retail"})
+    record(member, "answer")
+    rows = interest_fit_breakdown(member=member)
+    assert [(r["attribute"], r["points"], r["actual"]) for r in rows] == [
+        ("job_title", 10, "Platform Engineer"), ("company_size", 15, "1,500")]
+    assert sum(r["points"] for r in rows) == member.interest.fit == 25
