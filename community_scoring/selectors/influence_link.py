@@ -55,7 +55,12 @@ def leaderboard(*, board: str, period: str, persona: str | None):
         "advocates": influence_selectors.advocates,
         "detractors": influence_selectors.detractors,
     }[board]
-    rows = pick(persona=persona, limit=None).select_related("member__interest")
+    from community_scoring.selectors.leaderboards import INTEREST_FIELDS, MEMBER_FIELDS
+
+    rows = pick(persona=persona, limit=None).select_related("member__interest").only(
+        "run_id", "member_id", "influence", "centrality", "rank", "percentile", "in_degree", "reach", "sentiment",
+        "is_advocate", "is_detractor", *MEMBER_FIELDS, *(f"member__interest__{f}" for f in INTEREST_FIELDS),
+    )
     if since is not None:
         rows = rows.filter(member__interest__last_activity_at__gte=since)
     return Leaderboard(board=board, rows=rows, rank_field="influence")

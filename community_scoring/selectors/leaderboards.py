@@ -3,8 +3,9 @@
 Every board leaves out excluded (staff) members and can be narrowed to one persona. `period` (7d/30d/90d/all):
  - interest, influence, advocates, detractors: members active within the period (last activity in the window),
    ranked by their current score; since interest decays, the current score already favours recent activity;
- - rising: members ranked by gain = current interest score - their score at the start of the period (the
-   latest daily snapshot on or before that day; 0 when they had none yet). "all" = gain from nothing.
+ - rising: members active within the period ranked by gain = current interest score - their score at its
+   start (their snapshot on the latest snapshot day on or before the start; 0 when they had none that day,
+   e.g. had not joined). "all" = gain from nothing. Inactive members only decay, so they cannot rise.
 Each returns an ordered-by-nothing queryset plus the field it ranks by; the API pages it with a keyset on
 (rank value, member id), descending.
 """
@@ -12,13 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, FloatField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, FilteredRelation, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
 from community_scoring.models import InterestScore, ScoreSnapshot
 from community_scoring.selectors.members import period_since
 
 BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
+# What a leaderboard row shows of a member (not attributes and the rest): narrower rows, faster pages.
+MEMBER_FIELDS = ("member__id", "member__source", "member__external_id", "member__display_name", "member__persona",
+                 "member__email", "member__is_excluded")
+INTEREST_FIELDS = ("score", "engagement", "fit", "stage", "primary_topic", "last_activity_at")
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,10 @@ class Leaderboard:
 
 
 def _interest_rows(*, persona: str | None) -> QuerySet[InterestScore]:
-    rows = InterestScore.objects.select_related("member").filter(member__is_excluded=False)
+    rows = (
+        InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
+        .filter(member__is_excluded=False)
+    )
     if persona:
         rows = rows.filter(member__persona=persona)
     return rows
@@ -50,10 +58,17 @@ def leaderboard_rising(*, period: str = "30d", persona: str | None = None) -> Le
     since = period_since(period)
     rows = _interest_rows(persona=persona)
     if since is None:
+        return Leaderboard(board="rising", rows=rows.annotate(baseline=Value(0.0), gain=F("score")).filter(gain__gt=0),
+                           rank_field="gain")
+    # Snapshots are daily for every scored member: the baseline day is the latest snapshot day on or before the
+    # start, joined on (member, day) through the unique index, rather than a "latest per member" subquery.
+    day = ScoreSnapshot.objects.filter(date__lte=since.date()).aggregate(day=Max("date"))["day"]
+    rows = rows.filter(last_activity_at__gte=since)
+    if day is None:
         baseline = Value(0.0)
     else:
-        start = ScoreSnapshot.objects.filter(member_id=OuterRef("member_id"), date__lte=since.date()).order_by("-date")
-        baseline = Coalesce(Subquery(start.values("score")[:1], output_field=FloatField()), Value(0.0))
+        rows = rows.annotate(start=FilteredRelation("member__score_snapshots", condition=Q(member__score_snapshots__date=day)))
+        baseline = Coalesce(F("start__score"), Value(0.0))
     rows = rows.annotate(baseline=baseline).annotate(gain=F("score") - F("baseline")).filter(gain__gt=0)
     return Leaderboard(board="rising", rows=rows, rank_field="gain")
 

@@ -86,3 +86,16 @@ def test_unknown_board_is_404(cm, community):
 def test_bad_parameters_are_400(cm, community, query, field):
     response = cm.get(f"/api/v1/leaderboards/interest/?{query}")
     assert response.status_code == 400 and field in response.json()
+
+
+@pytest.mark.parametrize("name", ["interest", "influence", "advocates", "rising"])
+def test_page_queries_do_not_grow_with_rows(cm, community, name, django_assert_max_num_queries):
+    """Rows come in one query (members and scores joined); no per-row lookups."""
+    from tests.community_scoring.api.conftest import _influence, _interest
+
+    for i, member in enumerate(MemberFactory.create_batch(12)):
+        _interest(member, 40.0 + i, "engaged", 1)
+        _influence(community.run, member, 80.0 + i, 4, sentiment_mean=0.5, advocate=True)
+    with django_assert_max_num_queries(5):
+        response = cm.get(f"/api/v1/leaderboards/{name}/")
+    assert response.status_code == 200 and len(response.json()["results"]) >= 12
