@@ -13,7 +13,7 @@ What it measures (all against a fresh database `cs_bench` it creates and migrate
 
    Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
 
-Usage: .venv/bin/python bench/ingest.py [--batches 30] [--single-seconds 20] [--async-commit-seconds 10]
+Usage: .venv/bin/python bench/ingest.py [--batches 20] [--single-seconds 15] [--async-commit-seconds 8]
 Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432). Targets: batched >= 10,000 events/s,
 single >= 500 POSTs/s.
 """
@@ -262,11 +262,11 @@ def single_phase(port: int, token: str, args, Action, connection, label: str) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, default=30, help="batches of 1,000 through the view in process")
-    parser.add_argument("--http-batches", type=int, default=20, help="batches of 1,000 through gunicorn")
-    parser.add_argument("--single-seconds", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 through the view in process")
+    parser.add_argument("--http-batches", type=int, default=12, help="batches of 1,000 through gunicorn")
+    parser.add_argument("--single-seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8, help="concurrent single-event clients")
-    parser.add_argument("--async-commit-seconds", type=int, default=10,
+    parser.add_argument("--async-commit-seconds", type=int, default=8,
                         help="also run single events with INGEST_ASYNC_COMMIT=true for this long (0: skip)")
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--no-wrk", action="store_true", help="drive single events with Python threads even if wrk exists")
