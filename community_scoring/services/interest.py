@@ -22,7 +22,7 @@ without lost updates or lock-order deadlocks. Call inside the transaction that c
 Cost per batch, whatever its size: ~10 statements (config fingerprint; members; score lock, plus an insert and
 a second lock for new members; buckets by exact key via unnest on PostgreSQL, plus every bucket of a once-only
 series touched; one bucket upsert; the owners' topics; one topic upsert; one score upsert; transitions), plus
-what webhook_event_enqueue does per stage change. Rows are plain tuples, written with community_scoring.bulk.
+one bulk webhook enqueue when stages change. Rows are plain tuples, written with community_scoring.bulk.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ from community_scoring.scoring.decay import accumulate, day_of, day_start, from_
 from community_scoring.scoring.ledger import primary_topic
 from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
 from community_scoring.services.config import scoring_config_current
-from community_scoring.webhooks.services import webhook_event_enqueue
+from community_scoring.webhooks.services import webhook_events_enqueue
 
 INACTIVITY = "inactivity"  # the system action type the inactivity task logs; not counted as activity
 
@@ -145,23 +145,33 @@ def topics_write(rows: Sequence[tuple]) -> None:
 def stage_change_record(
     *, score: ScoreRow, member: MemberFacts, old_stage: str, at: datetime, reason: str
 ) -> StageTransition:
-    """A StageTransition for a score whose stage changed (not saved), and the stage_changed webhook on commit."""
-    webhook_event_enqueue(event="stage_changed", payload={
-        "member_id": member.pk,
-        "external_id": member.external_id,
-        "email": member.email,
-        "from": old_stage,
-        "to": score.stage,
-        "engagement": score.engagement,
-        "fit": score.fit,
-        "score": score.score,
-        "reason": reason,
-        "at": at.isoformat(),
-    })
+    """The (unsaved) StageTransition of a score whose stage changed; stage_changes_save stores and announces it."""
     return StageTransition(
         member_id=member.pk, from_stage=old_stage, to_stage=score.stage, occurred_at=at,
         engagement=score.engagement, fit=score.fit, reason=reason,
     )
+
+
+def stage_changes_save(transitions: Sequence[StageTransition], members: dict[int, MemberFacts]) -> None:
+    """Store transitions and queue one ``stage_changed`` webhook per transition (one bulk enqueue, sent on commit)."""
+    if not transitions:
+        return
+    StageTransition.objects.bulk_create(transitions)
+    webhook_events_enqueue(event="stage_changed", payloads=[
+        {
+            "member_id": t.member_id,
+            "external_id": members[t.member_id].external_id,
+            "email": members[t.member_id].email,
+            "from": t.from_stage,
+            "to": t.to_stage,
+            "engagement": t.engagement,
+            "fit": t.fit,
+            "score": t.engagement + t.fit,
+            "reason": t.reason,
+            "at": t.occurred_at.isoformat(),
+        }
+        for t in transitions
+    ])
 
 
 def _buckets_load(keys: set[BucketKey], series: set[tuple[int, str, bool]]) -> dict[BucketKey, _Bucket]:
@@ -310,8 +320,7 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
                     score=score, member=facts, old_stage=old_stage, at=latest[owner], reason="action"))
         topics_write(topic_rows)
         scores_save([scores[m] for m in sorted(owners)])
-        if transitions:
-            StageTransition.objects.bulk_create(transitions)
+        stage_changes_save(transitions, members)
 
 
 def _days(moment: datetime | None) -> float | None:
@@ -369,5 +378,5 @@ def interest_fit_refresh(*, member_ids: Iterable[int]) -> int:
                 transitions.append(stage_change_record(score=score, member=members[member_id], old_stage=old_stage,
                                                        at=now, reason="fit"))
         scores_save([scores[m] for m in sorted(scores)])
-        StageTransition.objects.bulk_create(transitions)
+        stage_changes_save(transitions, members)
     return len(transitions)

@@ -24,7 +24,7 @@ from community_scoring.scoring.ledger import BucketTally, bucket_values, engagem
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.services.config import scoring_config_current
 from community_scoring.services.interest import (
-    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
+    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record, stage_changes_save,
     topics_write,
 )
 
@@ -108,7 +108,7 @@ def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, r
     buckets_write(buckets)
     topics_write(topics)
     scores_save([scores[m] for m in sorted(scores)])
-    StageTransition.objects.bulk_create(transitions)
+    stage_changes_save(transitions, members)
     return actions, len(transitions)
 
 

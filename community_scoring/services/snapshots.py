@@ -13,11 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.bulk import rows_upsert
-from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot, StageTransition
+from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot
 from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
 from community_scoring.services.config import scoring_config_current
 from community_scoring.services.interest import (
-    members_facts, primary_topic_of, score_evaluate, scores_lock, scores_save, stage_change_record, topics_load,
+    members_facts, primary_topic_of, score_evaluate, scores_lock, scores_save, stage_change_record, stage_changes_save, topics_load,
     topics_write,
 )
 
@@ -66,7 +66,7 @@ def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 100
             topics_write(topic_rows)
             snapshots_write(snapshots)
             scores_save([scores[m] for m in sorted(scores)])
-            StageTransition.objects.bulk_create(transitions)
+            stage_changes_save(transitions, members)
             written += len(snapshots)
     return written
 

@@ -20,8 +20,8 @@ def config():
 @pytest.fixture
 def webhooks(monkeypatch):
     calls = []
-    monkeypatch.setattr("community_scoring.services.interest.webhook_event_enqueue",
-                        lambda *, event, payload: calls.append((event, payload)))
+    monkeypatch.setattr("community_scoring.services.interest.webhook_events_enqueue",
+                        lambda *, event, payloads: calls.extend((event, p) for p in payloads))
     return calls
 
 
@@ -177,3 +177,18 @@ def test_bad_action_type_or_member_is_rejected_naming_the_field():
         record(None, "answer")
     assert "member" in rejected.value.errors
     assert not InterestScore.objects.exists()
+
+
+def test_stage_change_queues_a_webhook_delivery_for_subscribers():
+    from community_scoring.webhooks.models import WebhookDelivery
+    from community_scoring.webhooks.services import webhook_subscription_create
+
+    webhook_subscription_create(name="crm", url="https://crm.example.com/hook", events=["stage_changed"],
+                                secret="s" * 32)
+    member = MemberFactory()
+    for _ in range(3):
+        record(member, "answer", day=0.5)
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event == "stage_changed"
+    assert {k: delivery.payload[k] for k in ("member_id", "from", "to", "engagement", "reason")} == {
+        "member_id": member.pk, "from": "visitor", "to": "engaged", "engagement": 24, "reason": "action"}
