@@ -108,6 +108,28 @@ def keyset_paginate(*, queryset: QuerySet, order: KeysetOrder, cursor: str | Non
     return KeysetPage(rows=rows, next_cursor=next_cursor, first_position=position + 1)
 
 
+def keyset_paginate_ranked(
+    *, ranked: list[tuple[Any, int]], cut_short: bool, order: KeysetOrder, cursor: str | None, page_size: int
+) -> tuple[list[tuple], str | None, int] | None:
+    """A page of an already ranked list of (value, id, ...) tuples (descending), with the same cursors as
+    keyset_paginate; None when the page runs past the end of a list that was `cut_short` (page the queryset)."""
+    start = 0
+    if cursor:
+        value, last_id, position = _decode(cursor, order)
+        start = next((k for k, row in enumerate(ranked) if (row[0], row[1]) < (value, last_id)), len(ranked))
+        position_first = position
+    else:
+        position_first = 0
+    rows = ranked[start:start + page_size + 1]
+    if len(rows) <= page_size and cut_short:
+        return None
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = _encode({"o": order.name, "v": rows[-1][0], "i": rows[-1][1], "p": position_first + page_size})
+    return rows, next_cursor, position_first + 1
+
+
 def _attr(obj: Any, path: str) -> Any:
     if isinstance(obj, dict):
         return obj[path]

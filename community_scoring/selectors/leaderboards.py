@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
@@ -71,6 +72,32 @@ def leaderboard_rising(*, period: str = "30d", persona: str | None = None) -> Le
         baseline = Coalesce(F("start__score"), Value(0.0))
     rows = rows.annotate(baseline=baseline).annotate(gain=F("score") - F("baseline")).filter(gain__gt=0)
     return Leaderboard(board="rising", rows=rows, rank_field="gain")
+
+
+RISING_CACHE_SECONDS = 300
+RISING_CACHED_ROWS = 1000
+
+
+def rising_ranking(*, period: str, persona: str | None) -> list[tuple[float, int, float]]:
+    """The top RISING_CACHED_ROWS of the rising board as (gain, member id, baseline), highest first.
+
+    Computing gains means scoring every active member (about a second at 1M members), so the ranking is kept
+    in the cache for RISING_CACHE_SECONDS per (period, persona): pages read it and then load only their rows.
+    Deeper pages query live.
+    """
+    key = f"leaderboard:rising:{period}:{persona or ''}"
+    ranked = cache.get(key)
+    if ranked is None:
+        rows = leaderboard_rising(period=period, persona=persona).rows.order_by("-gain", "-member_id")
+        ranked = [tuple(r) for r in rows.values_list("gain", "member_id", "baseline")[:RISING_CACHED_ROWS]]
+        cache.set(key, ranked, RISING_CACHE_SECONDS)
+    return ranked
+
+
+def leaderboard_rows_by_member(*, member_ids: list[int]) -> dict[int, InterestScore]:
+    """Interest rows (member joined) of the given members, for pages of a precomputed ranking."""
+    rows = InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
+    return rows.in_bulk(member_ids)
 
 
 def leaderboard_get(*, board: str, period: str = "all", persona: str | None = None) -> Leaderboard:

@@ -7,12 +7,16 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
+from community_scoring.api.pagination import (
+    KeysetOrder, KeysetPage, keyset_paginate, keyset_paginate_ranked, page_size_parse,
+)
 from community_scoring.api.serializers import LeaderboardPageSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
 from community_scoring.auth import CanReadMembers, request_can_see_pii
 from community_scoring.models import InterestScore
-from community_scoring.selectors.leaderboards import BOARDS, leaderboard_get
+from community_scoring.selectors.leaderboards import (
+    BOARDS, RISING_CACHED_ROWS, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
+)
 
 
 def _row(obj, position: int, board: str, rank_field: str) -> dict:
@@ -29,6 +33,26 @@ def _row(obj, position: int, board: str, rank_field: str) -> dict:
         "influence": influence,
         "baseline": getattr(obj, "baseline", None) if board == "rising" else None,
     }
+
+
+def _rising_page(period, persona, order, cursor, page_size):
+    """A rising page from the cached ranking (see rising_ranking); (None, None) past its end."""
+    ranked = rising_ranking(period=period, persona=persona)
+    found = keyset_paginate_ranked(
+        ranked=ranked, cut_short=len(ranked) >= RISING_CACHED_ROWS, order=order, cursor=cursor, page_size=page_size
+    )
+    if found is None:
+        return None, None
+    ranked, next_cursor, first = found
+    scores = leaderboard_rows_by_member(member_ids=[member_id for _, member_id, _ in ranked])
+    rows = []
+    for k, (gain, member_id, baseline) in enumerate(ranked):
+        score = scores.get(member_id)
+        if score is None:  # deleted since the ranking was computed
+            continue
+        rows.append({"position": first + k, "value": gain, "member": score.member, "interest": score,
+                     "influence": None, "baseline": baseline})
+    return rows, KeysetPage(rows=rows, next_cursor=next_cursor, first_position=first)
 
 
 class LeaderboardApi(APIView):
@@ -63,9 +87,15 @@ class LeaderboardApi(APIView):
             name=f"board:{board}:{period}", value_field=leaderboard.rank_field, id_field=leaderboard.id_field,
             descending=True,
         )
-        page = keyset_paginate(queryset=leaderboard.rows, order=order, cursor=params.get("cursor"), page_size=page_size)
-        rows = [
-            _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
-        ]
+        rows, page = None, None
+        if board == "rising":
+            rows, page = _rising_page(period, persona, order, params.get("cursor"), page_size)
+        if rows is None:
+            page = keyset_paginate(
+                queryset=leaderboard.rows, order=order, cursor=params.get("cursor"), page_size=page_size
+            )
+            rows = [
+                _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
+            ]
         data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows}
         return Response(LeaderboardPageSerializer(data, context={"can_see_pii": request_can_see_pii(request)}).data)

@@ -39,6 +39,16 @@ def _influence(run, member, influence, rank, *, sentiment_mean, advocate=False, 
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rankings are cached (rising): every test starts from an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def community(db) -> Community:
     alice = MemberFactory(display_name="Alice Anders", email="alice@acme.test", persona="developer",

@@ -1,5 +1,6 @@
 """GET /api/v1/leaderboards/{board}/: five boards, periods, persona filter, excluded members left out, paging."""
 import pytest
+from django.utils import timezone
 
 from community_scoring.models import InterestScore
 from tests.community_scoring.api.conftest import walk
@@ -56,15 +57,16 @@ def test_advocates_and_detractors(cm, community):
 
 
 def test_rising_is_gain_over_the_period(cm, community):
-    # Baseline = the latest snapshot on or before the period's first day (snapshots: see conftest).
-    # 30d -> the one 31 days ago (carol 5, bob 30, alice 79): gains 30, 5, 1. dave has none: 0 -> 0, left out.
+    # Baseline = each member's snapshot on the latest snapshot day on or before the period's first day; only
+    # members active in the period count (activity: alice 1 day ago, bob 20, carol 60; snapshots: see conftest).
+    # 30d -> the day 31 days ago (bob 30, alice 79): gains 5 and 1; carol was not active in the period.
     rows, body = board(cm, community, "rising")
     assert body["period"] == "30d"
-    assert rows == [("carol", 30.0, 1), ("bob", 5.0, 2), ("alice", 1.0, 3)]
-    assert body["results"][0]["baseline"] == 5.0
-    # 7d -> the latest on or before 7 days ago is again the one 31 days ago (the next is yesterday's).
-    assert [r[1] for r in board(cm, community, "rising", "period=7d")[0]] == [30.0, 5.0, 1.0]
-    # 90d and all -> no snapshot that old: baseline 0, gain = the whole score.
+    assert rows == [("bob", 5.0, 1), ("alice", 1.0, 2)]
+    assert body["results"][0]["baseline"] == 30.0
+    # 7d -> the same baseline day (the next snapshot is yesterday's); only alice was active in the last 7 days.
+    assert board(cm, community, "rising", "period=7d")[0] == [("alice", 1.0, 1)]
+    # 90d -> no snapshot day that old: baseline 0, gain = the whole score; carol counts again; dave gains nothing.
     assert board(cm, community, "rising", "period=90d")[0] == [("alice", 80.0, 1), ("carol", 35.0, 2), ("bob", 35.0, 3)]
     assert [r[1] for r in board(cm, community, "rising", "period=all")[0]] == [80.0, 35.0, 35.0]
 
@@ -96,6 +98,28 @@ def test_page_queries_do_not_grow_with_rows(cm, community, name, django_assert_m
     for i, member in enumerate(MemberFactory.create_batch(12)):
         _interest(member, 40.0 + i, "engaged", 1)
         _influence(community.run, member, 80.0 + i, 4, sentiment_mean=0.5, advocate=True)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = cm.get(f"/api/v1/leaderboards/{name}/")
     assert response.status_code == 200 and len(response.json()["results"]) >= 12
+
+
+def test_rising_pages_from_the_cached_ranking_and_past_its_end(cm, db, monkeypatch):
+    """A walk reads the cached top, then continues live from the same cursor once the cached rows run out."""
+    from community_scoring.selectors import leaderboards
+
+    monkeypatch.setattr(leaderboards, "RISING_CACHED_ROWS", 4)
+    monkeypatch.setattr("community_scoring.api.views.leaderboards.RISING_CACHED_ROWS", 4)
+    members = MemberFactory.create_batch(9)
+    for i, member in enumerate(members):
+        InterestScore.objects.create(member=member, score=float(20 - i), last_activity_at=timezone.now())
+    rows = walk(cm, "/api/v1/leaderboards/rising/?page_size=3")
+    assert [r["member"]["id"] for r in rows] == [m.pk for m in members]  # gains 20..12, no snapshots: baseline 0
+    assert [r["position"] for r in rows] == list(range(1, 10))
+    # The ranking is cached: a new member does not appear until it expires...
+    newcomer = MemberFactory()
+    InterestScore.objects.create(member=newcomer, score=99.0, last_activity_at=timezone.now())
+    assert cm.get("/api/v1/leaderboards/rising/?page_size=3").json()["results"][0]["member"]["id"] == members[0].pk
+    from django.core.cache import cache
+
+    cache.clear()  # ... and is there once it does
+    assert cm.get("/api/v1/leaderboards/rising/?page_size=3").json()["results"][0]["member"]["id"] == newcomer.pk
