@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from datetime import datetime
 
 from django.db.models import QuerySet
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from community_scoring.selectors.influence_link import RELATION
 
-CHUNK_SIZE = 5000
+CHUNK_SIZE = 10000
 # (CSV column, path on the member queryset)
 EXPORT_FIELDS: list[tuple[str, str]] = [
     ("id", "id"),
@@ -41,26 +40,29 @@ EXPORT_COLUMNS = [column for column, _ in EXPORT_FIELDS]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 class _Line:
     def write(self, value: str) -> str:
         return value
+
+
+TEXT_COLUMNS = {"source", "external_id", "display_name", "email", "crm_id", "persona", "stage", "primary_topic"}
+DATETIME_COLUMNS = {"joined_at", "last_activity_at"}
+
+
+def _text(value):
+    return "'" + value if value and value.startswith(_FORMULA_START) else value
+
+
+def _datetime(value):
+    return value.isoformat() if value is not None else None
 
 
 def member_csv_lines(*, members: QuerySet) -> Iterator[str]:
     """Header then one CSV line per member, reading `CHUNK_SIZE` rows at a time from a server-side cursor.
 
     The query runs (and the first chunk is fetched) before this returns, so a database error surfaces in the
-    view as a 4xx rather than as a broken stream after a 200 status line.
+    view as a 4xx rather than as a broken stream after a 200 status line. Only text cells are checked for
+    formula starts and only datetimes reformatted (None is written as an empty cell by csv itself).
     """
     rows = members.values_list(*[path for _, path in EXPORT_FIELDS]).iterator(chunk_size=CHUNK_SIZE)
     first = next(rows, None)
@@ -72,10 +74,21 @@ def _csv_lines(first, rows) -> Iterator[str]:
     yield writer.writerow(EXPORT_COLUMNS)
     if first is None:
         return
-    buffer: list[str] = [writer.writerow([_cell(v) for v in first])]
+    convert = [
+        (k, _text if column in TEXT_COLUMNS else _datetime)
+        for k, column in enumerate(EXPORT_COLUMNS) if column in TEXT_COLUMNS or column in DATETIME_COLUMNS
+    ]
+
+    def line(row) -> str:
+        row = list(row)
+        for k, func in convert:
+            row[k] = func(row[k])
+        return writer.writerow(row)
+
+    buffer: list[str] = [line(first)]
     for row in rows:
-        buffer.append(writer.writerow([_cell(v) for v in row]))
-        if len(buffer) >= 500:
+        buffer.append(line(row))
+        if len(buffer) >= 1000:
             yield "".join(buffer)
             buffer.clear()
     if buffer:

@@ -61,4 +61,4 @@ def test_export_reads_through_a_server_side_cursor(token_client, community):
     real = QuerySet.iterator
     with mock.patch.object(QuerySet, "iterator", autospec=True, side_effect=real) as iterator:
         rows_of(token_client("admin").get(URL))
-    assert iterator.call_count == 1 and iterator.call_args.kwargs["chunk_size"] == 5000
+    assert iterator.call_count == 1 and iterator.call_args.kwargs["chunk_size"] == 10000
