@@ -223,7 +223,10 @@ def member_lookup(
             queryset = queryset.filter(source=source)
         field = "external_id"
     elif email:
-        queryset = Member.objects.filter(email__iexact=email)
+        # Exact match first (uses the email index); case-insensitive only when that finds nobody.
+        queryset = Member.objects.filter(email=email)
+        if not queryset.exists():
+            queryset = Member.objects.filter(email__iexact=email)
         field = "email"
     else:
         raise MemberLookupError({"external_id": ["give external_id (optionally with source) or email"]})
