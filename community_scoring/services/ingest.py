@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from community_scoring.models import Action, ActionType, Content, Member
@@ -494,7 +495,17 @@ def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dic
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
                   "metadata", "source", "external_event_id", "recorded_at"]
 _ACTION_ATTNAMES = [Action._meta.get_field(name).attname for name in _ACTION_FIELDS]
-_ACTION_ORDER = [f.attname for f in Action._meta.concrete_fields]  # Model.from_db wants this order
+assert {"id", *_ACTION_ATTNAMES} == {f.attname for f in Action._meta.concrete_fields}, "an Action field is not written"
+
+
+def _action_loaded(pk: int, row: tuple) -> Action:
+    """An Action as if loaded from the database, without Model.__init__ (a fifth of this path's Python time for
+    1,000 actions, measured): every concrete field is set, so nothing is deferred or fetched later."""
+    action = Action.__new__(Action)
+    action.__dict__.update(zip(_ACTION_ATTNAMES, row), id=pk)
+    action._state = ModelState()
+    action._state.adding, action._state.db = False, connection.alias
+    return action
 
 
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
@@ -564,8 +575,7 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             pk = new_ids.get((event.source, event.event_id))
             if pk is None:
                 continue
-            values = dict(zip(_ACTION_ATTNAMES, row), id=pk)
-            new_actions.append(Action.from_db(connection.alias, _ACTION_ORDER, [values[a] for a in _ACTION_ORDER]))
+            new_actions.append(_action_loaded(pk, row))
             created[i] = pk
         if new_actions:
             interest_apply(actions=new_actions)

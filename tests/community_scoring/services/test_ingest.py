@@ -160,3 +160,20 @@ def test_async_commit_option_still_records(db, settings):
         results = actions_ingest(events=[EventIn(source="s", event_id="1", **spec)])
     assert results[0].status == "created"
     assert "SET LOCAL synchronous_commit TO OFF" in seen
+
+
+def test_the_engine_gets_complete_saved_actions(db, monkeypatch):
+    from community_scoring.services import interest
+
+    seen = []
+    original = interest.interest_apply
+    monkeypatch.setattr(interest, "interest_apply", lambda *, actions: (seen.extend(actions), original(actions=actions)))
+    actions_ingest(events=[EventIn(source="s", event_id="1", type="vote_up", occurred_at=DAY, text="hi",
+                                   member=MemberIn(external_id="a"),
+                                   target_content=ContentIn(external_id="c", topic="api", author_external_id="b"))])
+    (action,) = seen
+    stored = Action.objects.get(pk=action.pk)
+    fields = [f.attname for f in Action._meta.concrete_fields]
+    assert {f: getattr(action, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+    assert action.member.external_id == "a" and action.target_member.external_id == "b"
+    assert action.metadata == {} and not action._state.adding
