@@ -1,0 +1,1 @@
+"""Read-side query functions (HackSoft selectors): querysets and plain data, no writes."""
