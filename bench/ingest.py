@@ -244,19 +244,38 @@ def gunicorn_stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def single_phase(port: int, token: str, args, Action, connection, label: str) -> None:
+def server_cpu(gunicorn_pid: int, connection) -> float:
+    """CPU seconds used so far by the gunicorn workers and every other PostgreSQL backend on the bench database."""
+    try:
+        with open(f"/proc/{gunicorn_pid}/task/{gunicorn_pid}/children") as f:
+            workers = [int(p) for p in f.read().split()]
+    except OSError:
+        workers = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        backends = [row[0] for row in cursor.fetchall()]
+    return sum(process_cpu(pid) for pid in (*workers, *backends))
+
+
+def single_phase(port: int, token: str, args, Action, connection, label: str, gunicorn_pid: int) -> None:
     for k in range(20):  # warm both workers (imports, connections, caches) before measuring
         http_post(port, json.dumps({"source": "bench-warmup", "event_id": f"{label}-{k}", "type": "read",
                                     "occurred_at": datetime.now(timezone.utc).isoformat(),
                                     "member": {"external_id": f"u-{k}"}}).encode(), token)
     before = Action.objects.filter(source="bench-single").count()
+    cpu_before = server_cpu(gunicorn_pid, connection)
     driver = single_with_wrk if shutil.which("wrk") and not args.no_wrk else single_with_threads
     result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members,
                     phase=re.sub(r"\W+", "", label)[:12])
+    cpu = server_cpu(gunicorn_pid, connection) - cpu_before
     stored = Action.objects.filter(source="bench-single").count() - before
     print(f"\nsingle events over HTTP, {label} (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
           f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
           f"{result['errors']} non-2xx; {stored} actions stored")
+    if result["requests"] and cpu > 0:
+        per = 1000 * cpu / result["requests"]
+        print(f"  server CPU per POST (gunicorn workers + their PostgreSQL backends): {per:.1f} ms, i.e. at most "
+              f"{2000 / per:,.0f} POSTs/s if the 2 cores did nothing else (commit fsync waits not included)")
     connection.close()
 
 
@@ -384,7 +403,7 @@ def main() -> None:
         lat = [t for _, t in outcomes]
         print(f"\nbatched over HTTP (gunicorn 2 workers, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
               f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
-        single_phase(port, token, args, Action, connection, "durable commits (default)")
+        single_phase(port, token, args, Action, connection, "durable commits (default)", proc.pid)
     finally:
         gunicorn_stop(proc)
     if args.async_commit_seconds:
@@ -392,7 +411,7 @@ def main() -> None:
         proc = gunicorn_start({**env, "INGEST_ASYNC_COMMIT": "true"}, port)
         try:
             args.single_seconds = args.async_commit_seconds
-            single_phase(port, token, args, Action, connection, "INGEST_ASYNC_COMMIT=true")
+            single_phase(port, token, args, Action, connection, "INGEST_ASYNC_COMMIT=true", proc.pid)
         finally:
             gunicorn_stop(proc)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work counts too)")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone as dt_timezone
 from typing import Any, Iterable
 
@@ -330,13 +331,18 @@ def _columns(model, names: Iterable[str]) -> list[str]:
     return [model._meta.get_field(name).column for name in names]
 
 
+@lru_cache(maxsize=None)
+def _select_sql(model, names: tuple[str, ...]) -> str:
+    cols = ", ".join(_q(c) for c in _columns(model, ["id", "source", "external_id", *names]))
+    return f"SELECT {cols} FROM {_q(model._meta.db_table)} WHERE {_q('source')} = %s AND {_q('external_id')} = ANY(%s)"
+
+
 def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> dict[tuple[str, str], list]:
     """{(source, external_id): [id, *names]} for the rows that exist; plain rows, no model instances (speed)."""
     by_source: dict[str, list[str]] = {}
     for source, external_id in keys:
         by_source.setdefault(source, []).append(external_id)
-    cols = ", ".join(_q(c) for c in _columns(model, ["id", "source", "external_id", *names]))
-    sql = f"SELECT {cols} FROM {_q(model._meta.db_table)} WHERE {_q('source')} = %s AND {_q('external_id')} = ANY(%s)"
+    sql = _select_sql(model, tuple(names))
     found: dict[tuple[str, str], list] = {}
     with connection.cursor() as cursor:
         for source, ids in by_source.items():
@@ -344,6 +350,19 @@ def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> di
             for row in cursor.fetchall():
                 found[(row[1], row[2])] = [row[0], *row[3:]]
     return found
+
+
+@lru_cache(maxsize=None)
+def _insert_sql(model, names: tuple[str, ...], conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
+    """Built once per shape (quoting and column types cost more than the insert of one row)."""
+    meta = model._meta
+    arrays = ", ".join(f"%s::{meta.get_field(name).db_type(connection)}[]" for name in names)
+    return (
+        f"INSERT INTO {_q(meta.db_table)} ({', '.join(_q(c) for c in _columns(model, names))}) "
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(_q(c) for c in _columns(model, conflict))}) DO NOTHING "
+        f"RETURNING {', '.join(_q(c) for c in _columns(model, returning))}"
+    )
 
 
 def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list[str],
@@ -355,15 +374,7 @@ def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list
     """
     if not rows:
         return []
-    meta = model._meta
-    types = [meta.get_field(name).db_type(connection) for name in names]
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
-    sql = (
-        f"INSERT INTO {_q(meta.db_table)} ({', '.join(_q(c) for c in _columns(model, names))}) "
-        f"SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT ({', '.join(_q(c) for c in _columns(model, conflict))}) DO NOTHING "
-        f"RETURNING {', '.join(_q(c) for c in _columns(model, returning))}"
-    )
+    sql = _insert_sql(model, tuple(names), tuple(conflict), tuple(returning))
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(column) for column in zip(*rows)])
         return cursor.fetchall()
