@@ -49,3 +49,32 @@ def test_api_conforms_to_its_schema(community, keep_test_connection):
         except (Exception, BaseExceptionGroup) as exc:  # collect every operation's failure, report them together
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}"[:2000])
     assert not failures, "\n\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_full_audience_view_matches_its_schema(community, keep_test_connection):
+    """Generated ids rarely hit a member: check a member with interest, influence and history explicitly."""
+    from datetime import timedelta
+
+    from community_scoring.models import Action, ScoreSnapshot, StageTransition
+    from tests.community_scoring.api.conftest import NOW
+
+    StageTransition.objects.create(member=community.alice, from_stage="engaged", to_stage="MQL", engagement=60, fit=20,
+                                   occurred_at=NOW - timedelta(days=2))
+    assert ScoreSnapshot.objects.filter(member=community.alice).exists()
+    Action.objects.create(source="t", external_event_id="f1", action_type_id="follow", member=community.bob,
+                          target_member=community.alice, occurred_at=NOW - timedelta(days=1))
+    _, raw = token_issue(name="schemathesis", role="admin")
+    headers = {"Authorization": f"Token {raw}"}
+    schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, headers=headers)
+    operation = schema["/api/v1/members/{member_id}/"]["GET"]
+    for member in (community.alice, community.dave):
+        case = operation.Case(path_parameters={"member_id": member.pk}, query={"period": "all"})
+        response = case.call(headers=headers)
+        assert response.status_code == 200
+        case.validate_response(response, checks=CHECKS)
+        body = response.json()
+        if member == community.alice:
+            assert body["influence"]["top_inbound"][0]["member_id"] == community.bob.pk
+            assert body["stage_history"] and body["score_history"]["points"]
+    assert body["influence"] is None and body["member"]["id"] == community.dave.pk
