@@ -24,8 +24,8 @@ from community_scoring.scoring.ledger import BucketTally, bucket_values, engagem
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.services.config import scoring_config_current
 from community_scoring.services.interest import (
-    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record, stage_changes_save,
-    topics_write,
+    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
+    stage_changes_save, topics_write,
 )
 
 
