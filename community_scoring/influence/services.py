@@ -309,6 +309,7 @@ def _recompute(run: InfluenceRun, *, ref_time: datetime, before_commit) -> None:
         )
         if before_commit is not None:
             before_commit(run.pk)
+        _scores_publish(run.pk)
     lap("swap")
     _runs_prune(keep=config.keep_runs)
     timings["prune"] = round(time.perf_counter() - clock, 4)
@@ -376,7 +377,11 @@ def _scores_write(run_id: int, member_ids: np.ndarray, scores: dict) -> None:
     if is_postgresql():
         columns = [("run_id", "int8", np.full(n, run_id, dtype=np.int64)), ("member_id", "int8", member_ids)]
         columns += [(name, kind, scores[name]) for name, kind in SCORE_COLUMNS]
-        copy_in(InfluenceScore._meta.db_table, columns, nulls={name: np.isnan(scores[name]) for name in NULLABLE})
+        nulls = {name: np.isnan(scores[name]) for name in NULLABLE}
+        if _partitioned():
+            _partition_write(run_id, columns, nulls)
+        else:
+            copy_in(InfluenceScore._meta.db_table, columns, nulls=nulls)
         return
     objs = []
     for i in range(n):
@@ -386,6 +391,45 @@ def _scores_write(run_id: int, member_ids: np.ndarray, scores: dict) -> None:
             values[name] = None if name in NULLABLE and value != value else value
         objs.append(InfluenceScore(run_id=run_id, member_id=int(member_ids[i]), **values))
     InfluenceScore.objects.bulk_create(objs, batch_size=2000)
+
+
+def _partitioned() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid "
+                       "WHERE c.relname = %s", [InfluenceScore._meta.db_table])
+        return cursor.fetchone() is not None
+
+
+def _partition_name(run_id: int) -> str:
+    return f"{InfluenceScore._meta.db_table}_r{int(run_id)}"
+
+
+def _partition_write(run_id: int, columns: list, nulls: dict) -> None:
+    """The run's rows into a new table: COPY with no index to maintain, indexes built in bulk afterwards, then
+    attached as the run's partition by _scores_publish. Called inside the swap transaction."""
+    table, part = InfluenceScore._meta.db_table, _partition_name(run_id)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {part}")
+        cursor.execute(f"CREATE TABLE {part} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    copy_in(part, columns, nulls=nulls)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_unique UNIQUE (run_id, member_id)")
+        cursor.execute(f"CREATE INDEX {part}_influence ON {part} (run_id, influence DESC)")
+        # Proves every row belongs to the partition, so ATTACH does not scan the table again.
+        cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_run CHECK (run_id = {int(run_id)})")
+
+
+def _scores_publish(run_id: int) -> None:
+    """Last statement of the swap transaction: attach the run's partition (if scores are partitioned). ATTACH
+    locks the default partition, so readers wait for the commit that follows (milliseconds), never half a run."""
+    if is_postgresql() and _partitioned():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s)", [_partition_name(run_id)])
+            if cursor.fetchone()[0] is None:  # an empty community wrote no rows
+                return
+            cursor.execute(f"ALTER TABLE {InfluenceScore._meta.db_table} ATTACH PARTITION {_partition_name(run_id)} "
+                           f"FOR VALUES IN ({int(run_id)})")
 
 
 def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np.ndarray) -> None:
@@ -425,7 +469,13 @@ def _runs_prune(*, keep: int) -> int:
     )
     if not old:
         return 0
+    partitioned = is_postgresql() and _partitioned()
     with connection.cursor() as cursor:
+        # A run's own partition is dropped whole; rows written through the ORM (the default partition, or a
+        # plain table) are deleted.
+        if partitioned:
+            for run_id in old:
+                cursor.execute(f"DROP TABLE IF EXISTS {_partition_name(run_id)}")
         cursor.execute(
             f"DELETE FROM {InfluenceScore._meta.db_table} WHERE run_id IN ({', '.join(['%s'] * len(old))})", old
         )
