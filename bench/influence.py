@@ -321,6 +321,11 @@ def phase_e2e(size: str, cold: bool) -> dict:
 
     if cold:
         with connection.cursor() as cur:
+            cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'influence_influencescore' "
+                        "AND c.relname <> 'influence_influencescore_default'")
+            for (part,) in cur.fetchall():
+                cur.execute(f'DROP TABLE "{part}"')
             cur.execute("TRUNCATE influence_influencescore")
             cur.execute("DELETE FROM influence_influencerun")
     t0 = time.perf_counter()
