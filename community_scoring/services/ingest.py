@@ -413,7 +413,14 @@ def _json(value: Any) -> dict:
 _MEMBER_FIELDS = ["email", "display_name", "persona", "attributes"]
 
 
-def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> dict[tuple[str, str], int]:
+@dataclass(slots=True)
+class _MembersUpserted:
+    ids: dict[tuple[str, str], int]
+    persona_changed: set[int]  # existing members whose persona changed: their rule set changed
+    attributes_changed: set[int]  # existing members whose attributes (only) changed: their fit may have
+
+
+def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> _MembersUpserted:
     """Member ids for every key, inserting the missing and updating the changed: 2-4 statements in all."""
     rows = _select_rows(Member, specs.keys(), _MEMBER_FIELDS)
     now_text = now.isoformat()
@@ -437,6 +444,8 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
         rows.update(late)
         ids.update((key, row[0]) for key, row in late.items())
     updates = []
+    persona_changed: set[int] = set()
+    attributes_changed: set[int] = set()
     for key, spec in specs.items():
         if key in inserted:
             continue
@@ -448,16 +457,18 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
             name, changed = spec.name, True
         if spec.persona is not None and spec.persona != persona:
             persona, changed = spec.persona, True
+            persona_changed.add(pk)
         attributes_json = attributes if isinstance(attributes, str) else json.dumps(attributes or {})
         if spec.attributes:
             current = _json(attributes)
             merged = {**current, **spec.attributes}
             if merged != current:
                 attributes_json, changed = json.dumps(merged), True
+                attributes_changed.add(pk)
         if changed:
             updates.append((pk, email, name, persona, attributes_json))
     _update_from_values(Member, _MEMBER_FIELDS, updates, {"attributes": "jsonb"}, "updated_at", now)
-    return ids
+    return _MembersUpserted(ids, persona_changed, attributes_changed - persona_changed)
 
 
 def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
@@ -543,7 +554,8 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
         if getattr(settings, "INGEST_ASYNC_COMMIT", False):
             with connection.cursor() as cursor:  # opt-in: see settings.base; scoped to this transaction
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        member_ids = _members_upsert(member_specs, now=now)
+        upserted = _members_upsert(member_specs, now=now)
+        member_ids = upserted.ids
         content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
 
         # Walk the batch in order, as the one-by-one path would: an event sees each content's author and topic
@@ -590,4 +602,19 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             created[i] = pk
         if new_actions:
             interest_apply(actions=new_actions)
+        _rescore_changed_members(upserted, scored={a.member_id for a in new_actions})
     return created
+
+
+def _rescore_changed_members(upserted: _MembersUpserted, *, scored: set[int]) -> None:
+    """What member_upsert does on the per-event path, once per batch, after interest_apply (so the new actions
+    are in the log the recompute reads, and counted once): a persona change re-scores the member from the log
+    under the new rule set; an attribute change re-evaluates fit, unless interest_apply just did for an actor."""
+    from community_scoring.services.interest import interest_fit_refresh
+    from community_scoring.services.recompute import interest_members_refresh
+
+    if upserted.persona_changed:
+        interest_members_refresh(member_ids=sorted(upserted.persona_changed))
+    fit_only = upserted.attributes_changed - scored
+    if fit_only:
+        interest_fit_refresh(member_ids=sorted(fit_only))

@@ -15,12 +15,12 @@ Accounting (the same as a full recompute, see services.recompute and scoring.led
 - Fit is re-evaluated from the member's attributes, the stage from (engagement, fit); every stage change writes
   a StageTransition and enqueues a ``stage_changed`` webhook.
 
-Concurrency: the owners' InterestScore rows are locked (SELECT ... FOR UPDATE, ordered by member id, missing
-rows inserted first) before their buckets and topics are read, so concurrent batches serialise per member
+Concurrency: the owners' InterestScore rows are locked (missing rows inserted first, then SELECT ... FOR
+UPDATE of all, both in member-id order; see scores_lock) before their buckets and topics are read, so concurrent batches serialise per member
 without lost updates or lock-order deadlocks. Call inside the transaction that created the actions.
 
-Cost per batch, whatever its size: ~10 statements (config fingerprint; members; score lock, plus an insert and
-a second lock for new members; buckets by exact key via unnest on PostgreSQL, plus every bucket of a once-only
+Cost per batch, whatever its size: ~10 statements (config fingerprint; members; score rows: an insert of the missing
+ones, then the lock; buckets by exact key via unnest on PostgreSQL, plus every bucket of a once-only
 series touched; one bucket upsert; the owners' topics; one topic upsert; one score upsert; transitions), plus
 one bulk webhook enqueue when stages change. Rows are plain tuples, written with community_scoring.bulk.
 """
@@ -99,22 +99,34 @@ SCORE_FIELDS = ["engagement", "ref_time", "fit", "score", "stage", "primary_topi
 
 
 def scores_lock(member_ids: Iterable[int], *, floor_stage: str) -> dict[int, ScoreRow]:
-    """Lock (creating when missing) the InterestScore rows of these members, in member-id order."""
+    """Lock (creating when missing) the InterestScore rows of these members, in member-id order.
+
+    Every missing row is inserted first (ON CONFLICT DO NOTHING, in member-id order), and only then are all
+    rows locked, in member-id order. Locking the existing rows before inserting the missing ones could
+    deadlock: batch A locks 1 and 3 and waits on B's uncommitted insert of 2 while B waits on A's lock of 1.
+    Here an insert only waits on another batch's uncommitted insert of a lower-or-equal id, before either
+    holds a row lock taken by this function, so the waits always go one way.
+    """
     ids = sorted(set(member_ids))
     if not ids:
         return {}
-    locked = InterestScore.objects.select_for_update().order_by("member_id").values_list("member_id", *SCORE_FIELDS)
-    rows = {r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=ids)}
-    missing = [m for m in ids if m not in rows]
-    if missing:
-        now = timezone.now()
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {InterestScore._meta.db_table} (member_id, engagement, fit, score, stage, primary_topic, "
+                "config_version, updated_at) SELECT m, 0, 0, 0, %s, '', 0, %s FROM unnest(%s::bigint[]) AS m "
+                "ORDER BY m ON CONFLICT (member_id) DO NOTHING",
+                [floor_stage, now, ids],
+            )
+    else:
         rows_upsert(
             InterestScore, columns=["member", "engagement", "fit", "score", "stage", "primary_topic", "config_version",
                                     "updated_at"],
-            rows=[(m, 0.0, 0.0, 0.0, floor_stage, "", 0, now) for m in missing], conflict=["member"],
+            rows=[(m, 0.0, 0.0, 0.0, floor_stage, "", 0, now) for m in ids], conflict=["member"],
         )
-        rows.update({r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=missing)})
-    return rows
+    locked = InterestScore.objects.select_for_update().order_by("member_id").values_list("member_id", *SCORE_FIELDS)
+    return {r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=ids)}
 
 
 def scores_save(scores: Iterable[ScoreRow]) -> None:

@@ -177,3 +177,43 @@ def test_the_engine_gets_complete_saved_actions(db, monkeypatch):
     assert {f: getattr(action, f) for f in fields} == {f: getattr(stored, f) for f in fields}
     assert action.member.external_id == "a" and action.target_member.external_id == "b"
     assert action.metadata == {} and not action._state.adding
+
+
+def _engagement_on_day(external_id):
+    """The member's engagement valued at the start of DAY (both rule sets here decay with a 10-day half-life)."""
+    score = InterestScore.objects.get(member__external_id=external_id)
+    days = (score.ref_time - DAY.replace(hour=0)).total_seconds() / 86400
+    return score.engagement * 2 ** (days / 10)
+
+
+def _answer(event_id, **member):
+    return EventIn(source="s", event_id=event_id, type="answer", occurred_at=DAY,
+                   member=MemberIn(external_id="a", **member), target_content=ContentIn(external_id="c"))
+
+
+def test_a_persona_change_in_a_batch_rescores_the_member_under_the_new_rule_set(db):
+    from tests.community_scoring.services.interest_helpers import install_test_config
+
+    install_test_config()  # default set: answer 8; "developer" set: answer 20 (both: half-life 10 days)
+    actions_ingest(events=[_answer("1")])
+    assert _engagement_on_day("a") == pytest.approx(8)
+    # The batch only repeats the stored event (a duplicate) but names the member's new persona: the answer
+    # already logged is now worth 20, as a recompute from the log under the developer rule set says.
+    results = actions_ingest(events=[_answer("1", persona="developer")])
+    assert [r.status for r in results] == ["duplicate"]
+    assert _engagement_on_day("a") == pytest.approx(20)
+    # A new action in the same batch as the change is counted once, under the new set: 2 answers * 20.
+    actions_ingest(events=[_answer("2", persona="developer")])
+    assert _engagement_on_day("a") == pytest.approx(40)
+
+
+def test_an_attribute_change_in_a_batch_refreshes_fit(db):
+    from tests.community_scoring.services.interest_helpers import install_test_config
+
+    install_test_config()  # fit: job title containing "engineer" +10
+    actions_ingest(events=[_answer("1")])
+    score = InterestScore.objects.get(member__external_id="a")
+    assert (score.engagement, score.fit) == (pytest.approx(8), 0)
+    actions_ingest(events=[_answer("1", attributes={"job_title": "Software engineer"})])  # duplicate event
+    score = InterestScore.objects.get(member__external_id="a")
+    assert (score.engagement, score.fit, score.score) == (pytest.approx(8), 10, pytest.approx(18))
