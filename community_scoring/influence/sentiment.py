@@ -238,7 +238,9 @@ def sentiment_score_pending(*, text_types: list[str], batch_size: int = 20_000, 
     while True:
         sql = (
             "SELECT a.id, a.text, a.member_id, a.target_member_id, a.occurred_at FROM community_scoring_action a "
-            f"WHERE a.id > %s AND a.action_type_id IN ({marks}) AND a.text <> '' "
+            # (type || '') keeps the planner on the id range: matching the type through the (target, type)
+            # index means reading that whole index.
+            f"WHERE a.id > %s AND (a.action_type_id || '') IN ({marks}) AND a.text <> '' "
             "AND (a.id > %s OR NOT EXISTS (SELECT 1 FROM influence_textsentiment t WHERE t.action_id = a.id)) "
             "ORDER BY a.id LIMIT %s"
         )
