@@ -7,9 +7,13 @@ admin; other users get the role named by one of their groups.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
@@ -44,22 +48,49 @@ class TokenPrincipal:
         return f"token {self.name} ({self.role})"
 
 
+# digest -> (monotonic expiry, principal, token): valid tokens only, per process. A token deactivated or deleted
+# through the ORM (admin, services) is dropped at once in the process that did it; other processes (gunicorn
+# workers) keep accepting it for at most API_TOKEN_CACHE_SECONDS (default 5; 0 disables the cache).
+_cache: dict[str, tuple[float, TokenPrincipal, ApiToken]] = {}
+_cache_lock = threading.Lock()
+
+
+def token_cache_clear(**_) -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+post_save.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_save")
+post_delete.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_delete")
+
+
 class ApiTokenAuthentication(authentication.TokenAuthentication):
-    """`Authorization: Token <token>` against ApiToken digests."""
+    """`Authorization: Token <token>` against ApiToken digests (cached a few seconds per process, see _cache)."""
 
     keyword = "Token"
 
     def authenticate_credentials(self, key: str):
+        digest = token_digest(key)
+        ttl = float(getattr(settings, "API_TOKEN_CACHE_SECONDS", 5))
+        cached = _cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1], cached[2]
         try:
-            token = ApiToken.objects.get(digest=token_digest(key), is_active=True)
+            token = ApiToken.objects.get(digest=digest, is_active=True)
         except ApiToken.DoesNotExist:
             raise exceptions.AuthenticationFailed("Invalid or inactive token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)  # no signal: keeps the cache
+            token.last_used_at = now
         principal = TokenPrincipal(
             token_id=token.pk, name=token.name, role=token.role, can_export_pii=token.can_export_pii
         )
+        if ttl > 0:
+            with _cache_lock:
+                if len(_cache) > 10_000:
+                    _cache.clear()
+                _cache[digest] = (time.monotonic() + ttl, principal, token)
         return principal, token
 
 

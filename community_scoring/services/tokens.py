@@ -16,4 +16,10 @@ def token_issue(*, name: str, role: str, can_export_pii: bool = False) -> tuple[
 
 
 def token_revoke(*, name: str) -> int:
-    return ApiToken.objects.filter(name=name).update(is_active=False)
+    """Deactivate the named tokens; this process forgets them at once, other processes within
+    API_TOKEN_CACHE_SECONDS (see community_scoring.auth)."""
+    from community_scoring.auth import token_cache_clear
+
+    revoked = ApiToken.objects.filter(name=name).update(is_active=False)
+    token_cache_clear()
+    return revoked
