@@ -526,6 +526,10 @@ class ConfigVersionSerializer(serializers.Serializer):
     created_by = serializers.CharField(allow_null=True, source="created_by.get_username", default=None)
     note = serializers.CharField(allow_blank=True)
     snapshot = InterestConfigSerializer()
+    influence = serializers.DictField(
+        source="snapshot.influence", required=False, allow_null=True,
+        help_text="Influence parameters in force in this version (absent on versions recorded before they were).",
+    )
 
 
 class ConfigVersionPageSerializer(serializers.Serializer):

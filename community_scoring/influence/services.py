@@ -123,10 +123,11 @@ def influence_config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     return errors
 
 
-def influence_config_update(*, changes: dict[str, Any], user=None) -> dict[str, Any]:
+def influence_config_update(*, changes: dict[str, Any], user=None, record_version: bool = True) -> dict[str, Any]:
     """Validate and save a partial update; raises ValidationError({field: [messages]}) naming each bad field.
 
-    A change of schedule_minutes updates the celery beat schedule in the same transaction.
+    A change of schedule_minutes updates the celery beat schedule in the same transaction. Unless told not to
+    (config_apply records its own), the change is recorded as a new ConfigVersion.
     """
     if not isinstance(changes, dict):
         raise ValidationError({"non_field_errors": ["expected an object of field -> value"]})
@@ -147,6 +148,12 @@ def influence_config_update(*, changes: dict[str, Any], user=None) -> dict[str, 
         config.save()
         if "schedule_minutes" in changes:
             influence_schedule_sync(config=config)
+        if record_version and changes:
+            from community_scoring.services.config import config_version_record
+
+            config_version_record(
+                user=user, note=f"influence parameters: {', '.join(sorted(changes))}", recompute_interest=False
+            )
     return _config_dict(config)
 
 

@@ -316,30 +316,50 @@ def _config_write(snapshot: dict[str, Any]) -> None:
     ])
 
 
-def config_version_record(*, user: Any = None, note: str = "") -> ConfigVersion:
+def config_version_record(*, user: Any = None, note: str = "", recompute_interest: bool = True) -> ConfigVersion:
     """Record the configuration as it now stands as a new version and recompute every interest score on commit.
 
-    The admin calls this after saving rule sets or stages; config_apply calls it after writing a document.
+    The version's snapshot is the interest document plus an "influence" key holding the influence parameters,
+    so every change of either makes a version and a restore brings both back. The admin calls this after saving
+    rule sets or stages; config_apply after writing a document; influence_config_update (with
+    recompute_interest=False: interest does not depend on influence parameters) after saving them.
     """
+    from community_scoring.influence.services import influence_config_get
     from community_scoring.services.recompute import recompute_job_start
 
     with transaction.atomic():
         last = ConfigVersion.objects.select_for_update().order_by("-number").first()
+        influence = influence_config_get()
+        influence.pop("updated_at", None)
         version = ConfigVersion.objects.create(
             number=(last.number if last else 0) + 1,
             created_by=user if getattr(user, "is_authenticated", False) else None,
             note=note[:300],
-            snapshot=config_snapshot(),
+            snapshot={**config_snapshot(), "influence": influence},
         )
-        recompute_job_start(config_version=version.number)
+        if recompute_interest:
+            recompute_job_start(config_version=version.number)
     scoring_config_cache_clear()
     return version
 
 
 def config_apply(*, snapshot: dict[str, Any], user: Any = None, note: str = "") -> ConfigVersion:
-    """Validate and store a config document, record it as a new version and enqueue a full recompute."""
+    """Validate and store a config document, record it as a new version and enqueue a full recompute.
+
+    A document may carry an "influence" object (as stored in versions): those parameters are applied too.
+    """
+    from community_scoring.influence.services import influence_config_update
+
+    influence = snapshot.get("influence") if isinstance(snapshot, dict) else None
+    if isinstance(snapshot, dict) and "influence" in snapshot:
+        snapshot = {k: v for k, v in snapshot.items() if k != "influence"}
     config_validate(snapshot)
     with transaction.atomic():
+        if influence is not None:
+            try:
+                influence_config_update(changes=influence, user=user, record_version=False)
+            except ValidationError as error:
+                raise ValidationError({f"influence.{k}": v for k, v in error.message_dict.items()}) from error
         _config_write(snapshot)
         return config_version_record(user=user, note=note)
 

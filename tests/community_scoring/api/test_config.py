@@ -165,3 +165,25 @@ def test_influence_recompute_start_and_progress(admin, db, django_capture_on_com
 @pytest.mark.parametrize("url", ["/api/v1/recompute/interest/9999/", "/api/v1/recompute/influence/9999/"])
 def test_unknown_jobs_are_404(admin, db, url):
     assert admin.get(url).status_code == 404
+
+
+def test_influence_change_is_a_new_version_and_restore_brings_it_back(admin, db):
+    before = ConfigVersion.objects.aggregate(n=Max("number"))["n"]
+    jobs_before = RecomputeJob.objects.count()
+    assert admin.patch("/api/v1/config/influence/", {"damping": 0.9}, format="json").status_code == 200
+    version = admin.get(f"/api/v1/config/versions/{before + 1}/").json()
+    assert version["influence"]["damping"] == 0.9 and "damping" in version["note"]
+    assert RecomputeJob.objects.count() == jobs_before  # interest does not depend on influence parameters
+    admin.patch("/api/v1/config/influence/", {"damping": 0.7}, format="json")
+    restored = admin.post(f"/api/v1/config/versions/{before + 1}/restore/")
+    assert restored.status_code == 200, restored.content
+    assert admin.get("/api/v1/config/influence/").json()["damping"] == 0.9
+    assert restored.json()["version"]["influence"]["damping"] == 0.9
+    # Restoring applied both parts as ONE new version.
+    assert ConfigVersion.objects.aggregate(n=Max("number"))["n"] == before + 3
+
+
+def test_rejected_influence_change_records_no_version(admin, db):
+    before = ConfigVersion.objects.count()
+    assert admin.patch("/api/v1/config/influence/", {"damping": 7}, format="json").status_code == 400
+    assert ConfigVersion.objects.count() == before
