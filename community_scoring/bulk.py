@@ -13,6 +13,37 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models import Q
+
+
+@models.Field.register_lookup
+class AnyOf(models.Lookup):
+    """``field__any_of=[...]`` -> ``field = ANY(%s)`` with the values as ONE array parameter (PostgreSQL).
+
+    ``__in`` with 2,000 ids prepares every value through the field in Python and sends 2,000 parameters
+    (~10 ms per query at that size, measured); the array goes as one literal. Use ids_q, which falls back to
+    ``__in`` on other databases.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_db_prep_lookup(self, value, connection):
+        return "%s", [list(value)]
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+models.ForeignObject.register_lookup(AnyOf)  # foreign keys keep their own lookup table
+
+
+def ids_q(field: str, values) -> Q:
+    """Q(field is one of values): one array parameter on PostgreSQL, ``__in`` elsewhere."""
+    lookup = "any_of" if connection.vendor == "postgresql" else "in"
+    return Q(**{f"{field}__{lookup}": list(values)})
 
 
 def _db_type(field: models.Field) -> str:
@@ -48,7 +79,9 @@ def rows_upsert(
     json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            arrays = [list(column) for column in zip(*rows)]
+            # Dates and datetimes travel as ISO text, cast by the array type: psycopg2 adapts datetime objects
+            # one by one, ~20x slower than strings.
+            arrays = [[v.isoformat() if isinstance(v, date) else v for v in column] for column in zip(*rows)]
             for i in json_columns:
                 arrays[i] = [None if v is None else json.dumps(v) for v in arrays[i]]
             unnest = ", ".join(f"%s::{_db_type(f)}[]" for f in fields)

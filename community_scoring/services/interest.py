@@ -36,7 +36,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import rows_upsert
+from community_scoring.bulk import ids_q, rows_upsert
 from community_scoring.models import Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition
 from community_scoring.scoring.caps import bucket_points
 from community_scoring.scoring.decay import accumulate, day_of, day_start, from_epoch_days, to_epoch_days, value_at
@@ -75,7 +75,7 @@ class MemberFacts:
 
 
 def members_facts(member_ids: Iterable[int]) -> dict[int, MemberFacts]:
-    rows = Member.objects.filter(pk__in=list(member_ids)).values_list("pk", "persona", "attributes", "email", "external_id")
+    rows = Member.objects.filter(ids_q("pk", member_ids)).values_list("pk", "persona", "attributes", "email", "external_id")
     return {r[0]: MemberFacts(r[0], r[1] or "", r[2] or {}, r[3] or "", r[4]) for r in rows}
 
 
@@ -126,7 +126,7 @@ def scores_lock(member_ids: Iterable[int], *, floor_stage: str) -> dict[int, Sco
             rows=[(m, 0.0, 0.0, 0.0, floor_stage, "", 0, now) for m in ids], conflict=["member"],
         )
     locked = InterestScore.objects.select_for_update().order_by("member_id").values_list("member_id", *SCORE_FIELDS)
-    return {r[0]: ScoreRow(*r) for r in locked.filter(member_id__in=ids)}
+    return {r[0]: ScoreRow(*r) for r in locked.filter(ids_q("member_id", ids))}
 
 
 def scores_save(scores: Iterable[ScoreRow]) -> None:
@@ -215,7 +215,7 @@ def _buckets_load(keys: set[BucketKey], series: set[tuple[int, str, bool]]) -> d
         found = {k: v for k, v in found.items() if k in keys}
     if series:
         take(InterestBucket.objects.filter(
-            member_id__in={s[0] for s in series}, action_type_id__in={s[1] for s in series}
+            ids_q("member_id", {s[0] for s in series}), action_type_id__in={s[1] for s in series}
         ).values_list(*fields))
         found = {k: v for k, v in found.items() if k in keys or k[:3] in series}
     return found
@@ -344,7 +344,7 @@ def topics_load(member_ids: Iterable[int]) -> dict[int, dict[str, tuple[float, f
     out: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
     ids = list(member_ids)
     if ids:
-        for m, topic, points, ref in InterestTopic.objects.filter(member_id__in=ids).values_list(
+        for m, topic, points, ref in InterestTopic.objects.filter(ids_q("member_id", ids)).values_list(
             "member_id", "topic", "points", "ref_time"
         ):
             out[m][topic] = (points, to_epoch_days(ref))
