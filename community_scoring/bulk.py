@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -52,6 +53,29 @@ def _db_type(field: models.Field) -> str:
     return field.db_type(connection)
 
 
+@lru_cache(maxsize=None)
+def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], conflict: tuple[str, ...],
+                update: tuple[str, ...], vendor: str) -> tuple[str, list[int]]:
+    """The statement for one shape, built once (quoting and column types cost more than a one-row upsert)."""
+    qn = connection.ops.quote_name
+    meta = model._meta
+    fields = [meta.get_field(name) for name in columns]
+    names = ", ".join(qn(f.column) for f in fields)
+    target = ", ".join(qn(meta.get_field(name).column) for name in conflict)
+    if update:
+        sets = ", ".join(f"{qn(meta.get_field(n).column)} = EXCLUDED.{qn(meta.get_field(n).column)}" for n in update)
+        action = f"DO UPDATE SET {sets}"
+    else:
+        action = "DO NOTHING"
+    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    if vendor == "postgresql":
+        unnest = ", ".join(f"%s::{_db_type(f)}[]" for f in fields)
+        source = f"SELECT * FROM unnest({unnest})"
+    else:
+        source = f"VALUES ({', '.join(['%s'] * len(fields))})"
+    return f"INSERT INTO {qn(meta.db_table)} ({names}) {source} ON CONFLICT ({target}) {action}", json_columns
+
+
 def rows_upsert(
     model: type[models.Model],
     *,
@@ -66,17 +90,7 @@ def rows_upsert(
     """
     if not rows:
         return
-    qn = connection.ops.quote_name
-    meta = model._meta
-    fields = [meta.get_field(name) for name in columns]
-    names = ", ".join(qn(f.column) for f in fields)
-    target = ", ".join(qn(meta.get_field(name).column) for name in conflict)
-    if update:
-        sets = ", ".join(f"{qn(meta.get_field(n).column)} = EXCLUDED.{qn(meta.get_field(n).column)}" for n in update)
-        action = f"DO UPDATE SET {sets}"
-    else:
-        action = "DO NOTHING"
-    json_columns = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    sql, json_columns = _upsert_sql(model, tuple(columns), tuple(conflict), tuple(update), connection.vendor)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Dates and datetimes travel as ISO text, cast by the array type: psycopg2 adapts datetime objects
@@ -84,11 +98,7 @@ def rows_upsert(
             arrays = [[v.isoformat() if isinstance(v, date) else v for v in column] for column in zip(*rows)]
             for i in json_columns:
                 arrays[i] = [None if v is None else json.dumps(v) for v in arrays[i]]
-            unnest = ", ".join(f"%s::{_db_type(f)}[]" for f in fields)
-            cursor.execute(
-                f"INSERT INTO {qn(meta.db_table)} ({names}) SELECT * FROM unnest({unnest}) ON CONFLICT ({target}) {action}",
-                arrays,
-            )
+            cursor.execute(sql, arrays)
         else:
             ops = connection.ops
 
@@ -101,9 +111,5 @@ def rows_upsert(
                     return ops.adapt_datefield_value(value)
                 return value
 
-            placeholders = ", ".join(["%s"] * len(fields))
             with transaction.atomic():  # one transaction, not one commit per row
-                cursor.executemany(
-                    f"INSERT INTO {qn(meta.db_table)} ({names}) VALUES ({placeholders}) ON CONFLICT ({target}) {action}",
-                    [[adapt(v, i) for i, v in enumerate(row)] for row in rows],
-                )
+                cursor.executemany(sql, [[adapt(v, i) for i, v in enumerate(row)] for row in rows])

@@ -125,6 +125,9 @@ DISCOURSE_WEBHOOK_SECRET = env("DISCOURSE_WEBHOOK_SECRET", default="")
 # throughput, but a server crash can lose the last fraction of a second of acknowledged events. Off by default.
 API_INGEST_THROTTLE_RATE = env("API_INGEST_THROTTLE_RATE", default="120000/min")
 INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
+# API tokens are cached per process for this many seconds (community_scoring.auth): a token revoked in one
+# gunicorn worker stays valid in the others for at most this long. 0 disables the cache.
+API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5)
 
 LOGGING = {
     "version": 1,
