@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from community_scoring.bulk import pg_array
 from community_scoring.models import Action, ActionType, Content, Member
 from community_scoring.services.actions import FUTURE_TOLERANCE, action_record
 from community_scoring.services.members import content_upsert, member_upsert
@@ -346,7 +347,7 @@ def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> di
     found: dict[tuple[str, str], list] = {}
     with connection.cursor() as cursor:
         for source, ids in by_source.items():
-            cursor.execute(sql, [source, ids])
+            cursor.execute(sql, [source, pg_array(ids)])
             for row in cursor.fetchall():
                 found[(row[1], row[2])] = [row[0], *row[3:]]
     return found
@@ -369,14 +370,15 @@ def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list
                       returning: list[str]) -> list[tuple]:
     """INSERT rows ... ON CONFLICT (conflict) DO NOTHING RETURNING `returning`: one tuple per row inserted.
 
-    Rows travel as one array per column (INSERT ... SELECT FROM unnest(...)): PostgreSQL parses 11 arrays much
-    faster than 11,000 VALUES parameters (about 40% less time for 1,000 actions, measured).
+    Rows travel as one array literal per column (INSERT ... SELECT FROM unnest(...), see bulk.pg_array):
+    PostgreSQL parses 11 arrays much faster than 11,000 VALUES parameters (about 40% less time for 1,000
+    actions, measured).
     """
     if not rows:
         return []
     sql = _insert_sql(model, tuple(names), tuple(conflict), tuple(returning))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [list(column) for column in zip(*rows)])
+        cursor.execute(sql, [pg_array(column) for column in zip(*rows)])
         return cursor.fetchall()
 
 

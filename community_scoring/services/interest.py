@@ -36,7 +36,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import ids_q, rows_upsert
+from community_scoring.bulk import ids_q, pg_array, rows_upsert
 from community_scoring.models import Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition
 from community_scoring.scoring.caps import bucket_points
 from community_scoring.scoring.decay import accumulate, day_of, day_start, from_epoch_days, to_epoch_days, value_at
@@ -117,7 +117,7 @@ def scores_lock(member_ids: Iterable[int], *, floor_stage: str) -> dict[int, Sco
                 f"INSERT INTO {InterestScore._meta.db_table} (member_id, engagement, fit, score, stage, primary_topic, "
                 "config_version, updated_at) SELECT m, 0, 0, 0, %s, '', 0, %s FROM unnest(%s::bigint[]) AS m "
                 "ORDER BY m ON CONFLICT (member_id) DO NOTHING",
-                [floor_stage, now, ids],
+                [floor_stage, now, pg_array(ids)],
             )
     else:
         rows_upsert(
@@ -205,7 +205,7 @@ def _buckets_load(keys: set[BucketKey], series: set[tuple[int, str, bool]]) -> d
                 f"SELECT b.{', b.'.join(fields)} FROM {table} b JOIN unnest(%s::bigint[], %s::varchar[], "
                 "%s::boolean[], %s::date[]) AS k(m, t, r, d) "
                 "ON b.member_id = k.m AND b.action_type_id = k.t AND b.received = k.r AND b.day = k.d",
-                [[k[0] for k in ordered], [k[1] for k in ordered], [k[2] for k in ordered], [k[3] for k in ordered]],
+                [pg_array([k[i] for k in ordered]) for i in range(4)],
             )
             take(cursor.fetchall())
     elif keys:  # elsewhere: a superset by member, type and day, filtered here

@@ -217,3 +217,21 @@ def test_an_attribute_change_in_a_batch_refreshes_fit(db):
     actions_ingest(events=[_answer("1", attributes={"job_title": "Software engineer"})])  # duplicate event
     score = InterestScore.objects.get(member__external_id="a")
     assert (score.engagement, score.fit, score.score) == (pytest.approx(8), 10, pytest.approx(18))
+
+
+def test_awkward_text_survives_the_array_literals(db):
+    """The bulk path sends columns as PostgreSQL array literals (bulk.pg_array): quotes, backslashes, commas,
+    braces, the word NULL and empty strings come back exactly."""
+    odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "ü'ñ"]
+    actions_ingest(events=[
+        EventIn(source="s", event_id=f"ev-{text}", type="answer", occurred_at=DAY, text=text,
+                member=MemberIn(external_id=f"m-{text}", name=text, attributes={"k": text}),
+                target_content=ContentIn(external_id=f"c-{text}", topic=text))
+        for text in odd
+    ])
+    stored = {a.external_event_id: a for a in Action.objects.filter(source="s").select_related("member", "target_content")}
+    assert set(stored) == {f"ev-{text}" for text in odd}
+    for text in odd:
+        action = stored[f"ev-{text}"]
+        assert (action.text, action.topic, action.member.display_name, action.member.attributes,
+                action.target_content.external_id) == (text, text, text, {"k": text}, f"c-{text}")
