@@ -10,7 +10,7 @@ class InterestScore(models.Model):
     engagement = models.FloatField(default=0, db_index=True, help_text="Decayed engagement, valued at ref_time.")
     ref_time = models.DateTimeField(null=True, blank=True)
     fit = models.FloatField(default=0)
-    score = models.FloatField(default=0, db_index=True, help_text="engagement + fit at ref_time.")
+    score = models.FloatField(default=0, help_text="engagement + fit at ref_time.")
     stage = models.CharField(max_length=64, blank=True)
     primary_topic = models.CharField(max_length=128, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -20,7 +20,11 @@ class InterestScore(models.Model):
     class Meta:
         # A plain index on stage (not also the LIKE-pattern one db_index adds on PostgreSQL): every batch of
         # actions rewrites these rows, so each index costs ingest throughput.
-        indexes = [models.Index(fields=["stage"], name="interest_stage")]
+        # (score, member): leaderboards page by keyset on (score, member id), answered from the index alone.
+        indexes = [
+            models.Index(fields=["stage"], name="interest_stage"),
+            models.Index(fields=["score", "member"], name="interest_score_member"),
+        ]
 
 
 class InterestBucket(models.Model):

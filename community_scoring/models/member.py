@@ -23,6 +23,8 @@ class Member(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="member_unique_source_external_id")]
+        # Audience lookups by external id alone (CRMs rarely know the source platform).
+        indexes = [models.Index(fields=["external_id"], name="member_external_id")]
 
     def __str__(self) -> str:
         return self.display_name or self.email or f"{self.source}:{self.external_id}"
