@@ -229,7 +229,8 @@ def inbound_edges(*, member_id: int, ref_time: datetime, half_life_days: float, 
     totals: dict[tuple[int, str], float] = {}
     counts: dict[tuple[int, str], int] = {}
     rate = math.log(2) / (half_life_days * 86400.0)
-    for source, kind, occurred_at in rows.iterator(chunk_size=2000):
+    # Fetched in one round trip: .iterator() would cost DECLARE/FETCH/CLOSE round trips outside a transaction.
+    for source, kind, occurred_at in rows:
         family = reversals.get(kind, kind)
         if float(edge_weights.get(family, 0)) <= 0:
             continue

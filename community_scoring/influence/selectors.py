@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
 
 from community_scoring.influence.graph import inbound_edges, reversals_read
 from community_scoring.influence.models import InfluenceRun, InfluenceScore
@@ -73,10 +73,10 @@ def detractors(*, persona: str | None = None, limit: int | None = 100, run: Infl
 
 def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
     """The member's scores in the kept runs, oldest first: {run_id, at, influence, centrality, rank, ...}."""
-    runs = list(
+    runs = (
         InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE, scores_pruned=False)
         .order_by("-id")
-        .values_list("id", flat=True)[:limit]
+        .values("id")[:limit]
     )
     # By (run, member): the unique index answers it; there is no index on member alone.
     rows = (
@@ -129,14 +129,17 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
     )
     from community_scoring.models import Member
 
-    names = dict(Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows]).values_list("pk", "display_name"))
-    rank_of = dict(
-        InfluenceScore.objects.filter(run=run, member_id__in=[e["member_id"] for e in edge_rows])
-        .values_list("member_id", "rank")
-    )
+    # One query for the sources' names and their rank in this run.
+    sources = {}
+    if edge_rows:
+        rank = InfluenceScore.objects.filter(run=run, member_id=OuterRef("pk")).values("rank")[:1]
+        sources = {
+            pk: (name, source_rank)
+            for pk, name, source_rank in Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows])
+            .annotate(source_rank=Subquery(rank)).values_list("pk", "display_name", "source_rank")
+        }
     for edge in edge_rows:
-        edge["display_name"] = names.get(edge["member_id"], "")
-        edge["source_rank"] = rank_of.get(edge["member_id"])
+        edge["display_name"], edge["source_rank"] = sources.get(edge["member_id"], ("", None))
     return {
         "member_id": member.pk,
         "run": run_record(run),

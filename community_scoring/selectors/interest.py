@@ -11,23 +11,26 @@ from django.utils import timezone
 from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
 from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_days, value_at
 from community_scoring.scoring.fit import fit_matches
-from community_scoring.services.config import scoring_config_current
+from community_scoring.services.config import ScoringConfig, scoring_config_current
 
 
-def _half_life(member: Member) -> float | None:
-    return scoring_config_current().for_persona(member.persona).half_life_days
+def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:
+    return (config or scoring_config_current()).for_persona(member.persona).half_life_days
 
 
-def interest_breakdown(*, member: Member, when: datetime | None = None) -> list[dict[str, Any]]:
+def interest_breakdown(
+    *, member: Member, when: datetime | None = None, config: ScoringConfig | None = None
+) -> list[dict[str, Any]]:
     """The activity profile: per action type and side (acting / being acted on), what it earned.
 
     Each row: action_type, received, count, raw_points (rule points before caps), points (after daily caps and
     once-only rules) and decayed_points (what it contributes to engagement at ``when``, default now: every
     day's points times 2 ** (-(when - day start) / half-life)). Rows sum to the member's engagement at ``when``.
-    Ordered by decayed points, largest first.
+    Ordered by decayed points, largest first. ``config`` (default: the current one) lets a caller that reads
+    several of these compile the configuration once.
     """
     moment = to_epoch_days(when or timezone.now())
-    half_life = _half_life(member)
+    half_life = _half_life(member, config)
     rows: dict[tuple[str, bool], dict[str, Any]] = defaultdict(
         lambda: {"count": 0, "raw_points": 0.0, "points": 0.0, "decayed_points": 0.0}
     )
@@ -57,10 +60,12 @@ def interest_fit_breakdown(*, member: Member) -> list[dict[str, Any]]:
     ]
 
 
-def interest_topics(*, member: Member, when: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+def interest_topics(
+    *, member: Member, when: datetime | None = None, limit: int | None = None, config: ScoringConfig | None = None
+) -> list[dict[str, Any]]:
     """The member's interest per topic, valued at ``when`` (default now), largest first."""
     moment = to_epoch_days(when or timezone.now())
-    half_life = _half_life(member)
+    half_life = _half_life(member, config)
     topics = [
         {"topic": topic, "points": value_at(points, to_epoch_days(ref), max(moment, to_epoch_days(ref)), half_life)}
         for topic, points, ref in InterestTopic.objects.filter(member=member).values_list("topic", "points", "ref_time")
@@ -69,15 +74,23 @@ def interest_topics(*, member: Member, when: datetime | None = None, limit: int 
     return topics[:limit] if limit else topics
 
 
-def interest_current(*, member: Member, when: datetime | None = None) -> dict[str, Any] | None:
-    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage (as stored)."""
-    score = InterestScore.objects.filter(member=member).first()
+def interest_current(
+    *, member: Member, when: datetime | None = None, config: ScoringConfig | None = None
+) -> dict[str, Any] | None:
+    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage (as stored).
+
+    Uses the member's interest row when it was loaded with the member (select_related("interest")).
+    """
+    if Member.interest.is_cached(member):
+        score = getattr(member, "interest", None)
+    else:
+        score = InterestScore.objects.filter(member=member).first()
     if score is None:
         return None
     engagement = score.engagement
     if score.ref_time is not None:
         moment, ref = to_epoch_days(when or timezone.now()), to_epoch_days(score.ref_time)
-        engagement = value_at(score.engagement, ref, max(moment, ref), _half_life(member))
+        engagement = value_at(score.engagement, ref, max(moment, ref), _half_life(member, config))
     return {"engagement": engagement, "fit": score.fit, "score": engagement + score.fit, "stage": score.stage,
             "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at}
 
