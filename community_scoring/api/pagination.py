@@ -36,6 +36,17 @@ class KeysetOrder:
     is_datetime: bool = False
 
 
+@dataclass(frozen=True)
+class KeysetSegment:
+    """A slice of a keyset walk that an index can answer in order: the rows matching `condition`, ordered by
+    (`value_field`, id), where `value_field` equals the walk's sort value on those rows. `value_field` None: the
+    sort value is the constant `value` throughout the slice, ordered by id alone."""
+
+    condition: Q
+    value_field: str | None
+    value: Any = None
+
+
 @dataclass
 class KeysetPage:
     rows: list
@@ -80,10 +91,56 @@ def _decode(token: str, order: KeysetOrder) -> tuple[Any, int, int]:
     return value, last_id, position
 
 
-def keyset_paginate(*, queryset: QuerySet, order: KeysetOrder, cursor: str | None, page_size: int) -> KeysetPage:
-    """One page of `queryset` in `order`, after `cursor` (None = first page)."""
+def _segments_rows(
+    queryset: QuerySet, order: KeysetOrder, segments: list[KeysetSegment], after_key: tuple | None, limit: int
+) -> list:
+    """Up to `limit` rows after `after_key` (value, id), read segment by segment in the walk's order."""
+    i, prefix = order.id_field, "-" if order.descending else ""
+    after, upto = ("lt", "lte") if order.descending else ("gt", "gte")
+    rows: list = []
+    for segment in segments:
+        if len(rows) >= limit:
+            break
+        part = queryset.filter(segment.condition)
+        if segment.value_field is None:
+            part = part.order_by(f"{prefix}{i}")
+            if after_key is not None:
+                value, last_id = after_key
+                if value == segment.value:
+                    part = part.filter(**{f"{i}__{after}": last_id})
+                elif (segment.value > value) if order.descending else (segment.value < value):
+                    continue  # the whole segment lies before the cursor
+        else:
+            v = segment.value_field
+            part = part.order_by(f"{prefix}{v}", f"{prefix}{i}")
+            if after_key is not None:
+                value, last_id = after_key
+                part = part.filter(**{f"{v}__{upto}": value}).filter(
+                    Q(**{f"{v}__{after}": value}) | Q(**{f"{i}__{after}": last_id})
+                )
+        rows.extend(part[: limit - len(rows)])
+    return rows
+
+
+def keyset_paginate(
+    *, queryset: QuerySet, order: KeysetOrder, cursor: str | None, page_size: int,
+    segments: list[KeysetSegment] | None = None,
+) -> KeysetPage:
+    """One page of `queryset` in `order`, after `cursor` (None = first page).
+
+    `segments` (optional) split the walk into slices read one after another, in the walk's order, each from an
+    index (e.g. positive / zero-or-missing / negative scores, when the sort value is a COALESCE over a left join
+    that no index covers); together they must cover the queryset exactly once.
+    """
     v, i = order.value_field, order.id_field
     prefix = "-" if order.descending else ""
+    if segments:
+        position, after_key = 0, None
+        if cursor:
+            value, last_id, position = _decode(cursor, order)
+            after_key = (value, last_id)
+        rows = _segments_rows(queryset, order, segments, after_key, page_size + 1)
+        return _page(rows, order, position, page_size)
     ordered = queryset.order_by(f"{prefix}{v}", f"{prefix}{i}") if v != i else queryset.order_by(f"{prefix}{i}")
     position = 0
     if cursor:
@@ -96,7 +153,11 @@ def keyset_paginate(*, queryset: QuerySet, order: KeysetOrder, cursor: str | Non
             ordered = ordered.filter(**{f"{v}__{upto}": value}).filter(
                 Q(**{f"{v}__{after}": value}) | Q(**{f"{i}__{after}": last_id})
             )
-    rows = list(ordered[: page_size + 1])
+    return _page(list(ordered[: page_size + 1]), order, position, page_size)
+
+
+def _page(rows: list, order: KeysetOrder, position: int, page_size: int) -> KeysetPage:
+    v, i = order.value_field, order.id_field
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]

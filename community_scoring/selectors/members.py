@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from community_scoring.models import Action, Member
+from community_scoring.services.config import scoring_config_current
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -200,6 +201,26 @@ def member_list(
     return filterset.qs.annotate(sort_value=sort_value)
 
 
+# Sort keys whose stored column has an index on (column, member_id): paged from it (see member_keyset_segments).
+INDEXED_SORT_KEYS = {"interest": "interest__score"}
+
+
+def member_keyset_segments(ordering: MemberOrdering) -> list[tuple[Q, str | None, Any]] | None:
+    """How to page `ordering` from an index, as (condition, value field or None, constant) slices in walk order.
+
+    The sort value COALESCE(score, 0) over the left join cannot use the (score, member_id) index, so the walk is
+    read as: scores above 0 (from the index), then members at 0 or without a score row (by id), then scores below
+    0 (from the index); reversed for an ascending walk. None when the key has no such index.
+    """
+    field = INDEXED_SORT_KEYS.get(ordering.key)
+    if field is None:
+        return None
+    positive = (Q(**{f"{field}__gt": 0}), field, None)
+    zero = (Q(sort_value=0.0), None, 0.0)
+    negative = (Q(**{f"{field}__lt": 0}), field, None)
+    return [positive, zero, negative] if ordering.descending else [negative, zero, positive]
+
+
 def member_get(*, member_id: int) -> Member:
     """Raises Member.DoesNotExist."""
     return Member.objects.select_related("interest").get(pk=member_id)
@@ -303,10 +324,11 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
     from community_scoring.selectors import interest as interest_selectors
 
     since = period_since(period)
-    interest_data = interest_selectors.interest_current(member=member)
+    config = scoring_config_current()
+    interest_data = interest_selectors.interest_current(member=member, config=config)
     if interest_data is not None:
-        interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member)
-        interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20)
+        interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, config=config)
+        interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20, config=config)
     influence = influence_link.influence_audience(member=member)
     implicit = None
     if influence is not None:

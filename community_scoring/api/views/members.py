@@ -11,13 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv_lines
-from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
+from community_scoring.api.pagination import KeysetOrder, KeysetSegment, keyset_paginate, page_size_parse
 from community_scoring.api.serializers import AudienceSerializer, MemberPageSerializer, MemberSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import CanExport, CanReadMembers, request_can_see_pii
 from community_scoring.models import Member
 from community_scoring.selectors.members import (
-    MemberFilter, member_audience, member_get, member_list, member_lookup, member_ordering, member_sort_keys,
+    MemberFilter, member_audience, member_get, member_keyset_segments, member_list, member_lookup, member_ordering,
+    member_sort_keys,
 )
 
 ORDERING_PARAMETER = OpenApiParameter(
@@ -54,8 +55,10 @@ class MemberListApi(generics.GenericAPIView):
             descending=ordering.descending,
             is_datetime=ordering.is_datetime,
         )
+        segments = member_keyset_segments(ordering)
         page = keyset_paginate(
-            queryset=members, order=order, cursor=request.query_params.get("cursor"), page_size=page_size
+            queryset=members, order=order, cursor=request.query_params.get("cursor"), page_size=page_size,
+            segments=[KeysetSegment(*segment) for segment in segments] if segments else None,
         )
         results = MemberSerializer(page.rows, many=True, context={"can_see_pii": can_see_pii}).data
         return Response({"next": next_link(request, page), "results": results})

@@ -166,3 +166,18 @@ def test_cursor_from_another_ordering_is_rejected(admin, community):
     cursor = admin.get(f"{URL}?ordering=-interest&page_size=1").json()["next"].split("cursor=")[1].split("&")[0]
     response = admin.get(f"{URL}?ordering=id&cursor={cursor}")
     assert response.status_code == 400 and "cursor" in response.json()
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_score_paging_crosses_positive_zero_missing_and_negative_scores(admin, db, descending):
+    """interest orderings page from the score index in slices (above 0, at 0 or without a score row, below 0):
+    the walk must equal the order of (COALESCE(score, 0), id) worked out here, at every page size."""
+    members = MemberFactory.create_batch(9)
+    scores = [5.0, None, -2.0, 0.0, 5.0, None, -2.0, 3.0, 0.0]
+    for member, score in zip(members, scores):
+        if score is not None:
+            InterestScore.objects.create(member=member, score=score, engagement=score)
+    expected = [pk for _, pk in sorted(((s or 0.0, m.pk) for m, s in zip(members, scores)), reverse=descending)]
+    ordering = "-interest" if descending else "interest"
+    for size in (1, 2, 4, 500):
+        assert [r["id"] for r in walk(admin, f"{URL}?ordering={ordering}&page_size={size}")] == expected
