@@ -112,12 +112,17 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
 
     None when no run has scored this member yet.
     """
-    run = run or influence_run_current()
     if run is None:
-        return None
-    score = InfluenceScore.objects.filter(run=run, member=member).first()
-    if score is None:
-        return None
+        # The current run and the member's row in it, in one query.
+        current = InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id").values("id")[:1]
+        score = InfluenceScore.objects.select_related("run").filter(run_id=Subquery(current), member=member).first()
+        if score is None:
+            return None
+        run = score.run
+    else:
+        score = InfluenceScore.objects.filter(run=run, member=member).first()
+        if score is None:
+            return None
     cfg = run.config or {}
     a, b = float(cfg.get("centrality_weight", 0.7)), float(cfg.get("reach_weight", 0.3))
     g = float(cfg.get("sentiment_weight", 0.2))
