@@ -11,11 +11,16 @@ from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from django.db import connection
 from hypothesis import strategies as st
 
 from community_scoring.models import Action, InterestScore, Member
 from community_scoring.services import ingest
 from community_scoring.services.ingest import ContentIn, EventIn, MemberIn, actions_ingest
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="exercises PostgreSQL row locking / synchronous_commit"
+)
 
 pytestmark = pytest.mark.django_db
 DAY = datetime(2026, 11, 18, 9, 0, tzinfo=timezone.utc)
@@ -111,6 +116,7 @@ def test_persona_comes_from_the_field_or_the_attributes(db):
     assert Member.objects.get(external_id="b").persona == "marketer"
 
 
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_overlapping_batches_store_each_event_once():
     """Two batches racing on the same new members, contents and (half of the) event ids: no error, no double count."""
@@ -150,6 +156,7 @@ def test_concurrent_overlapping_batches_store_each_event_once():
         assert Member.objects.get(source="race", external_id=f"t-{k}").interest.engagement == pytest.approx(10)
 
 
+@postgresql_only
 def test_async_commit_option_still_records(db, settings):
     from django.db import connection as db_connection
 
