@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from django.db import connection
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from community_scoring.models import Action, InterestScore, Member
