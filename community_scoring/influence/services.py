@@ -16,6 +16,7 @@ from community_scoring.influence.graph import graph_build, ids_to_index, reversa
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
 from community_scoring.influence.pgcopy import copy_in, is_postgresql, query_columns
+from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.sentiment import sentiment_by_member, sentiment_score_pending
 
 logger = logging.getLogger(__name__)
@@ -194,11 +195,6 @@ def _lock_release() -> None:
     if is_postgresql():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
-
-
-def influence_run_current() -> InfluenceRun | None:
-    """The run whose scores are current: the latest finished one."""
-    return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id").first()
 
 
 def influence_recompute(*, run_id: int | None = None, trigger: str = "command", ref_time: datetime | None = None,

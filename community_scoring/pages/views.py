@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import Action, InterestScore, Member
+from community_scoring.selectors.leaderboards import leaderboard_interest
 
 
 def home(request):
@@ -15,9 +16,7 @@ def home(request):
         "run": influence_selectors.influence_run_current(),
     }
     if request.user.is_authenticated and request.user.is_staff:
-        context["top_interest"] = (
-            InterestScore.objects.select_related("member").filter(member__is_excluded=False).order_by("-score")[:10]
-        )
+        context["top_interest"] = leaderboard_interest().rows.order_by("-score", "-member_id")[:10]
         context["top_influence"] = influence_selectors.leaderboard_influence(limit=10)
         context["advocates"] = influence_selectors.advocates(limit=10)
         context["detractors"] = influence_selectors.detractors(limit=10)

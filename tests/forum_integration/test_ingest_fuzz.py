@@ -1,23 +1,12 @@
 """Schema-driven fuzzing of POST /api/v1/events/ (schemathesis, in process): whatever the body, never a 5xx."""
 import pytest
 import schemathesis
-from django.core import signals
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 
 from community_scoring.services.tokens import token_issue
 from settings.wsgi import application
-
-
-@pytest.fixture
-def keep_test_connection():
-    """The WSGI handler closes the connection after each request; the test's transaction must survive it."""
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    yield
-    signals.request_started.connect(close_old_connections)
-    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.mark.django_db
