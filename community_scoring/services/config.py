@@ -350,9 +350,10 @@ def config_apply(*, snapshot: dict[str, Any], user: Any = None, note: str = "") 
     """
     from community_scoring.influence.services import influence_config_update
 
-    influence = snapshot.get("influence") if isinstance(snapshot, dict) else None
-    if isinstance(snapshot, dict) and "influence" in snapshot:
-        snapshot = {k: v for k, v in snapshot.items() if k != "influence"}
+    influence = None
+    if isinstance(snapshot, dict):
+        snapshot = dict(snapshot)
+        influence = snapshot.pop("influence", None)
     config_validate(snapshot)
     with transaction.atomic():
         if influence is not None:

@@ -140,7 +140,7 @@ class InfluenceConfigApi(APIView):
         responses={200: InfluenceConfigReadSerializer, **errors(400)},
         description="Change some influence parameters (damping, edge weights, decay, windows, formula weights, "
                     "advocate/detractor thresholds, schedule). Takes effect at the next influence run "
-                    "(POST /api/v1/recompute/influence/ or the schedule).",
+                    "(POST /api/v1/recompute/influence/ or the schedule). Each change is recorded as a new config version.",
     )
     def patch(self, request):
         user, _ = _author(request)
