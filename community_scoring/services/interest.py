@@ -169,20 +169,32 @@ def stage_changes_save(transitions: Sequence[StageTransition], members: dict[int
     if not transitions:
         return
     StageTransition.objects.bulk_create(transitions)
+    stage_changes_announce([
+        (t.member_id, members[t.member_id].external_id, members[t.member_id].email, t.from_stage, t.to_stage,
+         t.engagement, t.fit, t.reason, t.occurred_at)
+        for t in transitions
+    ])
+
+
+def stage_changes_announce(changes: Sequence[tuple]) -> None:
+    """Queue one ``stage_changed`` webhook per stored stage change, given as (member id, external id, email,
+    from, to, engagement, fit, reason, at) tuples."""
+    if not changes:
+        return
     webhook_events_enqueue(event="stage_changed", payloads=[
         {
-            "member_id": t.member_id,
-            "external_id": members[t.member_id].external_id,
-            "email": members[t.member_id].email,
-            "from": t.from_stage,
-            "to": t.to_stage,
-            "engagement": t.engagement,
-            "fit": t.fit,
-            "score": t.engagement + t.fit,
-            "reason": t.reason,
-            "at": t.occurred_at.isoformat(),
+            "member_id": member_id,
+            "external_id": external_id,
+            "email": email,
+            "from": old,
+            "to": new,
+            "engagement": engagement,
+            "fit": fit,
+            "score": engagement + fit,
+            "reason": reason,
+            "at": at.isoformat(),
         }
-        for t in transitions
+        for member_id, external_id, email, old, new, engagement, fit, reason, at in changes
     ])
 
 
@@ -225,8 +237,22 @@ def interest_apply(*, actions: Sequence[Action]) -> None:
     """Update interest for newly created actions, in bulk: a fixed number of queries whatever the batch size.
 
     Each action must be saved and counted once (callers pass only actions they just created). See the module
-    docstring for the accounting.
+    docstring for the accounting. On PostgreSQL the arithmetic runs inside the database
+    (services.interest_pg, three statements per batch); elsewhere in Python (interest_apply_python).
     """
+    actions = [a for a in actions if a.pk is not None]
+    if not actions:
+        return
+    if connection.vendor == "postgresql":
+        from community_scoring.services.interest_pg import interest_apply_ids
+
+        interest_apply_ids([a.pk for a in actions])
+        return
+    interest_apply_python(actions=actions)
+
+
+def interest_apply_python(*, actions: Sequence[Action]) -> None:
+    """interest_apply computed in Python: the reference implementation, and the path on SQLite."""
     actions = [a for a in actions if a.pk is not None]
     if not actions:
         return

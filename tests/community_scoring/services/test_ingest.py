@@ -169,21 +169,24 @@ def test_async_commit_option_still_records(db, settings):
     assert "SET LOCAL synchronous_commit TO OFF" in seen
 
 
-def test_the_engine_gets_complete_saved_actions(db, monkeypatch):
-    from community_scoring.services import interest
+def test_the_engine_scores_exactly_the_new_actions_of_a_batch(db, monkeypatch):
+    from community_scoring.services import interest_pg
 
     seen = []
-    original = interest.interest_apply
-    monkeypatch.setattr(interest, "interest_apply", lambda *, actions: (seen.extend(actions), original(actions=actions)))
-    actions_ingest(events=[EventIn(source="s", event_id="1", type="vote_up", occurred_at=DAY, text="hi",
-                                   member=MemberIn(external_id="a"),
-                                   target_content=ContentIn(external_id="c", topic="api", author_external_id="b"))])
-    (action,) = seen
-    stored = Action.objects.get(pk=action.pk)
-    fields = [f.attname for f in Action._meta.concrete_fields]
-    assert {f: getattr(action, f) for f in fields} == {f: getattr(stored, f) for f in fields}
-    assert action.member.external_id == "a" and action.target_member.external_id == "b"
-    assert action.metadata == {} and not action._state.adding
+    original = interest_pg.interest_apply_ids
+    monkeypatch.setattr(interest_pg, "interest_apply_ids",
+                        lambda ids, **kw: (seen.append(sorted(ids)), original(ids, **kw))[1])
+    event = EventIn(source="s", event_id="1", type="vote_up", occurred_at=DAY, text="hi",
+                    member=MemberIn(external_id="a"),
+                    target_content=ContentIn(external_id="c", topic="api", author_external_id="b"))
+    actions_ingest(events=[event, EventIn(**{**_fields(event), "event_id": "2"})])
+    actions_ingest(events=[event, EventIn(**{**_fields(event), "event_id": "3"})])  # "1" is a duplicate now
+    stored = dict(Action.objects.values_list("external_event_id", "pk"))
+    assert seen == [sorted([stored["1"], stored["2"]]), [stored["3"]]]
+
+
+def _fields(event):
+    return {name: getattr(event, name) for name in EventIn.__slots__}
 
 
 def _engagement_on_day(external_id):
