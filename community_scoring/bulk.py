@@ -8,6 +8,7 @@ dicts for JSON columns); auto_now fields are not filled in: pass them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
@@ -136,3 +137,43 @@ def rows_upsert(
 
             with transaction.atomic():  # one transaction, not one commit per row
                 cursor.executemany(sql, [[adapt(v, i) for i, v in enumerate(row)] for row in rows])
+
+
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@lru_cache(maxsize=None)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``%(name)s`` placeholders as ``$1, $2...`` (one number per name) and the names in number order."""
+    names: list[str] = []
+
+    def number(match: re.Match) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _NAMED.sub(number, sql), tuple(names)
+
+
+def prepared_execute(cursor, name: str, sql: str, params: dict[str, Any]) -> None:
+    """Execute ``sql`` (with ``%(name)s`` placeholders) as a server-side prepared statement (PostgreSQL).
+
+    A statement of many CTEs costs PostgreSQL several milliseconds to plan (6 ms for interest_pg's apply
+    statement, measured), more than executing it for one event. Prepared once per database session under
+    ``name`` (PREPARE outlives transactions, rollbacks included), then run with EXECUTE: the plan is cached.
+    The session's plan_cache_mode is set to force_generic_plan when the first statement is prepared, so the
+    plan is made once, not re-planned for each batch size (Django's own queries are not prepared statements,
+    so they are not affected). Not for PgBouncer in transaction pooling mode (sessions are not kept).
+    """
+    raw = connection.connection
+    state = getattr(connection, "_community_scoring_prepared", None)
+    if state is None or state[0] is not raw:
+        state = (raw, set())
+        connection._community_scoring_prepared = state
+    text, names = _positional(sql)
+    if name not in state[1]:
+        prefix = "SET plan_cache_mode = force_generic_plan; " if not state[1] else ""
+        cursor.execute(f"{prefix}PREPARE {name} AS {text.replace('%%', '%')}")
+        state[1].add(name)
+    cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(names))})" if names else f"EXECUTE {name}",
+                   [params[n] for n in names])
