@@ -23,17 +23,23 @@ class Action(models.Model):
     # No single-column indexes on member, target_member, action_type: the composites below lead with member and
     # target_member, and action_type alone is never filtered on at scale. Each index costs every ingest batch
     # (1,000 inserted actions: ~135 ms of PostgreSQL CPU with the 4 redundant ones, ~70 ms without, measured).
+    # No database foreign-key constraints either (db_constraint=False): the log is append-only and written only
+    # by services that resolve every id in the same transaction; Django still applies on_delete. Four deferred
+    # constraint checks per action were a large part of each batch's commit (see models.interest, _DERIVED_FK).
     member = models.ForeignKey(
-        "community_scoring.Member", on_delete=models.CASCADE, related_name="actions", db_index=False
+        "community_scoring.Member", on_delete=models.CASCADE, related_name="actions", db_index=False,
+        db_constraint=False,
     )
-    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions", db_index=False)
+    action_type = models.ForeignKey(ActionType, on_delete=models.PROTECT, related_name="actions", db_index=False,
+                                    db_constraint=False)
     occurred_at = models.DateTimeField()
     target_member = models.ForeignKey(
         "community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions_received",
-        db_index=False,
+        db_index=False, db_constraint=False,
     )
     target_content = models.ForeignKey(
-        "community_scoring.Content", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+        "community_scoring.Content", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions",
+        db_constraint=False,
     )
     topic = models.CharField(max_length=128, blank=True, help_text="Topic of the content acted on, at record time.")
     text = models.TextField(blank=True)
