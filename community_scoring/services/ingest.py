@@ -580,7 +580,7 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
         now_text = now.isoformat()
         inserted = _insert_returning(
             Action, _ACTION_FIELDS,
-            [(*r[:2], r[2].isoformat(), *r[3:7], json.dumps(r[7]), r[8], r[9], now_text) for r in rows],
+            [(*r[:2], r[2].isoformat(), *r[3:7], json.dumps(r[7]) if r[7] else "{}", r[8], r[9], now_text) for r in rows],
             ["source", "external_event_id"], ["id", "source", "external_event_id"],
         )
         new_ids = {(source, event_id): pk for pk, source, event_id in inserted}
