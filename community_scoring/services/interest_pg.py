@@ -232,12 +232,13 @@ up AS (
     UPDATE {_T['score']} s SET engagement = f.e, ref_time = f.ref_time, fit = f.fit, score = f.e + f.fit,
         stage = f.stage, primary_topic = f.pt, last_activity_at = f.la, config_version = %(version)s::int,
         updated_at = %(now)s::timestamptz
-    FROM staged f WHERE s.member_id = f.o),
+    FROM staged f WHERE s.member_id = f.o AND s.member_id = ANY(%(owners)s::bigint[])),
 tr AS (
     INSERT INTO {_T['transition']} (member_id, from_stage, to_stage, occurred_at, engagement, fit, reason)
     SELECT o, old_stage, stage, at, e, fit, 'action' FROM staged WHERE stage <> old_stage ORDER BY o)
 SELECT f.o, f.old_stage, f.stage, f.at, f.e, f.fit, m.external_id, m.email
-FROM staged f JOIN {_T['member']} m ON m.id = f.o WHERE f.stage <> f.old_stage ORDER BY f.o
+FROM staged f JOIN {_T['member']} m ON m.id = f.o
+WHERE f.stage <> f.old_stage AND m.id = ANY(%(owners)s::bigint[]) ORDER BY f.o
 """
 
 
