@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Ingest throughput on PostgreSQL, with interest scores updated in the same transaction as the actions.
 
-What it measures (all against a fresh database `cs_bench` it creates and migrates; nothing else is touched):
+What it measures (all against a fresh database, `cs_bench` or $BENCH_DB, it creates and migrates; nothing else is
+touched):
 
 1. batched, in process: POST /api/v1/events/ with 1,000 events per request through Django's full request
    stack (JSON parsing, token auth, the real DRF view, actions_ingest, interest_apply, JSON rendering) via the
@@ -14,7 +15,7 @@ What it measures (all against a fresh database `cs_bench` it creates and migrate
    Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
 
 Usage: .venv/bin/python bench/ingest.py [--batches 20] [--single-seconds 15] [--async-commit-seconds 8]
-Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432). Targets: batched >= 10,000 events/s,
+Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench). Targets: batched >= 10,000 events/s,
 single >= 500 POSTs/s.
 """
 from __future__ import annotations
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "cs_bench"
+DB_NAME = os.environ.get("BENCH_DB", "cs_bench")
 URL = "/api/v1/events/"
 TYPES = [("vote_up", 30), ("read", 28), ("comment", 12), ("answer", 10), ("question", 5), ("follow", 5),
          ("share", 5), ("vote_down", 3), ("poll_response", 2)]
