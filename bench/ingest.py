@@ -8,8 +8,9 @@ touched):
    stack (JSON parsing, token auth, the real DRF view, actions_ingest, interest_apply, JSON rendering) via the
    WSGI test client, one request at a time. Bodies are pre-encoded, as a client would have them.
    Also the same batches' cost in actions_ingest alone (no HTTP), and a retry of batches (all duplicates).
-2. batched over HTTP: the same through gunicorn (2 sync workers), 2 concurrent clients.
-3. single events over HTTP: one event per POST through gunicorn (2 sync workers), driven by wrk when it is
+2. batched over HTTP: the same through gunicorn (gunicorn.conf.py, the production settings: 2 workers of
+   GUNICORN_THREADS threads), 2 concurrent clients.
+3. single events over HTTP: one event per POST through the same gunicorn, driven by wrk when it is
    installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
 
    Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
@@ -125,11 +126,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_label() -> str:
+    threads = os.environ.get("GUNICORN_THREADS", "4")
+    return f"gunicorn 2 gthread workers x {threads} threads"
+
+
 def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen:
     binary = str(Path(sys.executable).parent / "gunicorn")
     proc = subprocess.Popen(
-        [binary, "settings.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--backlog", "256", "--log-level", "warning"],
+        [binary, "--config", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.time() + 30
@@ -270,7 +276,7 @@ def single_phase(port: int, token: str, args, Action, connection, label: str, gu
                     phase=re.sub(r"\W+", "", label)[:12])
     cpu = server_cpu(gunicorn_pid, connection) - cpu_before
     stored = Action.objects.filter(source="bench-single").count() - before
-    print(f"\nsingle events over HTTP, {label} (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
+    print(f"\nsingle events over HTTP, {label} ({gunicorn_label()}, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
           f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
           f"{result['errors']} non-2xx; {stored} actions stored")
     if result["requests"] and cpu > 0:
@@ -402,7 +408,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         assert all(status == 200 for status, _ in outcomes), outcomes
         lat = [t for _, t in outcomes]
-        print(f"\nbatched over HTTP (gunicorn 2 workers, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
+        print(f"\nbatched over HTTP ({gunicorn_label()}, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
               f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
         single_phase(port, token, args, Action, connection, "durable commits (default)", proc.pid)
     finally:
