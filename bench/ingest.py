@@ -16,8 +16,9 @@ touched):
    Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
 
 Usage: .venv/bin/python bench/ingest.py [--batches 20] [--single-seconds 15] [--async-commit-seconds 8]
-Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench). Targets: batched >= 10,000 events/s,
-single >= 500 POSTs/s.
+Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench),
+GUNICORN_CMD_ARGS (e.g. "--worker-class sync --threads 1" to compare with sync workers).
+Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.
 """
 from __future__ import annotations
 
@@ -127,8 +128,25 @@ def free_port() -> int:
 
 
 def gunicorn_label() -> str:
-    threads = os.environ.get("GUNICORN_THREADS", "4")
-    return f"gunicorn 2 gthread workers x {threads} threads"
+    """The worker setup gunicorn will use: gunicorn.conf.py, then GUNICORN_CMD_ARGS (e.g. "--worker-class sync
+    --threads 1" to compare with sync workers), as gunicorn itself resolves them."""
+    import runpy
+    import shlex
+
+    from gunicorn.config import Config
+
+    config = Config()
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    for name in ("worker_class", "threads"):
+        config.set(name, conf[name])
+    overrides = config.parser().parse_args(shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")))
+    for name in ("worker_class", "threads"):
+        if getattr(overrides, name, None) is not None:
+            config.set(name, getattr(overrides, name))
+    kind = config.worker_class_str
+    if kind == "sync" and config.threads > 1:
+        kind = "gthread"  # what gunicorn does
+    return f"gunicorn 2 {kind} workers" + (f" x {config.threads} threads" if kind == "gthread" else "")
 
 
 def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen:
