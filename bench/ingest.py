@@ -1,21 +1,24 @@
 #!/usr/bin/env python
 """Ingest throughput on PostgreSQL, with interest scores updated in the same transaction as the actions.
 
-What it measures (all against a fresh database `cs_bench` it creates and migrates; nothing else is touched):
+What it measures (all against a fresh database, `cs_bench` or $BENCH_DB, it creates and migrates; nothing else is
+touched):
 
 1. batched, in process: POST /api/v1/events/ with 1,000 events per request through Django's full request
    stack (JSON parsing, token auth, the real DRF view, actions_ingest, interest_apply, JSON rendering) via the
    WSGI test client, one request at a time. Bodies are pre-encoded, as a client would have them.
    Also the same batches' cost in actions_ingest alone (no HTTP), and a retry of batches (all duplicates).
-2. batched over HTTP: the same through gunicorn (2 sync workers), 2 concurrent clients.
-3. single events over HTTP: one event per POST through gunicorn (2 sync workers), driven by wrk when it is
+2. batched over HTTP: the same through gunicorn (gunicorn.conf.py, the production settings: 2 workers of
+   GUNICORN_THREADS threads), 2 concurrent clients.
+3. single events over HTTP: one event per POST through the same gunicorn, driven by wrk when it is
    installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
 
    Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
 
 Usage: .venv/bin/python bench/ingest.py [--batches 20] [--single-seconds 15] [--async-commit-seconds 8]
-Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432). Targets: batched >= 10,000 events/s,
-single >= 500 POSTs/s.
+Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench),
+GUNICORN_CMD_ARGS (e.g. "--worker-class sync --threads 1" to compare with sync workers).
+Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
-DB_NAME = "cs_bench"
+DB_NAME = os.environ.get("BENCH_DB", "cs_bench")
 URL = "/api/v1/events/"
 TYPES = [("vote_up", 30), ("read", 28), ("comment", 12), ("answer", 10), ("question", 5), ("follow", 5),
          ("share", 5), ("vote_down", 3), ("poll_response", 2)]
@@ -124,11 +127,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_label() -> str:
+    """The worker setup gunicorn will use: gunicorn.conf.py, then GUNICORN_CMD_ARGS (e.g. "--worker-class sync
+    --threads 1" to compare with sync workers), as gunicorn itself resolves them."""
+    import runpy
+    import shlex
+
+    from gunicorn.config import Config
+
+    config = Config()
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    for name in ("worker_class", "threads"):
+        config.set(name, conf[name])
+    overrides = config.parser().parse_args(shlex.split(os.environ.get("GUNICORN_CMD_ARGS", "")))
+    for name in ("worker_class", "threads"):
+        if getattr(overrides, name, None) is not None:
+            config.set(name, getattr(overrides, name))
+    kind = config.worker_class_str
+    if kind == "sync" and config.threads > 1:
+        kind = "gthread"  # what gunicorn does
+    return f"gunicorn 2 {kind} workers" + (f" x {config.threads} threads" if kind == "gthread" else "")
+
+
 def gunicorn_start(env: dict[str, str], port: int) -> subprocess.Popen:
     binary = str(Path(sys.executable).parent / "gunicorn")
     proc = subprocess.Popen(
-        [binary, "settings.wsgi:application", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-         "--backlog", "256", "--log-level", "warning"],
+        [binary, "--config", str(ROOT / "gunicorn.conf.py"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.time() + 30
@@ -269,7 +294,7 @@ def single_phase(port: int, token: str, args, Action, connection, label: str, gu
                     phase=re.sub(r"\W+", "", label)[:12])
     cpu = server_cpu(gunicorn_pid, connection) - cpu_before
     stored = Action.objects.filter(source="bench-single").count() - before
-    print(f"\nsingle events over HTTP, {label} (gunicorn 2 workers, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
+    print(f"\nsingle events over HTTP, {label} ({gunicorn_label()}, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
           f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
           f"{result['errors']} non-2xx; {stored} actions stored")
     if result["requests"] and cpu > 0:
@@ -401,7 +426,7 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         assert all(status == 200 for status, _ in outcomes), outcomes
         lat = [t for _, t in outcomes]
-        print(f"\nbatched over HTTP (gunicorn 2 workers, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
+        print(f"\nbatched over HTTP ({gunicorn_label()}, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
               f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
         single_phase(port, token, args, Action, connection, "durable commits (default)", proc.pid)
     finally:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
@@ -150,13 +152,55 @@ class CanExport(permissions.BasePermission):
         return request_can_see_pii(request)
 
 
+# Throttle histories, per process, when the cache is Django's per-process LocMemCache: DRF keeps one list of
+# timestamps per token in the cache, and LocMemCache pickles it on every get and set, so at the ingest rate
+# (120,000/min) each request paid for unpickling and re-pickling up to tens of thousands of floats. A deque held
+# here is the same sliding log, in the same place (this process), at O(1) per request. A shared cache (Redis,
+# memcached) keeps DRF's own path, so the limit stays shared across workers there.
+_histories: dict[str, deque[float]] = {}
+_histories_lock = threading.Lock()
+
+
+def throttle_histories_clear() -> None:
+    with _histories_lock:
+        _histories.clear()
+
+
 class ApiTokenRateThrottle(throttling.SimpleRateThrottle):
-    """Per-credential request rate (API_THROTTLE_RATE, default 6000/min)."""
+    """Per-credential request rate (API_THROTTLE_RATE, default 6000/min), a sliding log as DRF's."""
 
     scope = "token"
+
+    def allow_request(self, request, view):
+        if self.rate is None or not isinstance(self.cache, LocMemCache):
+            return super().allow_request(request, view)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        with _histories_lock:
+            history = _histories.get(self.key)
+            if history is None:
+                if len(_histories) > 10_000:
+                    _histories_prune(self.timer() - self.duration)
+                history = _histories[self.key] = deque()
+            self.now = now = self.timer()
+            horizon = now - self.duration
+            while history and history[-1] <= horizon:  # newest first, as DRF's list
+                history.pop()
+            if len(history) >= self.num_requests:
+                self.history = list(history)  # for wait(): the Retry-After header
+                return self.throttle_failure()
+            history.appendleft(now)
+            return True
 
     def get_cache_key(self, request, view):
         user = request.user
         if user is None or not user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": str(user.pk)}
+
+
+def _histories_prune(horizon: float) -> None:
+    """Forget the tokens with no request inside the window (caller holds the lock)."""
+    for key in [k for k, h in _histories.items() if not h or h[0] <= horizon]:
+        del _histories[key]

@@ -132,6 +132,9 @@ INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
 # API tokens are cached per process for this many seconds (community_scoring.auth): a token revoked in one
 # gunicorn worker stays valid in the others for at most this long. 0 disables the cache.
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5)
+# The sources reserved for the built-in integrations (forum, Discourse instances) are cached per process the same
+# way: a Discourse instance added in one worker is reserved in the others within this many seconds. 0 disables.
+INGEST_RESERVED_SOURCES_CACHE_SECONDS = env.float("INGEST_RESERVED_SOURCES_CACHE_SECONDS", default=5)
 
 LOGGING = {
     "version": 1,

@@ -11,3 +11,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"token": "100000/min"}
 # No collectstatic in tests: let whitenoise find files lazily instead of warning about an empty STATIC_ROOT.
 WHITENOISE_AUTOREFRESH = True
+# Each test rolls its transaction back, which sends no signal: a per-process cache of DiscourseInstance sources
+# would outlive the rows of the test that filled it. Tests of the cache turn it on themselves.
+INGEST_RESERVED_SOURCES_CACHE_SECONDS = 0

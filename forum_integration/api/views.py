@@ -1,5 +1,8 @@
 """REST ingest: `POST /api/v1/events/`, one event or {"events": [...]} (up to 1,000), for any platform."""
+import time
+
 from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser
@@ -15,9 +18,33 @@ from forum_integration.models import FORUM_SOURCE, DiscourseInstance
 from forum_integration.services.discourse import SINGLE_INSTANCE_SOURCE
 
 
-def reserved_sources() -> set[str]:
+# (monotonic expiry, sources), per process. A DiscourseInstance saved or deleted through the ORM empties it at once
+# in the process that did it; other processes (gunicorn workers) see the change within
+# INGEST_RESERVED_SOURCES_CACHE_SECONDS (default 5; 0 disables the cache). It saves a query on every POST.
+_reserved: tuple[float, frozenset[str]] | None = None
+
+
+def reserved_sources_cache_clear(**_) -> None:
+    global _reserved
+    _reserved = None
+
+
+post_save.connect(reserved_sources_cache_clear, sender=DiscourseInstance, dispatch_uid="reserved_sources_save")
+post_delete.connect(reserved_sources_cache_clear, sender=DiscourseInstance, dispatch_uid="reserved_sources_delete")
+
+
+def reserved_sources() -> frozenset[str]:
     """Sources the in-process adapters write: a REST client posting under them could pre-empt their event ids."""
-    return {FORUM_SOURCE, SINGLE_INSTANCE_SOURCE, *DiscourseInstance.objects.values_list("source", flat=True)}
+    global _reserved
+    cached = _reserved
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    sources = frozenset({FORUM_SOURCE, SINGLE_INSTANCE_SOURCE,
+                         *DiscourseInstance.objects.values_list("source", flat=True)})
+    ttl = float(getattr(settings, "INGEST_RESERVED_SOURCES_CACHE_SECONDS", 5))
+    if ttl > 0:
+        _reserved = (time.monotonic() + ttl, sources)
+    return sources
 
 
 class IngestRateThrottle(ApiTokenRateThrottle):
