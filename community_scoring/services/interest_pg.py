@@ -127,10 +127,6 @@ adds AS (
            COALESCE(bool_or(ru.once), false) AS once
     FROM bt b JOIN own ON own.m = b.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = b.t
     GROUP BY b.o, b.t, b.r, b.d),
-old AS (
-    SELECT b.member_id AS o, b.action_type_id AS t, b.received AS r, b.day AS d, b.count, b.raw_points, b.points,
-           b.topic_counts
-    FROM {_T['bucket']} b JOIN adds k ON b.member_id = k.o AND b.action_type_id = k.t AND b.received = k.r AND b.day = k.d),
 series AS (SELECT DISTINCT o, t, r, unit, cap FROM adds WHERE once),
 sold AS (  -- every stored bucket of a once-only series the batch touches: the credit may move to an earlier day
     SELECT b.member_id AS o, b.action_type_id AS t, b.received AS r, b.day AS d, b.count, b.raw_points, b.points,
@@ -150,7 +146,9 @@ cand AS (
                        SELECT * FROM jsonb_each_text(ob.topic_counts) UNION ALL SELECT * FROM jsonb_each_text(k.tc)) u
                    GROUP BY key) e) END AS tc,
            k.unit, k.cap, k.once, true AS added
-    FROM adds k LEFT JOIN old ob ON ob.o = k.o AND ob.t = k.t AND ob.r = k.r AND ob.d = k.d
+    FROM adds k LEFT JOIN LATERAL (  -- the stored bucket: one index probe per key, whatever the estimates
+        SELECT b.count, b.raw_points, b.points, b.topic_counts FROM {_T['bucket']} b
+        WHERE b.member_id = k.o AND b.action_type_id = k.t AND b.received = k.r AND b.day = k.d) ob ON true
     UNION ALL
     SELECT so.o, so.t, so.r, so.d, so.count, so.count, so.raw_points, so.points, so.topic_counts, so.topic_counts,
            so.unit, so.cap, true, false
