@@ -20,207 +20,22 @@ embedded SQLite demo) the same results come from a per-event loop over `member_u
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 
 from community_scoring.bulk import pg_array
 from community_scoring.models import Action, ActionType, Content, Member
-from community_scoring.services.actions import FUTURE_TOLERANCE, action_record
+from community_scoring.services.actions import action_record
+from community_scoring.services.events import (
+    CREATED, DUPLICATE, REJECTED, ContentIn, EventIn, IngestResult, MemberIn, _persona, event_errors,
+)
 from community_scoring.services.members import content_upsert, member_upsert
-
-MAX_BATCH = 1000
-EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # older timestamps are typos (and overflow day arithmetic)
-
-CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
-
-
-@dataclass(slots=True)
-class MemberIn:
-    """A member as the platform names it; None = not given (leave the stored value as is)."""
-
-    external_id: str
-    email: str | None = None
-    name: str | None = None
-    persona: str | None = None
-    attributes: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class ContentIn:
-    external_id: str
-    topic: str | None = None
-    kind: str | None = None
-    title: str | None = None
-    author_external_id: str | None = None
-
-
-@dataclass(slots=True)
-class EventIn:
-    """One platform event. `target_content` is what was acted on; `content` is what the event created."""
-
-    source: str
-    event_id: str
-    type: str
-    occurred_at: datetime | None
-    member: MemberIn | None
-    target_member: MemberIn | None = None
-    target_content: ContentIn | None = None
-    content: ContentIn | None = None
-    text: str = ""
-    metadata: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class IngestResult:
-    event_id: str
-    status: str
-    errors: dict[str, list[str]] = field(default_factory=dict)
-    action_id: int | None = None
-
-
-# Column limits of the tables the batch writes (a too-long value must be rejected, not fail the statement).
-_LIMITS = {"source": 64, "event_id": 191, "external_id": 191, "email": 254, "name": 200, "persona": 64,
-           "topic": 128, "kind": 32, "title": 300}
-
-
-def _text_error(value: Any, limit: int | None) -> str | None:
-    if not isinstance(value, str):
-        return "must be a string"
-    if limit is not None and len(value) > limit:
-        return f"at most {limit} characters"
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "is not valid Unicode"
-    if "\x00" in value:
-        return "must not contain NUL characters"
-    return None
-
-
-def _json_error(value: Any) -> str | None:
-    if not isinstance(value, dict):
-        return "must be an object"
-    try:
-        dumped = json.dumps(value)
-    except (TypeError, ValueError):
-        return "must be JSON"
-    if "\\u0000" in dumped:
-        return "must not contain NUL characters"
-    # Lone surrogates survive json.dumps as escapes but PostgreSQL's jsonb refuses them.
-    if "\\ud" in dumped:
-        try:
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            return "is not valid Unicode"
-    return None
-
-
-@lru_cache(maxsize=65536)
-def _email_valid(email: str) -> bool:
-    """Django's email validation, remembered: the same members' emails arrive batch after batch."""
-    try:
-        validate_email(email)
-    except ValidationError:
-        return False
-    return True
-
-
-def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], *, full: bool) -> None:
-    def add(name: str, msg: str | None) -> None:
-        if msg:
-            errors.setdefault(f"{prefix}.{name}", []).append(msg)
-
-    if not member.external_id:
-        add("external_id", "required")
-    else:
-        add("external_id", _text_error(member.external_id, _LIMITS["external_id"]))
-    if not full:
-        return
-    if member.email:
-        error = _text_error(member.email, _LIMITS["email"])
-        if error is None:
-            if not _email_valid(member.email):
-                error = "is not a valid email address"
-        add("email", error)
-    if member.name is not None:
-        add("name", _text_error(member.name, _LIMITS["name"]))
-    if member.persona is not None:
-        add("persona", _text_error(member.persona, _LIMITS["persona"]))
-    if member.attributes is not None:
-        add("attributes", _json_error(member.attributes))
-        persona = member.attributes.get("persona") if isinstance(member.attributes, dict) else None
-        if persona is not None and member.persona is None:
-            add("attributes", None if isinstance(persona, str) and len(persona) <= _LIMITS["persona"]
-                else f"persona must be a string of at most {_LIMITS['persona']} characters")
-
-
-def _content_errors(prefix: str, content: ContentIn, errors: dict[str, list[str]]) -> None:
-    if not content.external_id:
-        errors.setdefault(f"{prefix}.external_id", []).append("required")
-    for name in ("external_id", "topic", "kind", "title", "author_external_id"):
-        value = getattr(content, name)
-        if value is None or (name == "external_id" and not value):
-            continue
-        msg = _text_error(value, _LIMITS.get(name, _LIMITS["external_id"]))
-        if msg:
-            errors.setdefault(f"{prefix}.{name}", []).append(msg)
-
-
-def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now: datetime) -> dict[str, list[str]]:
-    """Everything wrong with one event, by field (dotted for nested fields); empty when it can be stored."""
-    errors: dict[str, list[str]] = {}
-    for name, value in (("source", event.source), ("event_id", event.event_id)):
-        msg = "required" if not value else _text_error(value, _LIMITS[name])
-        if msg:
-            errors[name] = [msg]
-    if not event.type:
-        errors["type"] = ["required"]
-    elif event.type not in known_types:
-        errors["type"] = [f"unknown action type {event.type!r}"]
-    if event.occurred_at is None:
-        errors["occurred_at"] = ["required"]
-    elif timezone.is_naive(event.occurred_at):
-        errors["occurred_at"] = ["must include a timezone"]
-    elif event.occurred_at > now + FUTURE_TOLERANCE:
-        errors["occurred_at"] = ["is in the future"]
-    elif event.occurred_at < EARLIEST:
-        errors["occurred_at"] = ["is before 1970"]
-    if event.member is None:
-        errors["member"] = ["required"]
-    else:
-        _member_errors("member", event.member, errors, full=True)
-    if event.target_member is not None:
-        _member_errors("target_member", event.target_member, errors, full=False)
-    if event.target_content is not None:
-        _content_errors("target_content", event.target_content, errors)
-    if event.content is not None:
-        _content_errors("content", event.content, errors)
-    msg = _text_error(event.text or "", None)
-    if msg:
-        errors["text"] = [msg]
-    if event.metadata:
-        msg = _json_error(event.metadata)
-        if msg:
-            errors["metadata"] = [msg]
-    return errors
-
-
-def _persona(member: MemberIn) -> str | None:
-    if member.persona is not None:
-        return member.persona
-    if member.attributes and isinstance(member.attributes.get("persona"), str):
-        return member.attributes["persona"]
-    return None
-
 
 def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> list[IngestResult]:
     """Record a batch of events; one result per event, in input order: created, duplicate or rejected."""

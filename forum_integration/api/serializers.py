@@ -3,7 +3,7 @@
 A batch of 1,000 events through nested DRF serializers costs more than storing it (see bench/ingest.py), so
 the view parses with `event_parse`, a direct reading of the same contract into the engine's `EventIn`; the
 tests check both accept and reject the same inputs. Business rules (known type, timestamp not in the future,
-lengths) are the engine's: `community_scoring.services.ingest.event_errors`.
+lengths) are the engine's: `community_scoring.services.events.event_errors`.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from community_scoring.services.ingest import MAX_BATCH, ContentIn, EventIn, MemberIn
+from community_scoring.services.events import MAX_BATCH, ContentIn, EventIn, MemberIn
 
 
 class MemberInSerializer(serializers.Serializer):

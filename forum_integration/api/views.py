@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.auth import ApiTokenRateThrottle, CanIngest
-from community_scoring.services.ingest import MAX_BATCH, REJECTED, actions_ingest
+from community_scoring.services.events import MAX_BATCH, REJECTED
+from community_scoring.services.ingest import actions_ingest
 from forum_integration.api.serializers import (
     EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_parse,
 )

@@ -35,7 +35,7 @@ from django.utils.html import strip_tags
 
 from community_scoring.models import Content, Member
 from community_scoring.services.actions import action_record
-from community_scoring.services.ingest import EARLIEST
+from community_scoring.services.events import EARLIEST
 from community_scoring.services.members import content_upsert, member_upsert
 from forum_integration.models import DiscourseInstance
 

@@ -5,7 +5,7 @@ import copy
 import pytest
 from django.utils import timezone
 
-from community_scoring.services.ingest import event_errors
+from community_scoring.services.events import event_errors
 from forum_integration.api.serializers import EventSerializer, event_parse
 
 VALID = {

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from community_scoring.models import Action, ActionType, ScoreSnapshot, StageTransition
+from community_scoring.models import Action, ActionType, StageTransition
 from community_scoring.services.actions import action_record
 from community_scoring.services.config import config_apply, scoring_config_cache_clear
 from tests.community_scoring.api.conftest import NOW, TODAY

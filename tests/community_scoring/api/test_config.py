@@ -1,5 +1,4 @@
 """Configuration endpoints: interest document, preview, versions, influence parameters; recompute with progress."""
-import copy
 from datetime import timedelta
 
 import pytest

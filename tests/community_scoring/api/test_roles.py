@@ -3,7 +3,6 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from community_scoring.influence.models import InfluenceRun
 from community_scoring.models import ConfigVersion, RecomputeJob
 from community_scoring.services.config import config_snapshot
 from community_scoring.webhooks.models import WebhookDelivery, WebhookSubscription

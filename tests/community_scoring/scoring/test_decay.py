@@ -1,4 +1,3 @@
-import itertools
 from datetime import date, datetime, timezone
 
 import pytest

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from community_scoring.models import Action, InterestScore, Member
 from community_scoring.services import ingest
-from community_scoring.services.ingest import ContentIn, EventIn, MemberIn, actions_ingest
+from community_scoring.services.events import ContentIn, EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="exercises PostgreSQL row locking / synchronous_commit"

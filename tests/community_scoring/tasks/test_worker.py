@@ -1,5 +1,4 @@
 """The recompute task through a real Redis broker and a real worker thread (not eager mode)."""
-import time
 
 import pytest
 import redis
