@@ -45,6 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from community_scoring.bulk import sized_execute
 from community_scoring.models import ActionType, ConfigVersion, FitRule, Member, Rule, RuleSet, Stage
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.fit import OPERATORS, parse_number
@@ -93,7 +94,7 @@ def _fingerprint() -> tuple:
         table = model._meta.db_table
         selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})"]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(selects))
+        sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
         row = cursor.fetchone()
     return (row[0] or 0, *row[1:])
 

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import pg_array
+from community_scoring.bulk import pg_array, sized_execute
 from community_scoring.models import Action, ActionType, Content, Member
 from community_scoring.services.actions import action_record
 from community_scoring.services.events import (
@@ -40,7 +40,7 @@ from community_scoring.services.members import content_upsert, member_upsert
 def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> list[IngestResult]:
     """Record a batch of events; one result per event, in input order: created, duplicate or rejected."""
     now = now or timezone.now()
-    known_types = frozenset(ActionType.objects.values_list("key", flat=True))
+    known_types = _action_types_known()
     results: list[IngestResult | None] = [None] * len(events)
     accepted: list[tuple[int, EventIn]] = []
     seen: set[tuple[str, str]] = set()
@@ -56,13 +56,24 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
         seen.add(key)
         accepted.append((i, event))
     if accepted:
-        store = _store_bulk if connection.vendor == "postgresql" else _store_one_by_one
+        store = _store_bulk if bulk_supported() else _store_one_by_one
         created = store(accepted, now=now)
         for i, event in accepted:
             action_id = created.get(i)
             results[i] = IngestResult(event_id=event.event_id, status=CREATED if action_id else DUPLICATE,
                                       action_id=action_id)
     return results  # type: ignore[return-value]
+
+
+def bulk_supported() -> bool:
+    """Whether batches are stored by the bulk path (PostgreSQL) or event by event (elsewhere)."""
+    return connection.vendor == "postgresql"
+
+
+def _action_types_known() -> frozenset[str]:
+    with connection.cursor() as cursor:  # prepared (see bulk.sized_execute): it runs for every batch
+        sized_execute(cursor, f"SELECT {_q('key')} FROM {_q(ActionType._meta.db_table)}", [], rows=1)
+        return frozenset(row[0] for row in cursor.fetchall())
 
 
 def _event_id_str(event: EventIn) -> str:
@@ -170,7 +181,7 @@ def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> di
     found: dict[tuple[str, str], list] = {}
     with connection.cursor() as cursor:
         for source, ids in by_source.items():
-            cursor.execute(sql, [source, pg_array(ids)])
+            sized_execute(cursor, sql, [source, pg_array(ids)], rows=len(ids))
             for row in cursor.fetchall():
                 found[(row[1], row[2])] = [row[0], *row[3:]]
     return found
@@ -201,7 +212,7 @@ def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list
         return []
     sql = _insert_sql(model, tuple(names), tuple(conflict), tuple(returning))
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pg_array(column) for column in zip(*rows)])
+        sized_execute(cursor, sql, [pg_array(column) for column in zip(*rows)], rows=len(rows))
         return cursor.fetchall()
 
 

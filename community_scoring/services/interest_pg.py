@@ -29,7 +29,6 @@ Python's casefold() (they differ only for a few non-ASCII letters such as 'ß').
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import pg_array, prepared_execute
+from community_scoring.bulk import pg_array, sized_execute
 from community_scoring.models import Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.services.config import scoring_config_current
@@ -245,8 +244,7 @@ class _Plan:
     """A configuration as statement parameters and the apply statement's text (built once per configuration)."""
 
     params: dict[str, Any]
-    apply_sql: str
-    apply_name: str  # its prepared statement (one per statement text: the stage CASE varies with the config)
+    apply_sql: str  # the stage CASE varies with the configuration
 
 
 _plans: dict[int, tuple[ScoringConfig, _Plan]] = {}
@@ -283,7 +281,7 @@ def _plan(config: ScoringConfig) -> _Plan:
                                                         columns)},
     }
     apply_sql = _APPLY_TEMPLATE.replace("{stage}", _stage_sql(config, params))
-    plan = _Plan(params, apply_sql, "cs_interest_apply_" + hashlib.sha1(apply_sql.encode()).hexdigest()[:12])
+    plan = _Plan(params, apply_sql)
     _plans.clear()
     _plans[id(config)] = (config, plan)
     return plan
@@ -307,20 +305,6 @@ def _fits(member_ids: Sequence[int], config: ScoringConfig) -> tuple[list[int], 
     return ids, fits
 
 
-# Small batches (single events above all) run as prepared statements with a generic plan: planning these
-# statements costs several milliseconds, more than running them for one event. Large batches are planned for
-# their actual sizes: the generic plan, made without knowing them, is ~7x slower for 1,000 actions (measured).
-PREPARED_MAX_ACTIONS = 20
-
-
-def _execute_prepared(cursor, name: str, sql: str, params: dict[str, Any]) -> None:
-    prepared_execute(cursor, name, sql, params)
-
-
-def _execute_planned(cursor, name: str, sql: str, params: dict[str, Any]) -> None:
-    cursor.execute(sql, params)
-
-
 def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) -> list[tuple]:
     """Score newly created actions (by id) on PostgreSQL; returns the stage changes as
     (member id, from, to, at, engagement, fit, external id, email) rows, already stored and announced.
@@ -334,22 +318,23 @@ def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) 
     plan = _plan(config)
     now = timezone.now()
     ids = pg_array(sorted(action_ids))
-    execute = _execute_prepared if len(action_ids) <= PREPARED_MAX_ACTIONS else _execute_planned
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        execute(cursor, "cs_interest_owners", _OWNERS_SQL, {**plan.params, "ids": ids, "now": now})
+        # Small batches (single events above all) run prepared: see bulk.sized_execute.
+        sized_execute(cursor, _OWNERS_SQL, {**plan.params, "ids": ids, "now": now}, rows=len(action_ids))
         owners, inserted = cursor.fetchone()
         if not owners:
             return []
         owners_literal = pg_array(owners)
-        execute(cursor, "cs_interest_lock", _LOCK_SQL, {"version": config.version, "owners": owners_literal})
+        sized_execute(cursor, _LOCK_SQL, {"version": config.version, "owners": owners_literal}, rows=len(action_ids))
         stale = set(cursor.fetchone()[0] or ())
         stale.update(inserted or ())
         refit = set(refit)
         if refit:
             stale.update(refit.intersection(owners))
         fit_ids, fit_vals = _fits(sorted(stale), config)
-        execute(cursor, plan.apply_name, plan.apply_sql, {**plan.params, "ids": ids, "owners": owners_literal, "now": now,
-                                        "fit_ids": pg_array(fit_ids), "fit_vals": pg_array(fit_vals)})
+        sized_execute(cursor, plan.apply_sql, {**plan.params, "ids": ids, "owners": owners_literal, "now": now,
+                                        "fit_ids": pg_array(fit_ids), "fit_vals": pg_array(fit_vals)},
+                      rows=len(action_ids))
         changes = cursor.fetchall()
     if changes:
         from community_scoring.services.interest import stage_changes_announce

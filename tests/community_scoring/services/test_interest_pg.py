@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from community_scoring.models import (
     Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition,
 )
-from community_scoring.services import interest, interest_pg
+from community_scoring import bulk
+from community_scoring.services import interest
 from community_scoring.services.interest import interest_apply_python
 from community_scoring.services.interest_pg import interest_apply_ids
 from tests.community_scoring.services.interest_helpers import T0, install_test_config
@@ -58,7 +59,7 @@ def interest_reset():
 @given(events=st.lists(event, min_size=1, max_size=50), batch=st.integers(1, 20), prepared=st.booleans())
 def test_postgresql_engine_equals_python_reference(events, batch, prepared, monkeypatch):
     # Both ways of running the statements: prepared with a generic plan (small batches), planned per batch.
-    monkeypatch.setattr(interest_pg, "PREPARED_MAX_ACTIONS", 10**6 if prepared else 0)
+    monkeypatch.setattr(bulk, "PREPARED_MAX_ROWS", 10**6 if prepared else 0)
     announced = []
     monkeypatch.setattr(interest, "webhook_events_enqueue",
                         lambda *, event, payloads: announced.extend((event, p) for p in payloads))
