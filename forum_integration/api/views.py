@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from community_scoring.auth import ApiTokenRateThrottle, CanIngest
 from community_scoring.services.events import MAX_BATCH, REJECTED
+from community_scoring.services.coalesce import actions_ingest_shared
 from community_scoring.services.ingest import actions_ingest
 from forum_integration.api.serializers import (
     EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_parse,
@@ -46,6 +47,9 @@ def reserved_sources() -> frozenset[str]:
     if ttl > 0:
         _reserved = (time.monotonic() + ttl, sources)
     return sources
+
+
+SHARED_MAX_EVENTS = 50  # requests up to this size may share a batch with concurrent ones
 
 
 class IngestRateThrottle(ApiTokenRateThrottle):
@@ -119,7 +123,10 @@ class EventIngestApi(APIView):
             else:
                 events.append(event)
                 positions.append(i)
-        for i, result in zip(positions, actions_ingest(events=events) if events else []):
+        # Small requests in flight together share one batch and one commit (services.coalesce); large batches
+        # are stored on their own, so two of them can overlap their Python and PostgreSQL work.
+        store = actions_ingest_shared if len(events) <= SHARED_MAX_EVENTS else actions_ingest
+        for i, result in zip(positions, store(events=events) if events else []):
             results[i] = {"event_id": result.event_id, "status": result.status, "errors": result.errors}
 
         if batch:
