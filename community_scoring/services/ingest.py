@@ -6,8 +6,8 @@ a handful of SQL statements on PostgreSQL instead of thousands:
 
 1. validate every event in Python (unknown type, naive or future timestamp, lengths...): a bad event is
    rejected alone and never reaches the database, so it cannot block the good ones;
-2. upsert the members and contents the batch names (SELECT, INSERT ... ON CONFLICT DO NOTHING RETURNING,
-   UPDATE ... FROM VALUES for the ones whose fields changed);
+2. upsert the members and contents the batch names: one statement each, which reads the stored rows, inserts
+   the missing, updates the changed and returns every id (_MEMBERS_UPSERT_SQL, _CONTENTS_UPSERT_SQL);
 3. INSERT the actions ... ON CONFLICT (source, external_event_id) DO NOTHING RETURNING, which says exactly
    which events are new: the rest are duplicates (a retried batch, a concurrent delivery);
 4. one `interest_apply_ids(created)` for the new ones, in the same transaction (scored inside PostgreSQL,
@@ -167,27 +167,6 @@ def _columns(model, names: Iterable[str]) -> list[str]:
 
 
 @lru_cache(maxsize=None)
-def _select_sql(model, names: tuple[str, ...]) -> str:
-    cols = ", ".join(_q(c) for c in _columns(model, ["id", "source", "external_id", *names]))
-    return f"SELECT {cols} FROM {_q(model._meta.db_table)} WHERE {_q('source')} = %s AND {_q('external_id')} = ANY(%s)"
-
-
-def _select_rows(model, keys: Iterable[tuple[str, str]], names: list[str]) -> dict[tuple[str, str], list]:
-    """{(source, external_id): [id, *names]} for the rows that exist; plain rows, no model instances (speed)."""
-    by_source: dict[str, list[str]] = {}
-    for source, external_id in keys:
-        by_source.setdefault(source, []).append(external_id)
-    sql = _select_sql(model, tuple(names))
-    found: dict[tuple[str, str], list] = {}
-    with connection.cursor() as cursor:
-        for source, ids in by_source.items():
-            sized_execute(cursor, sql, [source, pg_array(ids)], rows=len(ids))
-            for row in cursor.fetchall():
-                found[(row[1], row[2])] = [row[0], *row[3:]]
-    return found
-
-
-@lru_cache(maxsize=None)
 def _insert_sql(model, names: tuple[str, ...], conflict: tuple[str, ...], returning: tuple[str, ...]) -> str:
     """Built once per shape (quoting and column types cost more than the insert of one row)."""
     meta = model._meta
@@ -216,37 +195,69 @@ def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list
         return cursor.fetchall()
 
 
-def _update_from_values(model, names: list[str], rows: list[tuple], casts: dict[str, str], now_field: str | None,
-                        now: datetime) -> None:
-    """UPDATE model SET names... FROM (VALUES (id, ...)) WHERE id matches; rows sorted by id (no deadlocks)."""
-    if not rows:
-        return
-    rows = sorted(rows, key=lambda row: row[0])
-    table = _q(model._meta.db_table)
-    cols = _columns(model, names)
-    placeholder = "(%s::bigint, " + ", ".join(f"%s::{casts[n]}" if n in casts else "%s" for n in names) + ")"
-    sets = [f"{_q(c)} = v.{_q(c)}" for c in cols]
-    params: list[Any] = []
-    if now_field:
-        sets.append(f"{_q(model._meta.get_field(now_field).column)} = %s")
-        params.append(now)
-    sql = (
-        f"UPDATE {table} SET {', '.join(sets)} "
-        f"FROM (VALUES {', '.join([placeholder] * len(rows))}) AS v(id, {', '.join(_q(c) for c in cols)}) "
-        f"WHERE {table}.{_q(model._meta.pk.column)} = v.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params + [value for row in rows for value in row])
+_MT, _CT = Member._meta.db_table, Content._meta.db_table
 
+# Members in one statement: the batch's keys with what the events say (NULL: not said), the stored rows they
+# match (`old`, read once), the missing ones inserted in key order, the changed ones updated, and per key its id
+# and whether its persona or its attributes changed. A key inserted by a concurrent batch after this statement's
+# snapshot gets no id here (its insert is skipped as a conflict); the caller runs the statement again for it.
+_MEMBERS_UPSERT_SQL = f"""
+WITH v(source, external_id, email, name, persona, attrs) AS (
+    SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
+                         %(persona)s::varchar[], %(attrs)s::jsonb[])),
+old AS (
+    SELECT m.id, v.source, v.external_id,
+           COALESCE(NULLIF(v.email, ''), m.email) AS email, COALESCE(v.name, m.display_name) AS name,
+           COALESCE(v.persona, m.persona) AS persona,
+           CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END AS attrs,
+           (v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name) AS named,
+           v.persona IS NOT NULL AND v.persona <> m.persona AS persona_changed,
+           v.attrs IS NOT NULL AND m.attributes || v.attrs <> m.attributes AS attrs_changed
+    FROM v JOIN {_MT} m ON m.source = v.source AND m.external_id = v.external_id),
+ins AS (
+    INSERT INTO {_MT} (source, external_id, email, display_name, crm_id, persona, attributes, joined_at, is_excluded,
+                       created_at, updated_at)
+    SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.name, ''), '', COALESCE(v.persona, ''),
+           COALESCE(v.attrs, '{{}}'::jsonb), %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
+    FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
+    ORDER BY v.source, v.external_id
+    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id),
+upd AS (
+    UPDATE {_MT} m SET email = o.email, display_name = o.name, persona = o.persona, attributes = o.attrs,
+                       updated_at = %(now)s::timestamptz
+    FROM old o WHERE m.id = o.id AND (o.named OR o.persona_changed OR o.attrs_changed))
+SELECT id, source, external_id, false, false FROM ins
+UNION ALL
+SELECT id, source, external_id, persona_changed, attrs_changed AND NOT persona_changed FROM old
+"""
 
-def _json(value: Any) -> dict:
-    """A jsonb column as read through Django's connection (a string: Django leaves decoding to the field)."""
-    if isinstance(value, str):
-        return json.loads(value)
-    return value or {}
-
-
-_MEMBER_FIELDS = ["email", "display_name", "persona", "attributes"]
+# Contents likewise; `author` is a member id. Returns each content's author and topic as stored before this
+# batch (NULL, '' for the ones it inserts), which the caller needs to replay the batch's events in order.
+_CONTENTS_UPSERT_SQL = f"""
+WITH v(source, external_id, author, kind, topic, title) AS (
+    SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(author)s::bigint[], %(kind)s::varchar[],
+                         %(topic)s::varchar[], %(title)s::varchar[])),
+old AS (
+    SELECT c.id, v.source, v.external_id, c.author_id AS old_author, c.topic AS old_topic,
+           COALESCE(v.author, c.author_id) AS author, COALESCE(v.kind, c.kind) AS kind,
+           COALESCE(v.topic, c.topic) AS topic, COALESCE(v.title, c.title) AS title,
+           (v.author IS NOT NULL AND v.author IS DISTINCT FROM c.author_id) OR (v.kind IS NOT NULL AND v.kind <> c.kind)
+           OR (v.topic IS NOT NULL AND v.topic <> c.topic) OR (v.title IS NOT NULL AND v.title <> c.title) AS changed
+    FROM v JOIN {_CT} c ON c.source = v.source AND c.external_id = v.external_id),
+ins AS (
+    INSERT INTO {_CT} (source, external_id, author_id, kind, topic, title, created_at)
+    SELECT v.source, v.external_id, v.author, COALESCE(v.kind, ''), COALESCE(v.topic, ''), COALESCE(v.title, ''),
+           %(now)s::timestamptz
+    FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
+    ORDER BY v.source, v.external_id
+    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id),
+upd AS (
+    UPDATE {_CT} c SET author_id = o.author, kind = o.kind, topic = o.topic, title = o.title
+    FROM old o WHERE c.id = o.id AND o.changed)
+SELECT id, source, external_id, NULL::bigint, '' FROM ins
+UNION ALL
+SELECT id, source, external_id, old_author, old_topic FROM old
+"""
 
 
 @dataclass(slots=True)
@@ -256,98 +267,65 @@ class _MembersUpserted:
     attributes_changed: set[int]  # existing members whose attributes (only) changed: their fit may have
 
 
+def _upsert(sql: str, columns: dict[str, list], now: datetime) -> list[tuple]:
+    with connection.cursor() as cursor:
+        sized_execute(cursor, sql, {**{name: pg_array(values) for name, values in columns.items()}, "now": now},
+                      rows=len(columns["source"]))
+        return cursor.fetchall()
+
+
 def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> _MembersUpserted:
-    """Member ids for every key, inserting the missing and updating the changed: 2-4 statements in all."""
-    rows = _select_rows(Member, specs.keys(), _MEMBER_FIELDS)
-    now_text = now.isoformat()
-    missing = sorted(key for key in specs if key not in rows)
-    names = ["source", "external_id", "email", "display_name", "crm_id", "persona", "attributes", "joined_at",
-             "is_excluded", "created_at", "updated_at"]
-    values = []
-    for key in missing:
-        spec = specs[key]
-        values.append((key[0], key[1], spec.email or "", spec.name or "", "", spec.persona or "",
-                       json.dumps(spec.attributes or {}), now_text, False, now_text, now_text))
-    ids = {key: row[0] for key, row in rows.items()}
-    inserted = set()
-    for pk, source, external_id in _insert_returning(Member, names, values, ["source", "external_id"],
-                                                     ["id", "source", "external_id"]):
-        ids[(source, external_id)] = pk
-        inserted.add((source, external_id))
-    raced = [key for key in missing if key not in ids]
-    if raced:  # inserted by a concurrent batch since our SELECT: now visible, update like any existing one
-        late = _select_rows(Member, raced, _MEMBER_FIELDS)
-        rows.update(late)
-        ids.update((key, row[0]) for key, row in late.items())
-    updates = []
-    persona_changed: set[int] = set()
-    attributes_changed: set[int] = set()
-    for key, spec in specs.items():
-        if key in inserted:
-            continue
-        pk, email, name, persona, attributes = rows[key]
-        changed = False
-        if spec.email and spec.email != email:
-            email, changed = spec.email, True
-        if spec.name is not None and spec.name != name:
-            name, changed = spec.name, True
-        if spec.persona is not None and spec.persona != persona:
-            persona, changed = spec.persona, True
-            persona_changed.add(pk)
-        attributes_json = attributes if isinstance(attributes, str) else json.dumps(attributes or {})
-        if spec.attributes:
-            current = _json(attributes)
-            merged = {**current, **spec.attributes}
-            if merged != current:
-                attributes_json, changed = json.dumps(merged), True
-                attributes_changed.add(pk)
-        if changed:
-            updates.append((pk, email, name, persona, attributes_json))
-    _update_from_values(Member, _MEMBER_FIELDS, updates, {"attributes": "jsonb"}, "updated_at", now)
-    return _MembersUpserted(ids, persona_changed, attributes_changed - persona_changed)
+    """Member ids for every key, inserting the missing and updating the changed (see _MEMBERS_UPSERT_SQL)."""
+    upserted = _MembersUpserted({}, set(), set())
+    pending = sorted(specs)
+    for _ in range(3):  # a key raced by a concurrent insert is found on the next round
+        columns: dict[str, list] = {"source": [], "external_id": [], "email": [], "name": [], "persona": [],
+                                    "attrs": []}
+        for key in pending:
+            spec = specs[key]
+            columns["source"].append(key[0])
+            columns["external_id"].append(key[1])
+            columns["email"].append(spec.email or None)
+            columns["name"].append(spec.name)
+            columns["persona"].append(spec.persona)
+            columns["attrs"].append(json.dumps(spec.attributes) if spec.attributes else None)
+        for pk, source, external_id, persona_changed, attributes_changed in _upsert(_MEMBERS_UPSERT_SQL, columns, now):
+            upserted.ids[(source, external_id)] = pk
+            if persona_changed:
+                upserted.persona_changed.add(pk)
+            if attributes_changed:
+                upserted.attributes_changed.add(pk)
+        pending = [key for key in pending if key not in upserted.ids]
+        if not pending:
+            return upserted
+    raise RuntimeError(f"members {pending[:5]} could be neither inserted nor found")
 
 
 def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
                      now: datetime) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list]]:
     """Insert the missing contents and update the changed; returns ({key: id}, {key: [author id, topic] as they
     were before this batch}) so each event can see the content as it stood when that event happened."""
-    fields = ["author", "kind", "topic", "title"]
-    rows = _select_rows(Content, specs.keys(), fields)
-    missing = sorted(key for key in specs if key not in rows)
-    values = []
-    for key in missing:
-        spec = specs[key]
-        author = member_ids[spec.author] if spec.author else None
-        values.append((key[0], key[1], author, spec.kind or "", spec.topic or "", spec.title or "", now.isoformat()))
-    names = ["source", "external_id", "author", "kind", "topic", "title", "created_at"]
     ids: dict[tuple[str, str], int] = {}
     before: dict[tuple[str, str], list] = {}
-    for pk, source, external_id in _insert_returning(
-            Content, names, values, ["source", "external_id"], ["id", "source", "external_id"]):
-        ids[(source, external_id)] = pk
-        before[(source, external_id)] = [None, ""]
-    raced = [key for key in missing if key not in ids]
-    if raced:
-        rows.update(_select_rows(Content, raced, fields))
-    updates = []
-    for key, spec in specs.items():
-        if key in ids:
-            continue
-        pk, author, kind, topic, title = rows[key]
-        ids[key], before[key] = pk, [author, topic]
-        changed = False
-        if spec.author is not None and member_ids[spec.author] != author:
-            author, changed = member_ids[spec.author], True
-        if spec.kind is not None and spec.kind != kind:
-            kind, changed = spec.kind, True
-        if spec.topic is not None and spec.topic != topic:
-            topic, changed = spec.topic, True
-        if spec.title is not None and spec.title != title:
-            title, changed = spec.title, True
-        if changed:
-            updates.append((pk, author, kind, topic, title))
-    _update_from_values(Content, fields, updates, {"author": "bigint"}, None, now)
-    return ids, before
+    pending = sorted(specs)
+    for _ in range(3):
+        columns: dict[str, list] = {"source": [], "external_id": [], "author": [], "kind": [], "topic": [],
+                                    "title": []}
+        for key in pending:
+            spec = specs[key]
+            columns["source"].append(key[0])
+            columns["external_id"].append(key[1])
+            columns["author"].append(member_ids[spec.author] if spec.author else None)
+            columns["kind"].append(spec.kind)
+            columns["topic"].append(spec.topic)
+            columns["title"].append(spec.title)
+        for pk, source, external_id, author, topic in _upsert(_CONTENTS_UPSERT_SQL, columns, now):
+            ids[(source, external_id)] = pk
+            before[(source, external_id)] = [author, topic]
+        pending = [key for key in pending if key not in ids]
+        if not pending:
+            return ids, before
+    raise RuntimeError(f"contents {pending[:5]} could be neither inserted nor found")
 
 
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
