@@ -255,7 +255,15 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
                 and (title is None or (type(title) is str and len(title) <= 300))
                 and (author is None or (type(author) is str and len(author) <= 191))):
             return False
-        texts.extend(value for value in (external_id, topic, kind, title, author) if value is not None)
+        texts.append(external_id)
+        if topic is not None:
+            texts.append(topic)
+        if kind is not None:
+            texts.append(kind)
+        if title is not None:
+            texts.append(title)
+        if author is not None:
+            texts.append(author)
     text, metadata = event.text, event.metadata
     if text:
         if type(text) is not str:
