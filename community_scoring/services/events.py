@@ -158,6 +158,133 @@ def _content_errors(prefix: str, content: ContentIn, errors: dict[str, list[str]
 
 def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now: datetime) -> dict[str, list[str]]:
     """Everything wrong with one event, by field (dotted for nested fields); empty when it can be stored."""
+    if _event_plain(event, known_types, now):
+        return {}
+    return _event_errors_detailed(event, known_types=known_types, now=now)
+
+
+# _LIMITS as plain names for the fast path, which reads them for every event.
+_SOURCE_MAX, _EVENT_ID_MAX, _EXTERNAL_ID_MAX = _LIMITS["source"], _LIMITS["event_id"], _LIMITS["external_id"]
+_EMAIL_MAX, _NAME_MAX, _PERSONA_MAX = _LIMITS["email"], _LIMITS["name"], _LIMITS["persona"]
+_TOPIC_MAX, _KIND_MAX, _TITLE_MAX = _LIMITS["topic"], _LIMITS["kind"], _LIMITS["title"]
+_PLAIN_DEPTH = 4  # deeper attributes/metadata take the detailed check (which also meets cycles and odd types)
+_INT64 = 1 << 63
+
+
+def _json_plain(value: Any, texts: list[str], depth: int = 0) -> bool:
+    """True when json.dumps takes the dict or list `value` as it is (str keys; str, int, float, bool, None, list
+    and dict values). Its strings go to `texts`, which the caller checks for NUL and lone surrogates as
+    _text_error and _json_error do. False means: let _json_error decide."""
+    if depth > _PLAIN_DEPTH:
+        return False
+    if type(value) is dict:
+        for key in value:
+            if type(key) is not str:
+                return False
+            texts.append(key)
+        items = value.values()
+    elif type(value) is list:
+        items = value
+    else:
+        return False
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            texts.append(item)
+        elif kind is int:
+            if not -_INT64 <= item < _INT64:  # far below the 4,300 digits json.dumps refuses
+                return False
+        elif not (item is None or kind is bool or kind is float or _json_plain(item, texts, depth + 1)):
+            return False
+    return True
+
+
+def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: datetime) -> bool:
+    """True when _event_errors_detailed would find nothing, decided in few steps for the common event (exact
+    types, strings within their limits); False sends the event to the detailed checks for its exact errors."""
+    source, event_id, kind, at, member = event.source, event.event_id, event.type, event.occurred_at, event.member
+    if not (type(source) is str and source and len(source) <= _SOURCE_MAX and type(event_id) is str and event_id
+            and len(event_id) <= _EVENT_ID_MAX and type(kind) is str and kind and kind in known_types
+            and type(at) is datetime and at.utcoffset() is not None and EARLIEST <= at <= now + FUTURE_TOLERANCE
+            and type(member) is MemberIn):
+        return False
+    external_id, email, name, persona, attributes = (member.external_id, member.email, member.name,
+                                                     member.persona, member.attributes)
+    if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX):
+        return False
+    texts = [source, event_id, external_id]
+    if email:
+        if not (type(email) is str and len(email) <= _EMAIL_MAX):
+            return False
+        texts.append(email)
+    if name is not None:
+        if not (type(name) is str and len(name) <= _NAME_MAX):
+            return False
+        texts.append(name)
+    if persona is not None:
+        if not (type(persona) is str and len(persona) <= _PERSONA_MAX):
+            return False
+        texts.append(persona)
+    if attributes is not None:
+        if type(attributes) is not dict or not _json_plain(attributes, texts):
+            return False
+        attribute_persona = attributes.get("persona")
+        if persona is None and attribute_persona is not None and not (
+                isinstance(attribute_persona, str) and len(attribute_persona) <= _PERSONA_MAX):
+            return False
+    target_member = event.target_member
+    if target_member is not None:
+        if type(target_member) is not MemberIn:
+            return False
+        external_id = target_member.external_id
+        if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX):
+            return False
+        texts.append(external_id)
+    for content in (event.target_content, event.content):
+        if content is None:
+            continue
+        if type(content) is not ContentIn:
+            return False
+        external_id, topic, kind, title, author = (content.external_id, content.topic, content.kind,
+                                                   content.title, content.author_external_id)
+        if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX
+                and (topic is None or (type(topic) is str and len(topic) <= _TOPIC_MAX))
+                and (kind is None or (type(kind) is str and len(kind) <= _KIND_MAX))
+                and (title is None or (type(title) is str and len(title) <= _TITLE_MAX))
+                and (author is None or (type(author) is str and len(author) <= _EXTERNAL_ID_MAX))):
+            return False
+        texts.append(external_id)
+        if topic is not None:
+            texts.append(topic)
+        if kind is not None:
+            texts.append(kind)
+        if title is not None:
+            texts.append(title)
+        if author is not None:
+            texts.append(author)
+    text, metadata = event.text, event.metadata
+    if text:
+        if type(text) is not str:
+            return False
+        texts.append(text)
+    if metadata and (type(metadata) is not dict or not _json_plain(metadata, texts)):
+        return False
+    joined = "".join(texts)
+    # No NUL (nor the text "\u0000", which _json_error's search of json.dumps output also meets), and no lone
+    # surrogate (UTF-8 refuses them, string by string or joined).
+    if "\x00" in joined or "\\u0000" in joined:
+        return False
+    if not joined.isascii():
+        try:
+            joined.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return not email or _email_valid(email)
+
+
+def _event_errors_detailed(event: EventIn, *, known_types: set[str] | frozenset[str],
+                           now: datetime) -> dict[str, list[str]]:
+    """event_errors for any event: every check, each error in a stable order."""
     errors: dict[str, list[str]] = {}
     for name, value in (("source", event.source), ("event_id", event.event_id)):
         msg = "required" if not value else _text_error(value, _LIMITS[name])

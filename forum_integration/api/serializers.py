@@ -144,6 +144,96 @@ def _timestamp(value: Any, errors: dict) -> datetime | None:
 
 def event_parse(raw: Any) -> tuple[EventIn | None, dict[str, list[str]]]:
     """One event of the public contract -> EventIn, or the shape errors by field (nested fields dotted)."""
+    event = _event_parse_plain(raw)
+    if event is not None:
+        return event, {}
+    return _event_parse_detailed(raw)
+
+
+def _member_plain(raw: Any) -> MemberIn | None:
+    """`member` as _member(full=True) reads it when it has nothing to report, else None."""
+    if type(raw) is not dict:
+        return None
+    external_id = raw.get("external_id")
+    if type(external_id) is not str or not external_id:
+        return None
+    if len(raw) == 1:
+        return MemberIn(external_id)
+    email, name, persona, attributes = raw.get("email"), raw.get("name"), raw.get("persona"), raw.get("attributes")
+    if ((email is None or isinstance(email, str)) and (name is None or isinstance(name, str))
+            and (persona is None or isinstance(persona, str)) and (attributes is None or isinstance(attributes, dict))):
+        return MemberIn(external_id, email, name, persona, attributes)
+    return None
+
+
+def _ref_plain(raw: Any) -> str | None:
+    """The external_id of a member reference as _member(full=False) reads it when valid, else None."""
+    if type(raw) is dict:
+        external_id = raw.get("external_id")
+        if type(external_id) is str and external_id:
+            return external_id
+    return None
+
+
+def _content_plain(raw: Any) -> ContentIn | None:
+    """Content as _content reads it when it has nothing to report, else None."""
+    if type(raw) is not dict:
+        return None
+    external_id = raw.get("external_id")
+    if type(external_id) is not str or not external_id:
+        return None
+    topic, kind, title, author = raw.get("topic"), raw.get("kind"), raw.get("title"), raw.get("author")
+    if author is not None:
+        author = _ref_plain(author)
+        if author is None:
+            return None
+    if ((topic is None or isinstance(topic, str)) and (kind is None or isinstance(kind, str))
+            and (title is None or isinstance(title, str))):
+        return ContentIn(external_id, topic, kind, title, author)
+    return None
+
+
+def _event_parse_plain(raw: Any) -> EventIn | None:
+    """The common event (string ids, every part well formed) read in few steps; None sends it to the detailed
+    reading, which gives the same EventIn or the errors. The parity test holds the two together."""
+    if type(raw) is not dict:
+        return None
+    get = raw.get
+    source, event_id, kind, occurred_at = get("source"), get("event_id"), get("type"), get("occurred_at")
+    if not (type(source) is str and source and type(event_id) is str and event_id and type(kind) is str and kind
+            and type(occurred_at) is str and occurred_at):
+        return None
+    try:
+        at = datetime.fromisoformat(occurred_at)
+    except ValueError:
+        return None
+    member = _member_plain(get("member"))
+    if member is None:
+        return None
+    target_member = get("target_member")
+    if target_member is not None:
+        target_member = _ref_plain(target_member)
+        if target_member is None:
+            return None
+        target_member = MemberIn(target_member)
+    target_content = get("target_content")
+    if target_content is not None:
+        target_content = _content_plain(target_content)
+        if target_content is None:
+            return None
+    content = get("content")
+    if content is not None:
+        content = _content_plain(content)
+        if content is None:
+            return None
+    text, metadata = get("text"), get("metadata")
+    if not ((text is None or isinstance(text, str)) and (metadata is None or isinstance(metadata, dict))):
+        return None
+    return EventIn(source, event_id, kind, at, member, target_member, target_content, content, text or "", metadata)
+
+
+def _event_parse_detailed(raw: Any) -> tuple[EventIn | None, dict[str, list[str]]]:
+    """event_parse for any input: every shape error, by field, in a stable order."""
     if not isinstance(raw, dict):
         return None, {"non_field_errors": ["each event must be a JSON object"]}
     errors: dict[str, list[str]] = {}

@@ -5,10 +5,11 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community_scoring.api.renderers import FastJSONParser, FastJSONRenderer
 from community_scoring.auth import ApiTokenRateThrottle, CanIngest
 from community_scoring.services.events import MAX_BATCH, REJECTED
 from community_scoring.services.coalesce import actions_ingest_shared
@@ -80,7 +81,8 @@ class EventIngestApi(APIView):
 
     permission_classes = [CanIngest]
     throttle_classes = [IngestRateThrottle]
-    parser_classes = [JSONParser]
+    parser_classes = [FastJSONParser]
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]  # DRF's default pair, the JSON one faster
 
     @extend_schema(
         operation_id="events_ingest",
