@@ -9,7 +9,8 @@ touched):
    WSGI test client, one request at a time. Bodies are pre-encoded, as a client would have them.
    Also the same batches' cost in actions_ingest alone (no HTTP), and a retry of batches (all duplicates).
 2. batched over HTTP: the same through gunicorn (gunicorn.conf.py, the production settings: 2 workers of
-   GUNICORN_THREADS threads), 2 concurrent clients.
+   GUNICORN_THREADS threads), 4 concurrent clients, after a few untimed warm-up batches; with the server's CPU
+   per 1,000 events (workers and their PostgreSQL backends).
 3. single events over HTTP: one event per POST through the same gunicorn, driven by wrk when it is
    installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
 
@@ -306,7 +307,9 @@ def single_phase(port: int, token: str, args, Action, connection, label: str, gu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 through the view in process")
-    parser.add_argument("--http-batches", type=int, default=12, help="batches of 1,000 through gunicorn")
+    parser.add_argument("--http-batches", type=int, default=30, help="batches of 1,000 through gunicorn")
+    parser.add_argument("--http-warm-batches", type=int, default=6, help="of which sent first, one by one, untimed")
+    parser.add_argument("--http-clients", type=int, default=4, help="concurrent batch clients")
     parser.add_argument("--single-seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=8, help="concurrent single-event clients")
     parser.add_argument("--async-commit-seconds", type=int, default=8,
@@ -418,15 +421,23 @@ def main() -> None:
         http_bodies = [json.dumps({"events": events_make(rng, 20_000_000 + i * size, size, members=args.members,
                                                          contents=args.contents, source="bench-http", now=now)}).encode()
                        for i in range(args.http_batches)]
-        http_post(port, http_bodies[0], token)  # warm a worker
+        warm = args.http_warm_batches
+        for body in http_bodies[:warm]:  # both workers warm; this source's members and contents mostly known
+            assert http_post(port, body, token)[0] == 200
+        cpu_before = server_cpu(proc.pid, connection)
         started = time.perf_counter()
-        with ThreadPoolExecutor(2) as pool:
-            outcomes = list(pool.map(lambda b: http_post(port, b, token), http_bodies[1:]))
+        with ThreadPoolExecutor(args.http_clients) as pool:
+            outcomes = list(pool.map(lambda b: http_post(port, b, token), http_bodies[warm:]))
         elapsed = time.perf_counter() - started
+        cpu = server_cpu(proc.pid, connection) - cpu_before
         assert all(status == 200 for status, _ in outcomes), outcomes
         lat = [t for _, t in outcomes]
-        print(f"\nbatched over HTTP ({gunicorn_label()}, 2 clients): {size * len(outcomes) / elapsed:,.0f} events/s; "
+        print(f"\nbatched over HTTP ({gunicorn_label()}, {args.http_clients} clients, {len(outcomes)} batches of "
+              f"1,000 after {warm} warm-up batches): {size * len(outcomes) / elapsed:,.0f} events/s; "
               f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
+        print(f"  server CPU per 1,000 events (gunicorn workers + their PostgreSQL backends): "
+              f"{1000 * cpu / len(outcomes):.0f} ms, i.e. at most {2000 * len(outcomes) / cpu:,.0f} events/s on 2 "
+              f"idle cores")
         single_phase(port, token, args, Action, connection, "durable commits (default)", proc.pid)
     finally:
         gunicorn_stop(proc)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -172,7 +173,8 @@ class ApiTokenRateThrottle(throttling.SimpleRateThrottle):
     scope = "token"
 
     def allow_request(self, request, view):
-        if self.rate is None or not isinstance(self.cache, LocMemCache):
+        # self.cache is Django's proxy to the default cache, never a LocMemCache itself: ask for the backend.
+        if self.rate is None or not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache):
             return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)
         if self.key is None:

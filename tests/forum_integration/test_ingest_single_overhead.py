@@ -100,6 +100,16 @@ def test_throttle_is_a_sliding_window_per_token(token_client, ingest_rate, monke
     assert Action.objects.filter(external_event_id__startswith="a-").count() == 4
 
 
+def test_with_the_per_process_cache_the_history_is_kept_in_process(token_client, ingest_rate):
+    # LocMemCache (the default) would pickle the whole history on every request: the throttle keeps it itself.
+    from community_scoring import auth
+
+    auth.throttle_histories_clear()
+    client = token_client("ingest")
+    assert post(client, event("h-1")).status_code == 201
+    assert len(auth._histories) == 1 and len(next(iter(auth._histories.values()))) == 1
+
+
 def test_a_throttled_request_records_nothing(token_client, ingest_rate):
     client = token_client("ingest")
     assert [post(client, event(f"t-{k}")).status_code for k in range(4)] == [201, 201, 201, 429]
