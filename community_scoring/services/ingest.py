@@ -198,19 +198,21 @@ def _insert_returning(model, names: list[str], rows: list[tuple], conflict: list
 _MT, _CT = Member._meta.db_table, Content._meta.db_table
 
 # Members in one statement: the batch's keys with what the events say (NULL: not said), the stored rows they
-# match (`old`, read once), the missing ones inserted in key order, the changed ones updated, and per key its id
-# and whether its persona or its attributes changed. A key inserted by a concurrent batch after this statement's
-# snapshot gets no id here (its insert is skipped as a conflict); the caller runs the statement again for it.
+# match, the missing ones inserted in key order, and per key its id and whether its persona, its attributes or
+# anything else it stores changes. The changes are written later (_MEMBERS_UPDATE_SQL), just before
+# the batch's score rows are locked: an updated row stays locked until commit, and a concurrent batch naming the
+# same member waits that long (updating here, first thing, made two concurrent batches run one after the other:
+# measured; see _store_bulk).
+# A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
+# as a conflict); the caller runs the statement again for it.
 _MEMBERS_UPSERT_SQL = f"""
 WITH v(source, external_id, email, name, persona, attrs) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
                          %(persona)s::varchar[], %(attrs)s::jsonb[])),
 old AS (
     SELECT m.id, v.source, v.external_id,
-           COALESCE(NULLIF(v.email, ''), m.email) AS email, COALESCE(v.name, m.display_name) AS name,
-           COALESCE(v.persona, m.persona) AS persona,
-           CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END AS attrs,
-           (v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name) AS named,
+           COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name), false)
+               AS named,
            v.persona IS NOT NULL AND v.persona <> m.persona AS persona_changed,
            v.attrs IS NOT NULL AND m.attributes || v.attrs <> m.attributes AS attrs_changed
     FROM v JOIN {_MT} m ON m.source = v.source AND m.external_id = v.external_id),
@@ -221,14 +223,24 @@ ins AS (
            COALESCE(v.attrs, '{{}}'::jsonb), %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
-    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id),
-upd AS (
-    UPDATE {_MT} m SET email = o.email, display_name = o.name, persona = o.persona, attributes = o.attrs,
-                       updated_at = %(now)s::timestamptz
-    FROM old o WHERE m.id = o.id AND (o.named OR o.persona_changed OR o.attrs_changed))
-SELECT id, source, external_id, false, false FROM ins
+    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id)
+SELECT id, source, external_id, false, false, false FROM ins
 UNION ALL
-SELECT id, source, external_id, persona_changed, attrs_changed AND NOT persona_changed FROM old
+SELECT id, source, external_id, persona_changed, attrs_changed AND NOT persona_changed,
+       named OR persona_changed OR attrs_changed
+FROM old
+"""
+
+_MEMBERS_UPDATE_SQL = f"""
+WITH locked AS (  -- in member-id order, whatever order the update visits them in: no lock-order deadlocks
+    SELECT id FROM {_MT} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
+UPDATE {_MT} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
+                   persona = COALESCE(v.persona, m.persona),
+                   attributes = CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END,
+                   updated_at = %(now)s::timestamptz
+FROM unnest(%(id)s::bigint[], %(email)s::varchar[], %(name)s::varchar[], %(persona)s::varchar[], %(attrs)s::jsonb[])
+     AS v(id, email, name, persona, attrs)
+WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)
 """
 
 # Contents likewise; `author` is a member id. Returns each content's author and topic as stored before this
@@ -265,6 +277,7 @@ class _MembersUpserted:
     ids: dict[tuple[str, str], int]
     persona_changed: set[int]  # existing members whose persona changed: their rule set changed
     attributes_changed: set[int]  # existing members whose attributes (only) changed: their fit may have
+    changed: dict[int, tuple[str, str]]  # member id -> key, for the members whose fields change (not yet written)
 
 
 def _upsert(sql: str, columns: dict[str, list], now: datetime) -> list[tuple]:
@@ -276,7 +289,7 @@ def _upsert(sql: str, columns: dict[str, list], now: datetime) -> list[tuple]:
 
 def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> _MembersUpserted:
     """Member ids for every key, inserting the missing and updating the changed (see _MEMBERS_UPSERT_SQL)."""
-    upserted = _MembersUpserted({}, set(), set())
+    upserted = _MembersUpserted({}, set(), set(), {})
     pending = sorted(specs)
     for _ in range(3):  # a key raced by a concurrent insert is found on the next round
         columns: dict[str, list] = {"source": [], "external_id": [], "email": [], "name": [], "persona": [],
@@ -289,8 +302,11 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
             columns["name"].append(spec.name)
             columns["persona"].append(spec.persona)
             columns["attrs"].append(json.dumps(spec.attributes) if spec.attributes else None)
-        for pk, source, external_id, persona_changed, attributes_changed in _upsert(_MEMBERS_UPSERT_SQL, columns, now):
+        for pk, source, external_id, persona_changed, attributes_changed, changed in _upsert(
+                _MEMBERS_UPSERT_SQL, columns, now):
             upserted.ids[(source, external_id)] = pk
+            if changed:
+                upserted.changed[pk] = (source, external_id)
             if persona_changed:
                 upserted.persona_changed.add(pk)
             if attributes_changed:
@@ -299,6 +315,21 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
         if not pending:
             return upserted
     raise RuntimeError(f"members {pending[:5]} could be neither inserted nor found")
+
+
+def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> None:
+    """Write what the batch says of the members whose fields change (see _MEMBERS_UPDATE_SQL), merged into their
+    rows as they are now (a concurrent batch's changes are kept)."""
+    if not upserted.changed:
+        return
+    ids = sorted(upserted.changed)
+    given = [specs[upserted.changed[pk]] for pk in ids]
+    columns = {"id": ids, "email": [spec.email or None for spec in given], "name": [spec.name for spec in given],
+               "persona": [spec.persona for spec in given],
+               "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given]}
+    with connection.cursor() as cursor:
+        sized_execute(cursor, _MEMBERS_UPDATE_SQL,
+                      {**{name: pg_array(values) for name, values in columns.items()}, "now": now}, rows=len(ids))
 
 
 def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
@@ -334,6 +365,12 @@ assert {"id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)
     f.attname for f in Action._meta.concrete_fields}, "an Action field is not written"
 
 
+def _commit_without_flush() -> None:
+    """The current transaction commits without waiting for its WAL flush (SET LOCAL: this transaction only)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
     from community_scoring.services.interest_pg import interest_apply_ids
 
@@ -354,13 +391,20 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             content_specs.setdefault((source, event.content.external_id), _ContentSpec()).merge(
                 event.content, (source, event.member.external_id))
 
+    # The members and contents the batch names first, in a transaction of their own: a row a transaction inserts
+    # stays locked until it commits, and a concurrent batch naming the same new member or content would wait for
+    # this whole batch (measured: two concurrent batches ran one after the other). That commit does not wait
+    # for the WAL flush; the batch's own commit below flushes it, and a crash in between loses only rows no
+    # action refers to yet. Their changed fields are written in the batch's transaction (_members_update).
     with transaction.atomic():
-        if getattr(settings, "INGEST_ASYNC_COMMIT", False):
-            with connection.cursor() as cursor:  # opt-in: see settings.base; scoped to this transaction
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        _commit_without_flush()
         upserted = _members_upsert(member_specs, now=now)
         member_ids = upserted.ids
         content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
+
+    with transaction.atomic():
+        if getattr(settings, "INGEST_ASYNC_COMMIT", False):  # opt-in: see settings.base
+            _commit_without_flush()
 
         # Walk the batch in order, as the one-by-one path would: an event sees each content's author and topic
         # as given by the events before it (and itself), over what was stored before the batch.
@@ -403,6 +447,9 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             if pk is not None:
                 created[i] = pk
                 actors.add(row[0])
+        # The members' changes are written only now, right before the score rows are locked: a concurrent batch
+        # naming the same members waits here for this one's commit, as it would at the score locks anyway.
+        _members_update(upserted, member_specs, now=now)
         if created:
             # Fit is re-evaluated for the scored members whose attributes this batch changed (see interest_pg).
             interest_apply_ids(list(created.values()), refit=upserted.attributes_changed)
