@@ -311,7 +311,7 @@ def main() -> None:
     parser.add_argument("--http-warm-batches", type=int, default=6, help="of which sent first, one by one, untimed")
     parser.add_argument("--http-clients", type=int, default=4, help="concurrent batch clients")
     parser.add_argument("--single-seconds", type=int, default=15)
-    parser.add_argument("--connections", type=int, default=8, help="concurrent single-event clients")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent single-event clients")
     parser.add_argument("--async-commit-seconds", type=int, default=8,
                         help="also run single events with INGEST_ASYNC_COMMIT=true for this long (0: skip)")
     parser.add_argument("--members", type=int, default=5000)

@@ -127,5 +127,5 @@ def test_gunicorn_production_settings_are_two_gthread_workers():
     assert config.wsgi_app == "settings.wsgi:application"
     assert config.workers == 2
     assert config.worker_class_str == "gthread"
-    assert 4 <= config.threads <= 8
+    assert config.threads >= 16  # in-flight small requests share batches (services.coalesce)
 
