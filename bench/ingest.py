@@ -304,6 +304,36 @@ def single_phase(port: int, token: str, args, Action, connection, label: str, gu
     connection.close()
 
 
+def peer_insert_seconds(connection, *, source: str, batch: int) -> float:
+    """Seconds to write the stored actions of `source` again, `batch` rows per INSERT ... SELECT FROM unnest, into
+    a scratch copy of the action table with the same indexes: the floor any ingest of those events pays."""
+    from django.db.transaction import atomic
+
+    from community_scoring.bulk import pg_array
+
+    columns = ["member_id", "action_type_id", "occurred_at", "target_member_id", "target_content_id", "topic", "text",
+               "metadata", "source", "external_event_id", "recorded_at"]
+    types = ["bigint", "varchar", "timestamptz", "bigint", "bigint", "varchar", "text", "jsonb", "varchar", "varchar",
+             "timestamptz"]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_peer_action")
+        cursor.execute("CREATE TABLE bench_peer_action (LIKE community_scoring_action INCLUDING ALL)")
+        cursor.execute(f"SELECT {', '.join(columns)} FROM community_scoring_action WHERE source = %s ORDER BY id", [source])
+        rows = [(*r[:2], r[2].isoformat(), *r[3:7], json.dumps(r[7]) if not isinstance(r[7], str) else r[7], r[8],
+                 r[9], r[10].isoformat()) for r in cursor.fetchall()]
+        sql = (f"INSERT INTO bench_peer_action ({', '.join(columns)}) SELECT * FROM unnest("
+               + ", ".join(f"%s::{t}[]" for t in types) + ")")
+        elapsed = 0.0
+        for start in range(0, len(rows), batch):
+            chunk = rows[start:start + batch]
+            started = time.perf_counter()
+            with atomic():
+                cursor.execute(sql, [pg_array(column) for column in zip(*chunk)])
+            elapsed += time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_peer_action")
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 through the view in process")
@@ -400,6 +430,10 @@ def main() -> None:
     n = size * len(service_batches)
     print(f"  of which: event_parse {parse_time / len(service_batches) * 1000:.1f} ms and actions_ingest "
           f"{ingest_time / len(service_batches) * 1000:.1f} ms per 1,000 (service alone: {n / ingest_time:,.0f} events/s)")
+    peer = peer_insert_seconds(connection, source="bench-svc", batch=size)
+    print(f"  peer (this machine's speed right now; it drifts with other tenants' load): the same {n:,} actions' rows "
+          f"alone, 1,000 per INSERT ... SELECT unnest into a copy of the action table and its indexes: "
+          f"{n / peer:,.0f} rows/s; actions_ingest takes {ingest_time / peer:.1f}x as long")
     from forum_integration.api.serializers import EventSerializer
     started = time.perf_counter()
     serializer = EventSerializer(data=service_batches[0], many=True)
