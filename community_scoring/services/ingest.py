@@ -20,10 +20,11 @@ embedded SQLite demo) the same results come from a per-event loop over `member_u
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -33,9 +34,18 @@ from community_scoring.bulk import pg_array, sized_execute
 from community_scoring.models import Action, ActionType, Content, Member
 from community_scoring.services.actions import action_record
 from community_scoring.services.events import (
-    CREATED, DUPLICATE, REJECTED, ContentIn, EventIn, IngestResult, MemberIn, _persona, event_errors,
+    CREATED,
+    DUPLICATE,
+    REJECTED,
+    ContentIn,
+    EventIn,
+    IngestResult,
+    MemberIn,
+    _persona,
+    event_errors,
 )
 from community_scoring.services.members import content_upsert, member_upsert
+
 
 def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> list[IngestResult]:
     """Record a batch of events; one result per event, in input order: created, duplicate or rejected."""
@@ -280,41 +290,49 @@ class _MembersUpserted:
     changed: dict[int, tuple[str, str]]  # member id -> key, for the members whose fields change (not yet written)
 
 
-def _upsert(sql: str, columns: dict[str, list], now: datetime) -> list[tuple]:
+def _execute_arrays(sql: str, columns: dict[str, list], now: datetime) -> list[tuple]:
+    """Run `sql` with each column as one array parameter (bulk.pg_array) and `now`; returns its rows."""
     with connection.cursor() as cursor:
         sized_execute(cursor, sql, {**{name: pg_array(values) for name, values in columns.items()}, "now": now},
-                      rows=len(columns["source"]))
-        return cursor.fetchall()
+                      rows=len(next(iter(columns.values()))))
+        return cursor.fetchall() if cursor.description else []
+
+
+def _upsert(sql: str, keys: list[tuple[str, str]], fields: dict[str, Callable[[tuple[str, str]], Any]],
+            now: datetime) -> dict[tuple[str, str], tuple]:
+    """Run an upsert statement (_MEMBERS_UPSERT_SQL, _CONTENTS_UPSERT_SQL) for these keys, with `fields` giving
+    each key's other columns; returns {key: (id, *the statement's other columns)}. A key raced by a concurrent
+    insert (no row back) is looked up again on the next round."""
+    found: dict[tuple[str, str], tuple] = {}
+    pending = sorted(keys)
+    for _ in range(3):
+        columns = {"source": [key[0] for key in pending], "external_id": [key[1] for key in pending],
+                   **{name: [value_of(key) for key in pending] for name, value_of in fields.items()}}
+        for pk, source, external_id, *rest in _execute_arrays(sql, columns, now):
+            found[(source, external_id)] = (pk, *rest)
+        pending = [key for key in pending if key not in found]
+        if not pending:
+            return found
+    raise RuntimeError(f"{pending[:5]} could be neither inserted nor found")
 
 
 def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> _MembersUpserted:
-    """Member ids for every key, inserting the missing and updating the changed (see _MEMBERS_UPSERT_SQL)."""
+    """Member ids for every key, inserting the missing; which ones change and how (see _MEMBERS_UPSERT_SQL)."""
+    rows = _upsert(_MEMBERS_UPSERT_SQL, list(specs), {
+        "email": lambda key: specs[key].email or None, "name": lambda key: specs[key].name,
+        "persona": lambda key: specs[key].persona,
+        "attrs": lambda key: json.dumps(specs[key].attributes) if specs[key].attributes else None,
+    }, now)
     upserted = _MembersUpserted({}, set(), set(), {})
-    pending = sorted(specs)
-    for _ in range(3):  # a key raced by a concurrent insert is found on the next round
-        columns: dict[str, list] = {"source": [], "external_id": [], "email": [], "name": [], "persona": [],
-                                    "attrs": []}
-        for key in pending:
-            spec = specs[key]
-            columns["source"].append(key[0])
-            columns["external_id"].append(key[1])
-            columns["email"].append(spec.email or None)
-            columns["name"].append(spec.name)
-            columns["persona"].append(spec.persona)
-            columns["attrs"].append(json.dumps(spec.attributes) if spec.attributes else None)
-        for pk, source, external_id, persona_changed, attributes_changed, changed in _upsert(
-                _MEMBERS_UPSERT_SQL, columns, now):
-            upserted.ids[(source, external_id)] = pk
-            if changed:
-                upserted.changed[pk] = (source, external_id)
-            if persona_changed:
-                upserted.persona_changed.add(pk)
-            if attributes_changed:
-                upserted.attributes_changed.add(pk)
-        pending = [key for key in pending if key not in upserted.ids]
-        if not pending:
-            return upserted
-    raise RuntimeError(f"members {pending[:5]} could be neither inserted nor found")
+    for key, (pk, persona_changed, attributes_changed, changed) in rows.items():
+        upserted.ids[key] = pk
+        if changed:
+            upserted.changed[pk] = key
+        if persona_changed:
+            upserted.persona_changed.add(pk)
+        if attributes_changed:
+            upserted.attributes_changed.add(pk)
+    return upserted
 
 
 def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _MemberSpec], *, now: datetime) -> None:
@@ -327,36 +345,19 @@ def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _Me
     columns = {"id": ids, "email": [spec.email or None for spec in given], "name": [spec.name for spec in given],
                "persona": [spec.persona for spec in given],
                "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given]}
-    with connection.cursor() as cursor:
-        sized_execute(cursor, _MEMBERS_UPDATE_SQL,
-                      {**{name: pg_array(values) for name, values in columns.items()}, "now": now}, rows=len(ids))
+    _execute_arrays(_MEMBERS_UPDATE_SQL, columns, now)
 
 
 def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
                      now: datetime) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list]]:
     """Insert the missing contents and update the changed; returns ({key: id}, {key: [author id, topic] as they
     were before this batch}) so each event can see the content as it stood when that event happened."""
-    ids: dict[tuple[str, str], int] = {}
-    before: dict[tuple[str, str], list] = {}
-    pending = sorted(specs)
-    for _ in range(3):
-        columns: dict[str, list] = {"source": [], "external_id": [], "author": [], "kind": [], "topic": [],
-                                    "title": []}
-        for key in pending:
-            spec = specs[key]
-            columns["source"].append(key[0])
-            columns["external_id"].append(key[1])
-            columns["author"].append(member_ids[spec.author] if spec.author else None)
-            columns["kind"].append(spec.kind)
-            columns["topic"].append(spec.topic)
-            columns["title"].append(spec.title)
-        for pk, source, external_id, author, topic in _upsert(_CONTENTS_UPSERT_SQL, columns, now):
-            ids[(source, external_id)] = pk
-            before[(source, external_id)] = [author, topic]
-        pending = [key for key in pending if key not in ids]
-        if not pending:
-            return ids, before
-    raise RuntimeError(f"contents {pending[:5]} could be neither inserted nor found")
+    rows = _upsert(_CONTENTS_UPSERT_SQL, list(specs), {
+        "author": lambda key: member_ids[specs[key].author] if specs[key].author else None,
+        "kind": lambda key: specs[key].kind, "topic": lambda key: specs[key].topic,
+        "title": lambda key: specs[key].title,
+    }, now)
+    return {key: row[0] for key, row in rows.items()}, {key: [row[1], row[2]] for key, row in rows.items()}
 
 
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
