@@ -1,0 +1,34 @@
+"""Array literals (bulk.pg_array) come back from PostgreSQL exactly as the Python values they were made of."""
+import pytest
+from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from community_scoring.bulk import pg_array
+
+pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL array literals")
+
+# Any text PostgreSQL can store (no NUL), quotes, backslashes, braces, commas and "NULL" included.
+text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None)
+@given(values=st.one_of(
+    st.lists(text, max_size=8),                                        # the plain-strings fast path, or not
+    st.lists(st.one_of(st.none(), text), max_size=8),
+    st.lists(st.sampled_from(["a", "b c", "NULL", "", "x,y", "{z}"]), max_size=8),
+))
+def test_text_arrays_round_trip(values):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::text[]", [pg_array(values)])
+        assert cursor.fetchone()[0] == values
+
+
+@pytest.mark.django_db
+@given(values=st.one_of(st.lists(st.integers(-2**63, 2**63 - 1), max_size=8),
+                        st.lists(st.one_of(st.none(), st.integers(-2**63, 2**63 - 1)), max_size=8)))
+def test_bigint_arrays_round_trip(values):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::bigint[]", [pg_array(values)])
+        assert cursor.fetchone()[0] == values
