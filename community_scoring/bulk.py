@@ -89,7 +89,7 @@ def _db_type(field: models.Field) -> str:
 
 @lru_cache(maxsize=None)
 def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], conflict: tuple[str, ...],
-                update: tuple[str, ...], vendor: str) -> tuple[str, list[int]]:
+                update: tuple[str, ...], returning: tuple[str, ...], vendor: str) -> tuple[str, list[int]]:
     """The statement for one shape, built once (quoting and column types cost more than a one-row upsert)."""
     qn = connection.ops.quote_name
     meta = model._meta
@@ -107,7 +107,10 @@ def _upsert_sql(model: type[models.Model], columns: tuple[str, ...], conflict: t
         source = f"SELECT * FROM unnest({unnest})"
     else:
         source = f"VALUES ({', '.join(['%s'] * len(fields))})"
-    return f"INSERT INTO {qn(meta.db_table)} ({names}) {source} ON CONFLICT ({target}) {action}", json_columns
+    sql = f"INSERT INTO {qn(meta.db_table)} ({names}) {source} ON CONFLICT ({target}) {action}"
+    if returning:
+        sql += f" RETURNING {', '.join(qn(meta.get_field(name).column) for name in returning)}"
+    return sql, json_columns
 
 
 def rows_upsert(
@@ -117,21 +120,27 @@ def rows_upsert(
     rows: Sequence[Sequence[Any]],
     conflict: Sequence[str],
     update: Sequence[str] = (),
-) -> None:
+    returning: Sequence[str] = (),
+) -> list[tuple]:
     """Insert ``rows`` (tuples in ``columns`` order, field names) or, on a ``conflict`` clash, update ``update``.
 
-    With no ``update`` fields, clashing rows are left as they are (DO NOTHING).
+    With no ``update`` fields, clashing rows are left as they are (DO NOTHING). ``returning`` (PostgreSQL only):
+    these fields of every row inserted or updated come back, one tuple per row; otherwise nothing does.
     """
     if not rows:
-        return
-    sql, json_columns = _upsert_sql(model, tuple(columns), tuple(conflict), tuple(update), connection.vendor)
+        return []
+    if returning and connection.vendor != "postgresql":
+        raise ValueError("rows_upsert(returning=...) needs PostgreSQL")
+    sql, json_columns = _upsert_sql(model, tuple(columns), tuple(conflict), tuple(update), tuple(returning),
+                                    connection.vendor)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One array literal per column (see pg_array); dates and datetimes as ISO text, cast by the array type.
             arrays = [list(column) for column in zip(*rows)]
             for i in json_columns:
                 arrays[i] = [None if v is None else json.dumps(v) for v in arrays[i]]
-            cursor.execute(sql, [pg_array(column) for column in arrays])
+            sized_execute(cursor, sql, [pg_array(column) for column in arrays], rows=len(rows))
+            return cursor.fetchall() if returning else []
         else:
             ops = connection.ops
 
@@ -146,6 +155,7 @@ def rows_upsert(
 
             with transaction.atomic():  # one transaction, not one commit per row
                 cursor.executemany(sql, [[adapt(v, i) for i, v in enumerate(row)] for row in rows])
+            return []
 
 
 _NAMED = re.compile(r"%\((\w+)\)s")
