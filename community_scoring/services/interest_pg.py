@@ -29,7 +29,6 @@ Python's casefold() (they differ only for a few non-ASCII letters such as 'ß').
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,8 +40,7 @@ from community_scoring.bulk import pg_array, sized_execute
 from community_scoring.models import Action, InterestBucket, InterestScore, InterestTopic, Member, StageTransition
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.services.config import scoring_config_current
-
-INACTIVITY = "inactivity"  # not counted as activity (services.interest.INACTIVITY)
+from community_scoring.services.interest import INACTIVITY, members_facts, stage_changes_announce
 
 _T = {
     "action": Action._meta.db_table, "member": Member._meta.db_table, "score": InterestScore._meta.db_table,
@@ -247,7 +245,7 @@ class _Plan:
     apply_sql: str  # the stage CASE varies with the configuration
 
 
-_plans: dict[int, tuple[ScoringConfig, _Plan]] = {}
+_plan_cached: tuple[ScoringConfig, _Plan] | None = None  # the current configuration's
 
 
 def _stage_sql(config: ScoringConfig, params: dict[str, Any]) -> str:
@@ -266,9 +264,9 @@ def _stage_sql(config: ScoringConfig, params: dict[str, Any]) -> str:
 
 
 def _plan(config: ScoringConfig) -> _Plan:
-    cached = _plans.get(id(config))
-    if cached is not None and cached[0] is config:
-        return cached[1]
+    global _plan_cached
+    if _plan_cached is not None and _plan_cached[0] is config:
+        return _plan_cached[1]
     sets = {"": config.default, **config.personas}
     rule_rows = [(rk, t, r.points, r.target_points, r.daily_cap, r.once_only)
                  for rk, rules in sets.items() for t, r in rules.rules.items()]
@@ -282,27 +280,14 @@ def _plan(config: ScoringConfig) -> _Plan:
     }
     apply_sql = _APPLY_TEMPLATE.replace("{stage}", _stage_sql(config, params))
     plan = _Plan(params, apply_sql)
-    _plans.clear()
-    _plans[id(config)] = (config, plan)
+    _plan_cached = (config, plan)
     return plan
 
 
 def _fits(member_ids: Sequence[int], config: ScoringConfig) -> tuple[list[int], list[float]]:
     """Fit of these members from their attributes (scoring.fit, in Python)."""
-    if not member_ids:
-        return [], []
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, persona, attributes FROM {_T['member']} WHERE id = ANY(%s::bigint[])",
-                       [pg_array(member_ids)])
-        rows = cursor.fetchall()
-    ids, fits = [], []
-    for pk, persona, attributes in rows:
-        if isinstance(attributes, str):
-            attributes = json.loads(attributes)
-        persona = persona or ""
-        ids.append(pk)
-        fits.append(config.for_persona(persona).fit(attributes or {}, persona))
-    return ids, fits
+    facts = members_facts(member_ids) if member_ids else {}
+    return list(facts), [config.for_persona(f.persona).fit(f.attributes, f.persona) for f in facts.values()]
 
 
 def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) -> list[tuple]:
@@ -337,8 +322,6 @@ def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) 
                       rows=len(action_ids))
         changes = cursor.fetchall()
     if changes:
-        from community_scoring.services.interest import stage_changes_announce
-
         stage_changes_announce([(m, external_id, email or "", old, new, e, fit, "action", at)
                                 for m, old, new, at, e, fit, external_id, email in changes])
     return changes
