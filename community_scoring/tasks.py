@@ -4,6 +4,8 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
 - ``interest_inactivity_task`` daily at 02:00 UTC: logs inactivity penalties (services.inactivity).
 - ``interest_snapshot_task`` daily at 00:15 UTC: re-values decay, re-evaluates stages, writes the day's
   ScoreSnapshot rows (services.snapshots).
+- ``interest_pending_score_task`` every minute: scores actions a crash left stored but unscored
+  (services.interest_queue; normally the batch that stored them scores them before it answers).
 """
 from celery import shared_task
 
@@ -33,3 +35,10 @@ def interest_snapshot_task() -> int:
     from community_scoring.services.snapshots import interest_snapshot_take
 
     return interest_snapshot_take()
+
+
+@shared_task(name="community_scoring.interest_pending_score")
+def interest_pending_score_task() -> int:
+    from community_scoring.services.interest_queue import interest_pending_score
+
+    return interest_pending_score()

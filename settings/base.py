@@ -129,6 +129,9 @@ DISCOURSE_WEBHOOK_SECRET = env("DISCOURSE_WEBHOOK_SECRET", default="")
 # throughput, but a server crash can lose the last fraction of a second of acknowledged events. Off by default.
 API_INGEST_THROTTLE_RATE = env("API_INGEST_THROTTLE_RATE", default="120000/min")
 INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
+# Scorers that may run at once on PostgreSQL, each for its own share of the members (member id modulo this):
+# one per core keeps every core busy scoring (services.interest_queue). 1 scores everything in one pass.
+INTEREST_SCORERS = env.int("INTEREST_SCORERS", default=2)
 # API tokens are cached per process for this many seconds (community_scoring.auth): a token revoked in one
 # gunicorn worker stays valid in the others for at most this long. 0 disables the cache.
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5)

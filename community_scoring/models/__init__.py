@@ -1,12 +1,12 @@
 from .action import Action, ActionType
 from .config import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from .content import Content
-from .interest import InterestBucket, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
+from .interest import InterestBucket, InterestPending, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
 from .member import Member
 from .recompute import RecomputeJob
 from .token import ApiToken
 
 __all__ = [
     "Action", "ActionType", "ApiToken", "ConfigVersion", "Content", "FitRule", "InterestBucket", "InterestScore",
-    "InterestTopic", "Member", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
+    "InterestPending", "InterestTopic", "Member", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
 ]

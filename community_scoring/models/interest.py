@@ -100,3 +100,16 @@ class ScoreSnapshot(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "date"], name="snapshot_unique_member_date")]
         ordering = ["date"]
+
+
+class InterestPending(models.Model):
+    """Actions stored but not yet scored: one row per ingested batch (see services.interest_queue).
+
+    A batch's actions and its rows (one per scorer partition) commit together; a row is deleted in the
+    transaction that scores its partition of them, so each action is scored exactly once, even across a crash.
+    """
+
+    action_ids = models.JSONField(default=list, help_text="Ids of the batch's new actions.")
+    refit = models.JSONField(default=list, help_text="Members whose attributes the batch changed: fit re-evaluated.")
+    partition = models.PositiveSmallIntegerField(default=0, help_text="Scores only members with id % scorers == this.")
+    created_at = models.DateTimeField(auto_now_add=True)

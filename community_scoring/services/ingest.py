@@ -10,8 +10,9 @@ a handful of SQL statements on PostgreSQL instead of thousands:
    the missing, updates the changed and returns every id (_MEMBERS_UPSERT_SQL, _CONTENTS_UPSERT_SQL);
 3. INSERT the actions ... ON CONFLICT (source, external_event_id) DO NOTHING RETURNING, which says exactly
    which events are new: the rest are duplicates (a retried batch, a concurrent delivery);
-4. one `interest_apply_ids(created)` for the new ones, in the same transaction (scored inside PostgreSQL,
-   see services.interest_pg).
+4. the new ones are queued for scoring (one InterestPending row per scorer partition) in the same transaction,
+   and scored right after its commit, before this returns (services.interest_queue: one scorer per partition
+   at a time, scoring every batch queued meanwhile in one pass inside PostgreSQL, services.interest_pg).
 
 A repeated event id inside one batch counts once (the first valid occurrence). On other databases (the
 embedded SQLite demo) the same results come from a per-event loop over `member_upsert`/`content_upsert`/
@@ -43,6 +44,7 @@ from community_scoring.services.events import (
     _persona,
     event_errors,
 )
+from community_scoring.services.interest_queue import interest_pending_add, interest_pending_score
 from community_scoring.services.members import content_upsert, member_upsert
 
 
@@ -339,8 +341,6 @@ def _commit_without_flush() -> None:
 
 
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
-    from community_scoring.services.interest_pg import interest_apply_ids
-
     member_specs: dict[tuple[str, str], _MemberSpec] = {}
     content_specs: dict[tuple[str, str], _ContentSpec] = {}
     for _, event in accepted:
@@ -409,13 +409,16 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
             if pk is not None:
                 created[i] = pk
                 actors.add(row[0])
-        # The members' changes are written only now, right before the score rows are locked: a concurrent batch
-        # naming the same members waits here for this one's commit, as it would at the score locks anyway.
+        # The members' changes are written last: a concurrent batch naming the same members waits for this
+        # one's commit from here on.
         _members_update(upserted, member_specs, now=now)
-        if created:
-            # Fit is re-evaluated for the scored members whose attributes this batch changed (see interest_pg).
-            interest_apply_ids(list(created.values()), refit=upserted.attributes_changed)
-        _rescore_changed_members(upserted, scored=actors)
+        # Scored right after this commit, by one scorer at a time (services.interest_queue); fit is re-evaluated
+        # for the scored members whose attributes this batch changed (see interest_pg).
+        pending = (interest_pending_add(action_ids=list(created.values()), refit=upserted.attributes_changed)
+                   if created else None)
+    if pending is not None:
+        interest_pending_score(until=pending)
+    _rescore_changed_members(upserted, scored=actors)
     return created
 
 

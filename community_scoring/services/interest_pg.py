@@ -63,14 +63,14 @@ WITH {_CONFIG_CTES},
 act AS (SELECT member_id, target_member_id, action_type_id FROM {_T['action']} WHERE id = ANY(%(ids)s::bigint[])),
 tgt AS (SELECT DISTINCT target_member_id AS m, action_type_id AS t FROM act
         WHERE target_member_id IS NOT NULL AND target_member_id <> member_id),
-owners AS (
-    SELECT member_id AS m FROM act
+owners AS (  -- of this partition (member id modulo the partitions: see services.interest_queue)
+    SELECT member_id AS m FROM act WHERE member_id %% %(part_n)s::int = %(part_k)s::int
     UNION
     SELECT tgt.m FROM tgt
     JOIN {_T['member']} mm ON mm.id = tgt.m
     LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')}
     JOIN ru ON ru.rk = COALESCE(pk.rk, '') AND ru.t = tgt.t
-    WHERE ru.tpts <> 0),
+    WHERE ru.tpts <> 0 AND tgt.m %% %(part_n)s::int = %(part_k)s::int),
 ins AS (
     INSERT INTO {_T['score']} (member_id, engagement, fit, score, stage, primary_topic, config_version, updated_at)
     SELECT m, 0, 0, 0, %(floor)s::varchar, '', 0, %(now)s::timestamptz FROM owners ORDER BY m
@@ -108,11 +108,13 @@ own AS (  -- each owner's rule set and half-life
     SELECT m.id AS m, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
     FROM {_T['member']} m LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''
     WHERE m.id = ANY(%(owners)s::bigint[])),
-sides AS (  -- acting on yourself earns nothing
+sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT member_id AS o, t, false AS r, d, topic, occurred_at FROM act
-    WHERE target_member_id IS NULL OR target_member_id <> member_id
+    WHERE (target_member_id IS NULL OR target_member_id <> member_id)
+      AND member_id %% %(part_n)s::int = %(part_k)s::int
     UNION ALL
-    SELECT target_member_id, t, true, d, topic, occurred_at FROM act WHERE target_member_id <> member_id),
+    SELECT target_member_id, t, true, d, topic, occurred_at FROM act
+    WHERE target_member_id <> member_id AND target_member_id %% %(part_n)s::int = %(part_k)s::int),
 ruled AS (
     SELECT s.* FROM sides s JOIN own ON own.m = s.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = s.t
     WHERE NOT s.r OR COALESCE(ru.tpts, 0) <> 0),
@@ -290,12 +292,14 @@ def _fits(member_ids: Sequence[int], config: ScoringConfig) -> tuple[list[int], 
     return list(facts), [config.for_persona(f.persona).fit(f.attributes, f.persona) for f in facts.values()]
 
 
-def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) -> list[tuple]:
+def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = (),
+                       partition: tuple[int, int] = (0, 1)) -> list[tuple]:
     """Score newly created actions (by id) on PostgreSQL; returns the stage changes as
     (member id, from, to, at, engagement, fit, external id, email) rows, already stored and announced.
 
     Each action must be counted once: pass only actions the caller just created, in the caller's transaction.
     ``refit``: members whose attributes or persona the caller changed (their fit is re-evaluated if scored here).
+    ``partition`` (k, n): score only for members whose id % n == k (services.interest_queue); the default, all.
     """
     if not action_ids:
         return []
@@ -303,9 +307,10 @@ def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) 
     plan = _plan(config)
     now = timezone.now()
     ids = pg_array(sorted(action_ids))
+    part = {"part_k": partition[0], "part_n": partition[1]}
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Small batches (single events above all) run prepared: see bulk.sized_execute.
-        sized_execute(cursor, _OWNERS_SQL, {**plan.params, "ids": ids, "now": now}, rows=len(action_ids))
+        sized_execute(cursor, _OWNERS_SQL, {**plan.params, **part, "ids": ids, "now": now}, rows=len(action_ids))
         owners, inserted = cursor.fetchone()
         if not owners:
             return []
@@ -317,7 +322,7 @@ def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = ()) 
         if refit:
             stale.update(refit.intersection(owners))
         fit_ids, fit_vals = _fits(sorted(stale), config)
-        sized_execute(cursor, plan.apply_sql, {**plan.params, "ids": ids, "owners": owners_literal, "now": now,
+        sized_execute(cursor, plan.apply_sql, {**plan.params, **part, "ids": ids, "owners": owners_literal, "now": now,
                                         "fit_ids": pg_array(fit_ids), "fit_vals": pg_array(fit_vals)},
                       rows=len(action_ids))
         changes = cursor.fetchall()

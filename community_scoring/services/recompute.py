@@ -27,6 +27,7 @@ from community_scoring.services.interest import (
     INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
     stage_changes_save, topics_write,
 )
+from community_scoring.services.interest_queue import partition_of, pending_action_ids, scorer_partitions
 
 
 @dataclass
@@ -40,17 +41,22 @@ class RecomputeResult:
 def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True) -> dict[int, list[BucketTally]]:
     """Bucket tallies from the log for these members: their own actions, and actions others did to them.
 
-    Self-targeted actions are left out (they earn nothing). Received tallies are returned for every type; the
+    Self-targeted actions are left out (they earn nothing), and so are actions still waiting for their scorer
+    (services.interest_queue), which adds them on top of what this returns. Received tallies are returned for every type; the
     caller keeps those its rules give target points for.
     """
     day = TruncDate("occurred_at", tzinfo=dt_timezone.utc)
     group = ["action_type_id", "day", *(["topic"] if with_topics else [])]
     tallies: dict[int, dict[tuple, BucketTally]] = defaultdict(dict)
-    sides = (
-        (False, "member_id", Action.objects.filter(member_id__in=member_ids).exclude(target_member_id=F("member_id"))),
-        (True, "target_member_id",
-         Action.objects.filter(target_member_id__in=member_ids).exclude(member_id=F("target_member_id"))),
-    )
+    sides = []
+    for k in range(scorer_partitions()):  # each member's scorer adds its partition's pending actions on top
+        members = [m for m in member_ids if partition_of(m) == k]
+        scored = Action.objects.exclude(pk__in=pending_action_ids(k))
+        sides += [
+            (False, "member_id", scored.filter(member_id__in=members).exclude(target_member_id=F("member_id"))),
+            (True, "target_member_id",
+             scored.filter(target_member_id__in=members).exclude(member_id=F("target_member_id"))),
+        ]
     for received, owner_field, queryset in sides:
         rows = queryset.annotate(day=day).values(owner_field, *group).annotate(n=Count("id")).order_by()
         for row in rows:

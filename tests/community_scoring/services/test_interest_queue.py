@@ -1,0 +1,163 @@
+"""The queue between storing a batch's actions and scoring them (services.interest_queue).
+
+What a user relies on: an ingest response means the batch is scored; every action counts exactly once, even
+when a process dies between storing and scoring, and even when a recompute runs while actions are pending; the
+scorer partitions together give what one scorer gives; concurrent batches lose nothing.
+"""
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import connection
+from django.db.models import Sum
+
+from community_scoring.models import Action, InterestBucket, InterestPending, InterestScore
+from community_scoring.services import ingest
+from community_scoring.services.events import ContentIn, EventIn, MemberIn
+from community_scoring.services import interest_queue
+from community_scoring.services.ingest import actions_ingest
+from community_scoring.services.interest_queue import interest_pending_score
+from community_scoring.services.recompute import interest_recompute
+from community_scoring.tasks import interest_pending_score_task
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="the queue serves the PostgreSQL bulk path"),
+]
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+
+
+def batch(first: int, n: int, source: str = "queue") -> list[EventIn]:
+    """Answers and votes among 8 members on 4 posts over 3 days: targets, caps and topics all come into play."""
+    out = []
+    for i in range(first, first + n):
+        kind = ["answer", "vote_up", "comment"][i % 3]
+        out.append(EventIn(
+            source=source, event_id=f"e-{i}", type=kind, occurred_at=NOW - timedelta(hours=(i * 7) % 72),
+            member=MemberIn(external_id=f"u-{i % 8}"),
+            target_content=ContentIn(external_id=f"p-{i % 4}", topic=["api", "sdk"][i % 2],
+                                     author_external_id=f"u-{(i + 3) % 8}"),
+        ))
+    return out
+
+
+def counted(*ranges: tuple[int, int]) -> int:
+    """What the bucket counts of these batch(first, n) events add up to: each once for its actor, and votes once
+    more for the target (the only one of the three types whose rule gives target points)."""
+    return sum(1 + (i % 3 == 1) for first, n in ranges for i in range(first, first + n))
+
+
+def state() -> dict:
+    """Each member's engagement valued at NOW (the default rule set's 90-day half-life), primary topic and stage,
+    and the buckets' action counts."""
+    scores = {}
+    for s in InterestScore.objects.all():
+        days = (NOW - s.ref_time).total_seconds() / 86400 if s.ref_time else 0
+        scores[s.member_id] = (pytest.approx(s.engagement * 2 ** (-days / 90), rel=1e-9), s.primary_topic, s.stage)
+    counts = dict(InterestBucket.objects.values_list("member_id").annotate(n=Sum("count")).order_by())
+    return {"scores": scores, "counts": counts}
+
+
+def recomputed() -> dict:
+    interest_recompute(now=NOW)
+    return state()
+
+
+def crash_before_scoring(monkeypatch) -> None:
+    """The process dies after the batch's commit, before it scores: its pending rows stay."""
+    monkeypatch.setattr(ingest, "interest_pending_score", lambda **kwargs: 0)
+
+
+@pytest.mark.parametrize("scorers", [1, 2])
+def test_an_ingest_returns_scored_with_nothing_left_pending(settings, scorers):
+    settings.INTEREST_SCORERS = scorers
+    results = actions_ingest(events=batch(0, 60), now=NOW)
+    assert all(r.status == "created" for r in results)
+    assert not InterestPending.objects.exists()
+    assert sum(state()["counts"].values()) == counted((0, 60))
+    incremental = state()
+    assert recomputed() == incremental
+
+
+@pytest.mark.parametrize("scorers", [1, 2])
+def test_rows_a_crash_left_are_scored_once_by_the_next_batch_or_the_periodic_task(settings, monkeypatch, scorers):
+    settings.INTEREST_SCORERS = scorers
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(0, 40), now=NOW)
+    assert InterestPending.objects.count() == scorers  # one row per partition
+    assert not InterestScore.objects.filter(engagement__gt=0).exists()  # stored, not yet scored
+
+    actions_ingest(events=batch(40, 40), now=NOW)  # the next batch's scorer takes the older rows too
+    assert not InterestPending.objects.exists()
+    assert interest_pending_score_task.delay().get() == 0  # nothing left: nothing counted twice
+    incremental = state()
+    assert recomputed() == incremental
+
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(80, 40), now=NOW)
+    assert interest_pending_score_task.delay().get() == 40 * scorers  # each partition scores its share once
+    assert interest_pending_score_task.delay().get() == 0
+    incremental = state()
+    assert recomputed() == incremental
+
+
+@pytest.mark.parametrize("scorers", [1, 2])
+def test_a_recompute_while_actions_are_pending_leaves_them_to_their_scorer(settings, monkeypatch, scorers):
+    settings.INTEREST_SCORERS = scorers
+    actions_ingest(events=batch(0, 40), now=NOW)
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(40, 40), now=NOW)
+    if scorers == 2:  # one partition scored before the recompute, the other after it
+        interest_queue._partition_score(0, None)
+        assert list(InterestPending.objects.values_list("partition", flat=True)) == [1]
+    interest_recompute(now=NOW)
+    interest_pending_score()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 80))
+    assert recomputed() == incremental
+
+
+def test_two_scorer_partitions_give_what_one_scorer_gives(settings):
+    settings.INTEREST_SCORERS = 1
+    actions_ingest(events=batch(0, 90, source="one"), now=NOW)
+    one = state()
+    InterestScore.objects.all().delete()
+    InterestBucket.objects.all().delete()
+    Action.objects.all().delete()
+    settings.INTEREST_SCORERS = 2
+    actions_ingest(events=batch(0, 90, source="one"), now=NOW)
+    assert state() == one
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_are_each_scored_once_before_they_return():
+    errors, results = [], {}
+    barrier = threading.Barrier(3)
+
+    def run(worker: int) -> None:
+        try:
+            barrier.wait()
+            for k in range(4):
+                first = worker * 1000 + k * 50
+                results[first] = actions_ingest(events=batch(first, 50), now=NOW)
+                # Returned scored: this batch's actors have score rows counting its actions already.
+                assert InterestBucket.objects.filter(received=False).aggregate(n=Sum("count"))["n"] >= 50
+        except Exception as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert sum(r.status == "created" for rs in results.values() for r in rs) == 600 == Action.objects.count()
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted(*((w * 1000 + k * 50, 50) for w in range(3) for k in range(4)))
+    assert recomputed() == incremental
