@@ -27,28 +27,31 @@ def pg_array(values) -> str:
     row). One literal is parsed once and hashed: 6 ms for the same query, measured.
     """
     values = values if isinstance(values, list) else list(values)
-    # Fast paths for the common columns (ids, plain strings): one join instead of a call per element.
-    if values and all(type(v) is str for v in values):
-        joined = '","'.join(values)
-        if "\\" not in joined and '"' not in joined:
-            return '{"' + joined + '"}'
-    elif values and all(type(v) is int for v in values):
+    # Fast paths for the common columns (ids; strings, some missing): a join instead of a call per element.
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)} and values:
+        nulls = values.count(None)
+        joined = '","'.join(["\0" if v is None else v for v in values])  # "\0": no PostgreSQL string holds one
+        if "\\" not in joined and '"' not in joined and joined.count("\0") == nulls:
+            literal = '{"' + joined + '"}'
+            return literal.replace('"\0"', "NULL") if nulls else literal
+    elif kinds == {int}:
         return "{" + ",".join(map(str, values)) + "}"
-    parts = []
-    for v in values:
-        if v is None:
-            parts.append("NULL")
-        elif isinstance(v, bool):
-            parts.append("t" if v else "f")
-        elif isinstance(v, (int, float)):
-            parts.append(repr(v))
-        else:
-            if isinstance(v, date):
-                v = v.isoformat()
-            elif not isinstance(v, str):
-                v = str(v)
-            parts.append('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(parts) + "}"
+    return "{" + ",".join([_element(v) for v in values]) + "}"
+
+
+def _element(v) -> str:
+    if v is None:
+        return "NULL"
+    if v is True or v is False:
+        return "t" if v else "f"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, date):
+        v = v.isoformat()
+    elif not isinstance(v, str):
+        v = str(v)
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @models.Field.register_lookup
