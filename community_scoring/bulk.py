@@ -54,6 +54,13 @@ def _element(v) -> str:
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def commit_without_flush() -> None:
+    """The current transaction commits without waiting for its WAL flush (PostgreSQL; SET LOCAL: this
+    transaction only). Callers say why losing it in a crash is acceptable."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 @models.Field.register_lookup
 class AnyOf(models.Lookup):
     """``field__any_of=[...]`` -> ``field = ANY(%s)`` with the values as ONE array parameter (PostgreSQL).

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import pg_array, rows_upsert, sized_execute
+from community_scoring.bulk import commit_without_flush, pg_array, rows_upsert, sized_execute
 from community_scoring.models import Action, ActionType, Content, Member
 from community_scoring.services.actions import action_record
 from community_scoring.services.events import (
@@ -334,12 +334,6 @@ assert {"id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)
     f.attname for f in Action._meta.concrete_fields}, "an Action field is not written"
 
 
-def _commit_without_flush() -> None:
-    """The current transaction commits without waiting for its WAL flush (SET LOCAL: this transaction only)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[int, int]:
     member_specs: dict[tuple[str, str], _MemberSpec] = {}
     content_specs: dict[tuple[str, str], _ContentSpec] = {}
@@ -364,14 +358,14 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
     # for the WAL flush; the batch's own commit below flushes it, and a crash in between loses only rows no
     # action refers to yet. Their changed fields are written in the batch's transaction (_members_update).
     with transaction.atomic():
-        _commit_without_flush()
+        commit_without_flush()
         upserted = _members_upsert(member_specs, now=now)
         member_ids = upserted.ids
         content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
 
     with transaction.atomic():
         if getattr(settings, "INGEST_ASYNC_COMMIT", False):  # opt-in: see settings.base
-            _commit_without_flush()
+            commit_without_flush()
 
         # Walk the batch in order, as the one-by-one path would: an event sees each content's author and topic
         # as given by the events before it (and itself), over what was stored before the batch.

@@ -23,15 +23,15 @@ Guarantees:
 from __future__ import annotations
 
 import itertools
-import json
-
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
-from community_scoring.models import Action, InterestPending
+from community_scoring.bulk import commit_without_flush
+from community_scoring.models import InterestPending
+from community_scoring.services.interest_pg import interest_apply_ids
 
 # The advisory locks scorers hold while they score: this plus the partition ("cs-score").
 SCORER_LOCK = 0x63732D73636F7265
@@ -43,17 +43,14 @@ _turns = itertools.count()  # which partition this process's next caller scores 
 _CLAIM_SQL = f"""
 DELETE FROM {_TABLE} WHERE id IN (
     SELECT id FROM {_TABLE} WHERE partition = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-RETURNING id, action_ids, refit
+RETURNING id, ARRAY(SELECT jsonb_array_elements_text(action_ids)::bigint),
+          ARRAY(SELECT jsonb_array_elements_text(refit)::bigint)
 """
 
 
 def scorer_partitions() -> int:
     """How many scorers may run at once (settings.INTEREST_SCORERS on PostgreSQL; 1 elsewhere)."""
     return max(1, settings.INTEREST_SCORERS) if connection.vendor == "postgresql" else 1
-
-
-def partition_of(member_id: int) -> int:
-    return member_id % scorer_partitions()
 
 
 def interest_pending_add(*, action_ids: Sequence[int], refit: Iterable[int] = ()) -> list[int]:
@@ -73,9 +70,10 @@ def interest_pending_score(*, until: Sequence[int] | None = None) -> int:
     call or by other scorers; without, once nothing is pending. Callers start at different partitions, so two
     batches waiting at once each score one partition meanwhile.
     """
-    partitions = scorer_partitions()
+    if connection.vendor != "postgresql":
+        return 0  # only the PostgreSQL bulk path queues (services.ingest.bulk_supported)
     if until is None:
-        return sum(_partition_score(k, None) for k in range(partitions))
+        return sum(_partition_score(k, None) for k in range(scorer_partitions()))
     start = next(_turns) % len(until)
     return sum(_partition_score(k, until[k]) for k in [*range(start, len(until)), *range(start)])
 
@@ -89,7 +87,7 @@ def _partition_score(partition: int, until: int | None) -> int:
                 return scored
             action_ids = sorted({a for _, ids, _ in claimed for a in ids})
             refit = {m for _, _, members in claimed for m in members}
-            _score(action_ids, refit, partition)
+            interest_apply_ids(action_ids, refit=refit, partition=(partition, scorer_partitions()))
             scored += len(action_ids)
         rows = [row_id for row_id, _, _ in claimed]
         if until is not None and (until <= rows[-1] or len(rows) < PASS_ROWS):
@@ -98,30 +96,11 @@ def _partition_score(partition: int, until: int | None) -> int:
 
 def _claim(partition: int) -> list[tuple[int, list[int], list[int]]]:
     """Take the partition's scorer lock (until this transaction ends); delete and return its oldest rows."""
-    if connection.vendor != "postgresql":  # one writer at a time anyway (the embedded SQLite default)
-        rows = list(InterestPending.objects.order_by("pk").values_list("pk", "action_ids", "refit")[:PASS_ROWS])
-        InterestPending.objects.filter(pk__in=[r[0] for r in rows]).delete()
-        return rows
+    commit_without_flush()  # safe: see the module docstring
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL synchronous_commit TO OFF")  # safe: see the module docstring
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SCORER_LOCK + partition])
         cursor.execute(_CLAIM_SQL, [partition, PASS_ROWS])
-        return sorted((pk, _ids(action_ids), _ids(refit)) for pk, action_ids, refit in cursor.fetchall())
-
-
-def _ids(value: str | list[int]) -> list[int]:
-    return json.loads(value) if isinstance(value, str) else value  # Django leaves jsonb undecoded on raw cursors
-
-
-def _score(action_ids: list[int], refit: set[int], partition: int) -> None:
-    if connection.vendor == "postgresql":
-        from community_scoring.services.interest_pg import interest_apply_ids
-
-        interest_apply_ids(action_ids, refit=refit, partition=(partition, scorer_partitions()))
-    else:
-        from community_scoring.services.interest import interest_apply_python
-
-        interest_apply_python(actions=list(Action.objects.filter(pk__in=action_ids)))
+        return sorted(cursor.fetchall())
 
 
 def pending_action_ids(partition: int) -> RawSQL:

@@ -27,7 +27,7 @@ from community_scoring.services.interest import (
     INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
     stage_changes_save, topics_write,
 )
-from community_scoring.services.interest_queue import partition_of, pending_action_ids, scorer_partitions
+from community_scoring.services.interest_queue import pending_action_ids, scorer_partitions
 
 
 @dataclass
@@ -42,15 +42,16 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
     """Bucket tallies from the log for these members: their own actions, and actions others did to them.
 
     Self-targeted actions are left out (they earn nothing), and so are actions still waiting for their scorer
-    (services.interest_queue), which adds them on top of what this returns. Received tallies are returned for every type; the
-    caller keeps those its rules give target points for.
+    (services.interest_queue), which adds them on top of what this returns. Received tallies are returned for
+    every type; the caller keeps those its rules give target points for.
     """
     day = TruncDate("occurred_at", tzinfo=dt_timezone.utc)
     group = ["action_type_id", "day", *(["topic"] if with_topics else [])]
     tallies: dict[int, dict[tuple, BucketTally]] = defaultdict(dict)
     sides = []
-    for k in range(scorer_partitions()):  # each member's scorer adds its partition's pending actions on top
-        members = [m for m in member_ids if partition_of(m) == k]
+    partitions = scorer_partitions()
+    for k in range(partitions):  # each member's scorer adds its partition's pending actions on top
+        members = [m for m in member_ids if m % partitions == k]
         scored = Action.objects.exclude(pk__in=pending_action_ids(k))
         sides += [
             (False, "member_id", scored.filter(member_id__in=members).exclude(target_member_id=F("member_id"))),

@@ -181,11 +181,11 @@ def test_only_the_members_and_contents_commit_without_the_flush_unless_asked(db,
 
 
 def test_the_engine_scores_exactly_the_new_actions_of_a_batch(db, monkeypatch, settings):
-    from community_scoring.services import interest_pg
+    from community_scoring.services import interest_queue
 
     seen = []
-    original = interest_pg.interest_apply_ids
-    monkeypatch.setattr(interest_pg, "interest_apply_ids",
+    original = interest_queue.interest_apply_ids  # what the scorer calls
+    monkeypatch.setattr(interest_queue, "interest_apply_ids",
                         lambda ids, **kw: (seen.append(sorted(ids)), original(ids, **kw))[1])
     event = EventIn(source="s", event_id="1", type="vote_up", occurred_at=DAY, text="hi",
                     member=MemberIn(external_id="a"),
