@@ -1,24 +1,33 @@
 #!/usr/bin/env python
-"""Ingest throughput on PostgreSQL, with interest scores updated in the same transaction as the actions.
+"""Ingest throughput on PostgreSQL, counted until interest scores are updated.
 
 What it measures (all against a fresh database, `cs_bench` or $BENCH_DB, it creates and migrates; nothing else is
 touched):
 
 1. batched, in process: POST /api/v1/events/ with 1,000 events per request through Django's full request
-   stack (JSON parsing, token auth, the real DRF view, actions_ingest, interest_apply, JSON rendering) via the
-   WSGI test client, one request at a time. Bodies are pre-encoded, as a client would have them.
+   stack (JSON parsing, token auth, the real DRF view, actions_ingest, scoring, JSON rendering) via the WSGI
+   test client, one request at a time, scoring inline (INTEREST_SCORING=inline: each request scores its batch
+   before it answers). Bodies are pre-encoded, as a client would have them.
    Also the same batches' cost in actions_ingest alone (no HTTP), and a retry of batches (all duplicates).
-2. batched over HTTP: the same through gunicorn (gunicorn.conf.py, the production settings: 2 workers of
-   GUNICORN_THREADS threads), 4 concurrent clients, after a few untimed warm-up batches; with the server's CPU
-   per 1,000 events (workers and their PostgreSQL backends).
-3. single events over HTTP: one event per POST through the same gunicorn, driven by wrk when it is
-   installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency.
+2. batched over HTTP, for each scoring mode (--scoring, default both):
+   - worker: the production setup. gunicorn (gunicorn.conf.py, the production settings: 2 workers of
+     GUNICORN_THREADS threads) stores batches and answers; a Celery worker (prefork, 2 processes, Redis broker
+     $BENCH_BROKER) scores them in passes (services.interest_queue). Timed until the last action is scored;
+   - inline: gunicorn alone, each request scoring its batch before it answers.
+   4 concurrent clients, after a few untimed warm-up batches; with the server's CPU per 1,000 events (web and
+   Celery processes and their PostgreSQL backends).
+3. single events over HTTP, per mode: one event per POST through the same gunicorn, driven by wrk when it is
+   installed (apt install wrk), else by a bounded thread pool; requests/s with p50/p99 latency, and the time
+   until they were all scored.
 
-   Then the same with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
+   Then single events with INGEST_ASYNC_COMMIT=true (commits without waiting for the WAL flush), reported apart.
+
+Every action stored is checked to be counted once in its actor's buckets at the end.
 
 Usage: .venv/bin/python bench/ingest.py [--batches 20] [--single-seconds 15] [--async-commit-seconds 8]
-Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench),
-GUNICORN_CMD_ARGS (e.g. "--worker-class sync --threads 1" to compare with sync workers).
+       [--scoring worker,inline]
+Environment: BENCH_PG (default postgres://postgres@127.0.0.1:5432), BENCH_DB (default cs_bench), BENCH_BROKER
+(default redis://127.0.0.1:6379/14, flushed), GUNICORN_CMD_ARGS (e.g. "--worker-class sync --threads 1").
 Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.
 """
 from __future__ import annotations
@@ -44,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "cs_bench")
+BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
 URL = "/api/v1/events/"
 TYPES = [("vote_up", 30), ("read", 28), ("comment", 12), ("answer", 10), ("question", 5), ("follow", 5),
          ("share", 5), ("vote_down", 3), ("poll_response", 2)]
@@ -61,6 +71,7 @@ def environment() -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "DATABASE_CONN_MAX_AGE": "600",
+        "INTEREST_SCORING": "inline",  # this process (phase 1); each HTTP phase sets its own
     }
     os.environ.update(env)
     return env
@@ -261,7 +272,7 @@ def single_with_threads(port: int, token: str, *, seconds: int, connections: int
             "p50_ms": pct(latencies, 50), "p99_ms": pct(latencies, 99), "errors": errors}
 
 
-def gunicorn_stop(proc: subprocess.Popen) -> None:
+def process_stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
         proc.wait(timeout=10)
@@ -269,38 +280,133 @@ def gunicorn_stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def server_cpu(gunicorn_pid: int, connection) -> float:
-    """CPU seconds used so far by the gunicorn workers and every other PostgreSQL backend on the bench database."""
+def celery_start(env: dict[str, str]) -> subprocess.Popen:
+    """A Celery worker as production runs it (`make worker`), 2 prefork processes, on a flushed broker."""
+    import redis
+    from celery import Celery
+
+    redis.Redis.from_url(BROKER).flushdb()
+    binary = str(Path(sys.executable).parent / "celery")
+    proc = subprocess.Popen(
+        [binary, "-A", "settings", "worker", "--pool", "prefork", "--concurrency", "2", "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    ping = Celery("bench-ping", broker=BROKER)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"celery exited: {proc.stderr.read().decode()[-2000:]}")
+        if ping.control.ping(timeout=0.5):
+            return proc
+    proc.terminate()
+    raise RuntimeError("the Celery worker did not start")
+
+
+def children(pid: int) -> list[int]:
     try:
-        with open(f"/proc/{gunicorn_pid}/task/{gunicorn_pid}/children") as f:
-            workers = [int(p) for p in f.read().split()]
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
     except OSError:
-        workers = []
+        return []
+
+
+def server_cpu(server_pids: list[int], connection) -> dict[str, float]:
+    """CPU seconds used so far by each kind of server process: web (gunicorn), celery, and postgres (every other
+    PostgreSQL backend on the bench database), and their "total"."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         backends = [row[0] for row in cursor.fetchall()]
-    return sum(process_cpu(pid) for pid in (*workers, *backends))
+    cpu = {"postgres": sum(process_cpu(pid) for pid in backends)}
+    for name, pid in zip(("web", "celery"), server_pids):
+        cpu[name] = sum(process_cpu(p) for p in (pid, *children(pid)))
+    cpu["total"] = sum(cpu.values())
+    return cpu
 
 
-def single_phase(port: int, token: str, args, Action, connection, label: str, gunicorn_pid: int) -> None:
+def cpu_split(before: dict[str, float], after: dict[str, float], per: float) -> str:
+    """The CPU each kind of process used between two server_cpu readings, in ms per `per` units of work."""
+    return ", ".join(f"{name} {1000 * (after[name] - before[name]) / per:.1f}" for name in after if name != "total")
+
+
+def scored_wait(timeout: float = 120.0) -> float:
+    """Wait until no action is waiting for its scorer; returns when that was (perf_counter)."""
+    from community_scoring.models import InterestPending
+
+    deadline = time.perf_counter() + timeout
+    while InterestPending.objects.exists():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"actions still unscored after {timeout:.0f}s")
+        time.sleep(0.01)
+    return time.perf_counter()
+
+
+def single_phase(port: int, token: str, args, Action, connection, label: str, server_pids: list[int]) -> None:
     for k in range(20):  # warm both workers (imports, connections, caches) before measuring
         http_post(port, json.dumps({"source": "bench-warmup", "event_id": f"{label}-{k}", "type": "read",
                                     "occurred_at": datetime.now(timezone.utc).isoformat(),
                                     "member": {"external_id": f"u-{k}"}}).encode(), token)
+    scored_wait()
     before = Action.objects.filter(source="bench-single").count()
-    cpu_before = server_cpu(gunicorn_pid, connection)
+    cpu_before = server_cpu(server_pids, connection)
     driver = single_with_wrk if shutil.which("wrk") and not args.no_wrk else single_with_threads
+    started = time.perf_counter()
     result = driver(port, token, seconds=args.single_seconds, connections=args.connections, members=args.members,
-                    phase=re.sub(r"\W+", "", label)[:12])
-    cpu = server_cpu(gunicorn_pid, connection) - cpu_before
+                    phase=re.sub(r"\W+", "", label)[-24:])
+    answered = time.perf_counter()
+    lag = scored_wait() - answered
+    cpu_after = server_cpu(server_pids, connection)
+    cpu = cpu_after["total"] - cpu_before["total"]
     stored = Action.objects.filter(source="bench-single").count() - before
     print(f"\nsingle events over HTTP, {label} ({gunicorn_label()}, {result['driver']}): {result['rps']:,.0f} POSTs/s, "
           f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms; {result['requests']} requests, "
-          f"{result['errors']} non-2xx; {stored} actions stored")
+          f"{result['errors']} non-2xx; {stored} actions stored, all scored {lag * 1000:.0f} ms after the last "
+          f"answer ({result['requests'] / (answered - started + lag):,.0f} POSTs/s counted until then)")
     if result["requests"] and cpu > 0:
         per = 1000 * cpu / result["requests"]
-        print(f"  server CPU per POST (gunicorn workers + their PostgreSQL backends): {per:.1f} ms, i.e. at most "
-              f"{2000 / per:,.0f} POSTs/s if the 2 cores did nothing else (commit fsync waits not included)")
+        print(f"  server CPU per POST (web and Celery workers + their PostgreSQL backends): {per:.1f} ms "
+              f"({cpu_split(cpu_before, cpu_after, result['requests'])}), i.e. at most {2000 / per:,.0f} POSTs/s if "
+              f"the 2 cores did nothing else (commit fsync waits not included)")
+    connection.close()
+
+
+def batched_phase(port: int, token: str, bodies: list[bytes], args, connection, label: str,
+                  server_pids: list[int]) -> None:
+    warm = args.http_warm_batches
+    for body in bodies[:warm]:  # both workers warm; this source's members and contents mostly known
+        assert http_post(port, body, token)[0] == 200
+    scored_wait()
+    cpu_before = server_cpu(server_pids, connection)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(args.http_clients) as pool:
+        outcomes = list(pool.map(lambda b: http_post(port, b, token), bodies[warm:]))
+    answered = time.perf_counter()
+    done = scored_wait()
+    cpu_after = server_cpu(server_pids, connection)
+    cpu = cpu_after["total"] - cpu_before["total"]
+    assert all(status == 200 for status, _ in outcomes), outcomes
+    lat = [t for _, t in outcomes]
+    n = 1000 * len(outcomes)
+    print(f"\nbatched over HTTP, {label} ({gunicorn_label()}, {args.http_clients} clients, {len(outcomes)} batches of "
+          f"1,000 after {warm} warm-up batches): {n / (done - started):,.0f} events/s counted until the last one was "
+          f"scored ({(done - answered) * 1000:.0f} ms after the last answer; answers alone {n / (answered - started):,.0f}"
+          f" events/s); per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
+    print(f"  server CPU per 1,000 events (web and Celery workers + their PostgreSQL backends): "
+          f"{1000 * cpu / len(outcomes):.0f} ms ({cpu_split(cpu_before, cpu_after, len(outcomes))}), i.e. at most "
+          f"{2000 * len(outcomes) / cpu:,.0f} events/s on 2 idle cores")
+    connection.close()
+
+
+def counted_once_check(Action, InterestBucket, connection) -> None:
+    """Every stored action is in its actor's buckets exactly once (self-targeted ones earn nothing)."""
+    from django.db.models import F, Q, Sum
+
+    counted = InterestBucket.objects.filter(received=False).exclude(action_type="inactivity")
+    in_buckets = counted.aggregate(n=Sum("count"))["n"] or 0
+    stored = Action.objects.exclude(action_type="inactivity").filter(
+        Q(target_member__isnull=True) | ~Q(target_member=F("member"))).count()
+    assert in_buckets == stored, (in_buckets, stored)
+    print(f"\ncheck: all {stored:,} actions stored are counted once in their actors' buckets")
     connection.close()
 
 
@@ -347,6 +453,8 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=5000)
     parser.add_argument("--no-wrk", action="store_true", help="drive single events with Python threads even if wrk exists")
     parser.add_argument("--contents", type=int, default=20000)
+    parser.add_argument("--scoring", default="worker,inline",
+                        help="scoring modes to run the HTTP phases with, in order (worker: Celery; inline)")
     args = parser.parse_args()
 
     env = environment()
@@ -448,41 +556,33 @@ def main() -> None:
           f"(self-targets excluded); {InterestScore.objects.count()} members with an interest score")
     connection.close()
 
-    # 2 and 3: gunicorn, 2 workers.
-    port = free_port()
-    proc = gunicorn_start(env, port)
-    try:
-        http_bodies = [json.dumps({"events": events_make(rng, 20_000_000 + i * size, size, members=args.members,
-                                                         contents=args.contents, source="bench-http", now=now)}).encode()
-                       for i in range(args.http_batches)]
-        warm = args.http_warm_batches
-        for body in http_bodies[:warm]:  # both workers warm; this source's members and contents mostly known
-            assert http_post(port, body, token)[0] == 200
-        cpu_before = server_cpu(proc.pid, connection)
-        started = time.perf_counter()
-        with ThreadPoolExecutor(args.http_clients) as pool:
-            outcomes = list(pool.map(lambda b: http_post(port, b, token), http_bodies[warm:]))
-        elapsed = time.perf_counter() - started
-        cpu = server_cpu(proc.pid, connection) - cpu_before
-        assert all(status == 200 for status, _ in outcomes), outcomes
-        lat = [t for _, t in outcomes]
-        print(f"\nbatched over HTTP ({gunicorn_label()}, {args.http_clients} clients, {len(outcomes)} batches of "
-              f"1,000 after {warm} warm-up batches): {size * len(outcomes) / elapsed:,.0f} events/s; "
-              f"per batch p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms")
-        print(f"  server CPU per 1,000 events (gunicorn workers + their PostgreSQL backends): "
-              f"{1000 * cpu / len(outcomes):.0f} ms, i.e. at most {2000 * len(outcomes) / cpu:,.0f} events/s on 2 "
-              f"idle cores")
-        single_phase(port, token, args, Action, connection, "durable commits (default)", proc.pid)
-    finally:
-        gunicorn_stop(proc)
-    if args.async_commit_seconds:
+    # 2 and 3: gunicorn, 2 workers; scoring by a Celery worker, or inline.
+    for k, mode in enumerate(args.scoring.split(",")):
+        mode_env = {**env, "INTEREST_SCORING": mode}
+        if mode == "worker":
+            mode_env.update(CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND="")
+        procs = [celery_start(mode_env)] if mode == "worker" else []
         port = free_port()
-        proc = gunicorn_start({**env, "INGEST_ASYNC_COMMIT": "true"}, port)
+        procs.insert(0, gunicorn_start(mode_env, port))
+        label = "scored by a Celery worker" if mode == "worker" else "scored inline"
         try:
-            args.single_seconds = args.async_commit_seconds
-            single_phase(port, token, args, Action, connection, "INGEST_ASYNC_COMMIT=true", proc.pid)
+            http_bodies = [json.dumps({"events": events_make(
+                rng, 20_000_000 + (k * 1000 + i) * size, size, members=args.members, contents=args.contents,
+                source="bench-http", now=now)}).encode() for i in range(args.http_batches)]
+            batched_phase(port, token, http_bodies, args, connection, label, [p.pid for p in procs])
+            single_phase(port, token, args, Action, connection, f"durable commits, {label}", [p.pid for p in procs])
+            if args.async_commit_seconds and k == 0:
+                process_stop(procs[0])
+                port = free_port()
+                procs[0] = gunicorn_start({**mode_env, "INGEST_ASYNC_COMMIT": "true"}, port)
+                seconds, args.single_seconds = args.single_seconds, args.async_commit_seconds
+                single_phase(port, token, args, Action, connection, f"INGEST_ASYNC_COMMIT=true, {label}",
+                             [p.pid for p in procs])
+                args.single_seconds = seconds
         finally:
-            gunicorn_stop(proc)
+            for p in procs:
+                process_stop(p)
+    counted_once_check(Action, InterestBucket, connection)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work counts too)")
     print(f"\ntotal run {time.perf_counter() - t0:.0f}s. Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.")
 

@@ -5,7 +5,10 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
 - ``interest_snapshot_task`` daily at 00:15 UTC: re-values decay, re-evaluates stages, writes the day's
   ScoreSnapshot rows (services.snapshots).
 - ``interest_pending_score_task`` every minute: scores actions a crash left stored but unscored
-  (services.interest_queue; normally the batch that stored them scores them before it answers).
+  (services.interest_queue; normally a batch's actions are scored right after it commits).
+
+On demand: ``interest_partition_score_task`` scores a partition's pending actions (INTEREST_SCORING=worker: each
+ingested batch starts one per idle partition).
 """
 from celery import shared_task
 
@@ -42,3 +45,11 @@ def interest_pending_score_task() -> int:
     from community_scoring.services.interest_queue import interest_pending_score
 
     return interest_pending_score()
+
+
+@shared_task(name="community_scoring.interest_partition_score", acks_late=True)
+def interest_partition_score_task(partition: int) -> int:
+    """Score what is pending in a partition (a no-op when another scorer holds it: that one scores it)."""
+    from community_scoring.services.interest_queue import interest_pending_drain
+
+    return interest_pending_drain(partition)

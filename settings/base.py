@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -132,6 +133,13 @@ INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
 # Scorers that may run at once on PostgreSQL, each for its own share of the members (member id modulo this):
 # one per core keeps every core busy scoring (services.interest_queue). 1 scores everything in one pass.
 INTEREST_SCORERS = env.int("INTEREST_SCORERS", default=2)
+# Who scores an ingested batch's actions (services.interest_queue): "inline", the request, after its commit and
+# before it answers; "worker", a Celery task (the batch answers once its actions are stored, and scores follow
+# within a scoring pass; passes group every batch queued meanwhile, which is what keeps up with heavy ingest).
+# Default: inline when Celery runs eagerly (no broker), worker with a broker.
+INTEREST_SCORING = env("INTEREST_SCORING", default="inline" if CELERY_TASK_ALWAYS_EAGER else "worker")
+if INTEREST_SCORING not in ("inline", "worker"):
+    raise ImproperlyConfigured(f"INTEREST_SCORING must be 'inline' or 'worker', not {INTEREST_SCORING!r}")
 # API tokens are cached per process for this many seconds (community_scoring.auth): a token revoked in one
 # gunicorn worker stays valid in the others for at most this long. 0 disables the cache.
 API_TOKEN_CACHE_SECONDS = env.float("API_TOKEN_CACHE_SECONDS", default=5)

@@ -112,4 +112,5 @@ class InterestPending(models.Model):
     action_ids = models.JSONField(default=list, help_text="Ids of the batch's new actions.")
     refit = models.JSONField(default=list, help_text="Members whose attributes the batch changed: fit re-evaluated.")
     partition = models.PositiveSmallIntegerField(default=0, help_text="Scores only members with id % scorers == this.")
+    partitions = models.PositiveSmallIntegerField(default=1, help_text="The scorer count (INTEREST_SCORERS) when queued.")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -11,8 +11,9 @@ a handful of SQL statements on PostgreSQL instead of thousands:
 3. INSERT the actions ... ON CONFLICT (source, external_event_id) DO NOTHING RETURNING, which says exactly
    which events are new: the rest are duplicates (a retried batch, a concurrent delivery);
 4. the new ones are queued for scoring (one InterestPending row per scorer partition) in the same transaction,
-   and scored right after its commit, before this returns (services.interest_queue: one scorer per partition
-   at a time, scoring every batch queued meanwhile in one pass inside PostgreSQL, services.interest_pg).
+   and scored right after its commit (services.interest_queue: one scorer per partition at a time, scoring every
+   batch queued meanwhile in one pass inside PostgreSQL, services.interest_pg): before this returns with
+   INTEREST_SCORING=inline, by a Celery task with INTEREST_SCORING=worker.
 
 A repeated event id inside one batch counts once (the first valid occurrence). On other databases (the
 embedded SQLite demo) the same results come from a per-event loop over `member_upsert`/`content_upsert`/
@@ -44,7 +45,7 @@ from community_scoring.services.events import (
     _persona,
     event_errors,
 )
-from community_scoring.services.interest_queue import interest_pending_add, interest_pending_score
+from community_scoring.services.interest_queue import interest_pending_add, interest_pending_dispatch
 from community_scoring.services.members import content_upsert, member_upsert
 
 
@@ -406,12 +407,12 @@ def _store_bulk(accepted: list[tuple[int, EventIn]], *, now: datetime) -> dict[i
         # The members' changes are written last: a concurrent batch naming the same members waits for this
         # one's commit from here on.
         _members_update(upserted, member_specs, now=now)
-        # Scored right after this commit, by one scorer at a time (services.interest_queue); fit is re-evaluated
+        # Scored after this commit, by one scorer at a time (services.interest_queue); fit is re-evaluated
         # for the scored members whose attributes this batch changed (see interest_pg).
         pending = (interest_pending_add(action_ids=list(created.values()), refit=upserted.attributes_changed)
                    if created else None)
     if pending is not None:
-        interest_pending_score(until=pending)
+        interest_pending_dispatch(pending)
     _rescore_changed_members(upserted, scored=actors)
     return created
 

@@ -27,7 +27,7 @@ from community_scoring.services.interest import (
     INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
     stage_changes_save, topics_write,
 )
-from community_scoring.services.interest_queue import pending_action_ids, scorer_partitions
+from community_scoring.services.interest_queue import pending_action_ids, pending_partition_counts
 
 
 @dataclass
@@ -49,10 +49,14 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
     group = ["action_type_id", "day", *(["topic"] if with_topics else [])]
     tallies: dict[int, dict[tuple, BucketTally]] = defaultdict(dict)
     sides = []
-    partitions = scorer_partitions()
-    for k in range(partitions):  # each member's scorer adds its partition's pending actions on top
-        members = [m for m in member_ids if m % partitions == k]
-        scored = Action.objects.exclude(pk__in=pending_action_ids(k))
+    # Each member's scorer adds the actions pending for the member's partition on top: group the members by
+    # their partition under every partition count rows are pending with (normally one).
+    counts = pending_partition_counts()
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for m in member_ids:
+        groups[tuple(m % n for n in counts)].append(m)
+    for key, members in groups.items():
+        scored = Action.objects.exclude(pk__in=pending_action_ids(dict(zip(counts, key))))
         sides += [
             (False, "member_id", scored.filter(member_id__in=members).exclude(target_member_id=F("member_id"))),
             (True, "target_member_id",

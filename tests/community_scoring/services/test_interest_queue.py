@@ -1,8 +1,10 @@
 """The queue between storing a batch's actions and scoring them (services.interest_queue).
 
-What a user relies on: an ingest response means the batch is scored; every action counts exactly once, even
-when a process dies between storing and scoring, and even when a recompute runs while actions are pending; the
-scorer partitions together give what one scorer gives; concurrent batches lose nothing.
+What a user relies on: an ingest response means the batch is scored (INTEREST_SCORING=inline), or that a scorer
+will score it (worker: a Celery task per idle partition, or the scorer running); every action counts exactly
+once, even when a process dies between storing and scoring, when a recompute runs while actions are pending, and
+when the scorer count changes with actions pending; the scorer partitions together give what one scorer gives;
+concurrent batches lose nothing.
 """
 import threading
 from datetime import datetime, timedelta, timezone
@@ -16,7 +18,8 @@ from community_scoring.services import ingest
 from community_scoring.services.events import ContentIn, EventIn, MemberIn
 from community_scoring.services import interest_queue
 from community_scoring.services.ingest import actions_ingest
-from community_scoring.services.interest_queue import interest_pending_score
+from community_scoring import tasks
+from community_scoring.services.interest_queue import interest_pending_drain, interest_pending_score
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import interest_pending_score_task
 
@@ -65,7 +68,7 @@ def recomputed() -> dict:
 
 def crash_before_scoring(monkeypatch) -> None:
     """The process dies after the batch's commit, before it scores: its pending rows stay."""
-    monkeypatch.setattr(ingest, "interest_pending_score", lambda **kwargs: 0)
+    monkeypatch.setattr(ingest, "interest_pending_dispatch", lambda pending: None)
 
 
 @pytest.mark.parametrize("scorers", [1, 2])
@@ -160,4 +163,114 @@ def test_concurrent_batches_are_each_scored_once_before_they_return():
     assert not InterestPending.objects.exists()
     incremental = state()
     assert sum(incremental["counts"].values()) == counted(*((w * 1000 + k * 50, 50) for w in range(3) for k in range(4)))
+    assert recomputed() == incremental
+
+
+def tasks_started(monkeypatch) -> list[int]:
+    """Record the scorer tasks batches start (INTEREST_SCORING=worker) instead of running them."""
+    started: list[int] = []
+    monkeypatch.setattr(tasks.interest_partition_score_task, "delay", started.append)
+    return started
+
+
+@pytest.mark.parametrize("scorers", [1, 2])
+def test_worker_mode_answers_once_stored_and_a_task_per_partition_scores_the_batch(settings, monkeypatch, scorers):
+    settings.INTEREST_SCORERS, settings.INTEREST_SCORING = scorers, "worker"
+    with monkeypatch.context() as m:
+        started = tasks_started(m)
+        results = actions_ingest(events=batch(0, 60), now=NOW)
+    assert all(r.status == "created" for r in results)
+    assert started == list(range(scorers))  # every partition was idle
+    assert InterestPending.objects.count() == scorers  # stored, answered, not yet scored
+    assert not InterestBucket.objects.exists()
+    assert [interest_pending_drain(k) for k in started] == [60] * scorers
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 60))
+    assert recomputed() == incremental
+
+    actions_ingest(events=batch(60, 30), now=NOW)  # Celery eager here: the tasks run as they are started
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 90))
+    assert recomputed() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_stored_while_its_partition_is_scored_is_left_to_that_scorer_which_scores_it(settings, monkeypatch):
+    """The batch sees the partition's lock held and starts no task; the holder, whose last look found nothing,
+    looks again after letting go and scores the batch."""
+    settings.INTEREST_SCORERS, settings.INTEREST_SCORING = 1, "worker"
+    actions_ingest(events=batch(0, 30), now=NOW)  # scored (eager task)
+    started = tasks_started(monkeypatch)
+    with monkeypatch.context() as m:  # a crash: rows left for the drain below
+        crash_before_scoring(m)
+        actions_ingest(events=batch(30, 30), now=NOW)
+    empty_claim, batch_stored = threading.Event(), threading.Event()
+    real_claim = interest_queue._claim
+
+    def claim(partition, *, wait):
+        rows = real_claim(partition, wait=wait)
+        if rows == [] and not empty_claim.is_set():  # the lock is still held, inside the scorer's transaction
+            empty_claim.set()
+            assert batch_stored.wait(60)
+        return rows
+
+    monkeypatch.setattr(interest_queue, "_claim", claim)
+    drained, errors = [], []
+
+    def drain() -> None:
+        try:
+            drained.append(interest_pending_drain(0))
+        except Exception as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    scorer = threading.Thread(target=drain)
+    scorer.start()
+    assert empty_claim.wait(60)
+    actions_ingest(events=batch(60, 30), now=NOW)
+    batch_stored.set()
+    scorer.join(60)
+    assert errors == [] and started == []  # the partition was busy: no task
+    assert drained == [60]  # the leftover batch, then, after letting go, the one stored meanwhile
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 90))
+    assert recomputed() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partition_held_by_another_scorer_is_left_to_it(settings, monkeypatch):
+    settings.INTEREST_SCORERS = 1
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(0, 30), now=NOW)
+    other = connection.copy()  # another session, as another scorer process would have
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [interest_queue.SCORER_LOCK])
+            assert interest_pending_drain(0) == 0  # busy: left to the holder
+            assert InterestPending.objects.count() == 1
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [interest_queue.SCORER_LOCK])
+    finally:
+        other.close()
+    assert interest_pending_drain(0) == 30
+    assert not InterestPending.objects.exists()
+    assert sum(state()["counts"].values()) == counted((0, 30))
+
+
+def test_rows_queued_under_another_scorer_count_are_scored_once(settings, monkeypatch):
+    settings.INTEREST_SCORERS = 2
+    actions_ingest(events=batch(0, 40), now=NOW)
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(40, 40), now=NOW)
+    settings.INTEREST_SCORERS = 3  # changed with rows pending (a restart with a new setting)
+    interest_recompute(now=NOW)  # leaves the pending actions to their scorers, whatever the count now
+    actions_ingest(events=batch(80, 40), now=NOW)  # scores the old rows under 2 partitions, its own under 3
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 120))
     assert recomputed() == incremental

@@ -1,11 +1,18 @@
-"""The recompute task through a real Redis broker and a real worker thread (not eager mode)."""
+"""Tasks through a real Redis broker and a real worker thread (not eager mode): the recompute, and the scorer
+tasks of INTEREST_SCORING=worker."""
+
+import time
+from datetime import timedelta
 
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
-from community_scoring.models import InterestScore, RecomputeJob
+from community_scoring.models import InterestBucket, InterestPending, InterestScore, RecomputeJob
+from community_scoring.services.events import ContentIn, EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
+from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import interest_recompute_task
 from settings.celeryconf import app
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
@@ -77,3 +84,28 @@ def test_recompute_task_on_a_real_worker(engaged_member, redis_app):
     assert again == {"job": job.pk, "skipped": True}
     score = InterestScore.objects.get(member=member)
     assert score.stage == "engaged" and score.engagement > 20
+
+
+@pytest.mark.celery_worker
+def test_ingested_batches_are_scored_by_a_real_worker(transactional_db, redis_app, settings):
+    """INTEREST_SCORING=worker: the batch answers once stored; the worker's scorer tasks score it, exactly once."""
+    settings.INTEREST_SCORING, settings.INTEREST_SCORERS = "worker", 2
+    now = timezone.now()
+    events = [EventIn(source="w", event_id=f"e-{i}", type=["answer", "vote_up"][i % 2],
+                      occurred_at=now - timedelta(hours=i), member=MemberIn(external_id=f"u-{i % 5}"),
+                      target_content=ContentIn(external_id=f"p-{i % 3}", topic="api", author_external_id=f"a-{i % 3}"))
+              for i in range(40)]
+    with start_worker(redis_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10):
+        results = actions_ingest(events=events, now=now)
+        assert {r.status for r in results} == {"created"}
+        deadline = time.monotonic() + 30
+        while InterestPending.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert not InterestPending.objects.exists()
+
+    def counts():
+        return {(b.member_id, b.action_type_id, b.received, b.day): b.count for b in InterestBucket.objects.all()}
+    scored = counts()
+    assert sum(scored.values()) == 40 + 20  # every action for its actor, the 20 votes for the post's author too
+    interest_recompute()
+    assert counts() == scored
