@@ -15,6 +15,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from django.db import connection, models, transaction
 from django.db.models import Q
 
@@ -27,17 +28,39 @@ def pg_array(values) -> str:
     row). One literal is parsed once and hashed: 6 ms for the same query, measured.
     """
     values = values if isinstance(values, list) else list(values)
-    # Fast paths for the common columns (ids; strings, some missing): a join instead of a call per element.
+    # Fast paths for the common columns (strings, ids, timestamps; some missing): joins and whole-string escapes
+    # instead of a call per element (the action insert's columns cost ~10 ms per 1,000 rows element by element).
     kinds = set(map(type, values))
-    if kinds <= {str, type(None)} and values:
-        nulls = values.count(None)
-        joined = '","'.join(["\0" if v is None else v for v in values])  # "\0": no PostgreSQL string holds one
-        if "\\" not in joined and '"' not in joined and joined.count("\0") == nulls:
-            literal = '{"' + joined + '"}'
-            return literal.replace('"\0"', "NULL") if nulls else literal
+    if not values:
+        return "{}"
+    if kinds <= _TEXT:
+        literal = _text_array(values)
+        if literal is not None:
+            return literal
     elif kinds == {int}:
         return "{" + ",".join(map(str, values)) + "}"
+    elif kinds <= _INTS:
+        return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
+    elif kinds == {datetime}:
+        return '{"' + '","'.join([v.isoformat() for v in values]) + '"}'
     return "{" + ",".join([_element(v) for v in values]) + "}"
+
+
+_TEXT, _INTS = {str, type(None)}, {int, type(None)}
+
+
+def _text_array(values: list[str | None]) -> str | None:
+    """Strings and Nones as one literal, escaped in one pass; None if a value holds one of the markers used."""
+    nulls = values.count(None)
+    joined = "\x01".join(["\0" if v is None else v for v in values])  # "\0": no PostgreSQL string holds one
+    if joined.count("\x01") != len(values) - 1 or joined.count("\0") != nulls:
+        return None
+    if "\\" in joined:
+        joined = joined.replace("\\", "\\\\")
+    if '"' in joined:
+        joined = joined.replace('"', '\\"')
+    literal = '{"' + joined.replace("\x01", '","') + '"}'
+    return literal.replace('"\0"', "NULL") if nulls else literal
 
 
 def _element(v) -> str:
@@ -52,6 +75,15 @@ def _element(v) -> str:
     elif not isinstance(v, str):
         v = str(v)
     return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _json_text(value: Any) -> str:
+    """JSON text for a jsonb column: orjson (several times faster), or the stdlib for what orjson refuses
+    (integers beyond 64 bits, non-string keys)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value)
 
 
 def commit_without_flush() -> None:
@@ -148,7 +180,7 @@ def rows_upsert(
             # One array literal per column (see pg_array); dates and datetimes as ISO text, cast by the array type.
             arrays = [list(column) for column in zip(*rows)]
             for i in json_columns:
-                arrays[i] = [None if v is None else json.dumps(v) for v in arrays[i]]
+                arrays[i] = [None if v is None else _json_text(v) for v in arrays[i]]
             sized_execute(cursor, sql, [pg_array(column) for column in arrays], rows=len(rows))
             return cursor.fetchall() if returning else []
         else:

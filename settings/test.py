@@ -14,3 +14,4 @@ WHITENOISE_AUTOREFRESH = True
 # Each test rolls its transaction back, which sends no signal: a per-process cache of DiscourseInstance sources
 # would outlive the rows of the test that filled it. Tests of the cache turn it on themselves.
 INGEST_RESERVED_SOURCES_CACHE_SECONDS = 0
+INTEREST_SCORING_LINGER = 0  # tests that need it set their own

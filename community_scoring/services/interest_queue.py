@@ -33,6 +33,7 @@ Guarantees:
 from __future__ import annotations
 
 import itertools
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -116,15 +117,16 @@ def interest_pending_drain(partition: int) -> int:
     how many action scorings this call did."""
     if connection.vendor != "postgresql":
         return 0
-    scored = 0
+    scored, linger = 0, settings.INTEREST_SCORING_LINGER
     while True:
         with transaction.atomic():
-            claimed = _claim(partition, wait=False)
+            claimed = _claim(partition, wait=False, linger=linger)
             if claimed is None:
                 return scored  # the holder will see what is pending
             scored += _score(partition, claimed)
         if not claimed and not InterestPending.objects.filter(partition=partition).exists():
             return scored  # looked after letting go of the lock: nothing committed meanwhile
+        linger = 0.0 if len(claimed) == PASS_ROWS else settings.INTEREST_SCORING_LINGER  # a backlog: no wait
 
 
 def _partition_score(partition: int, until: int | None) -> int:
@@ -140,9 +142,10 @@ def _partition_score(partition: int, until: int | None) -> int:
             return scored  # the oldest rows were taken: ours was one of them, or was scored before
 
 
-def _claim(partition: int, *, wait: bool) -> list[tuple[int, int, list[int], list[int]]] | None:
+def _claim(partition: int, *, wait: bool, linger: float = 0.0) -> list[tuple[int, int, list[int], list[int]]] | None:
     """Take the partition's scorer lock (until this transaction ends; None if ``wait`` is false and another
-    scorer holds it); delete and return its oldest rows as (id, partitions, action ids, refit)."""
+    scorer holds it); after ``linger`` seconds, delete and return its oldest rows as (id, partitions, action
+    ids, refit)."""
     commit_without_flush()  # safe: see the module docstring
     with connection.cursor() as cursor:
         if wait:
@@ -151,6 +154,8 @@ def _claim(partition: int, *, wait: bool) -> list[tuple[int, int, list[int], lis
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SCORER_LOCK + partition])
             if not cursor.fetchone()[0]:
                 return None
+        if linger:
+            time.sleep(linger)  # the partition is held: batches stored meanwhile start no task, and join this pass
         cursor.execute(_CLAIM_SQL, [partition, PASS_ROWS])
         return sorted(cursor.fetchall())
 

@@ -1,4 +1,6 @@
 """Array literals (bulk.pg_array) come back from PostgreSQL exactly as the Python values they were made of."""
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from django.db import connection
 from hypothesis import given, settings
@@ -32,3 +34,17 @@ def test_bigint_arrays_round_trip(values):
     with connection.cursor() as cursor:
         cursor.execute("SELECT %s::bigint[]", [pg_array(values)])
         assert cursor.fetchone()[0] == values
+
+
+@pytest.mark.django_db
+@given(values=st.lists(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                                    timezones=st.sampled_from([timezone.utc, timezone(timedelta(hours=-7, minutes=-30))])),
+                       min_size=1, max_size=8))
+def test_timestamp_arrays_round_trip(values):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz[]", [pg_array(values)])
+        assert cursor.fetchone()[0] == values
+
+
+def test_text_with_the_literals_markers_falls_back_to_element_escapes():
+    assert pg_array(["a\x01b", None, 'q"']) == '{"a\x01b",NULL,"q\\""}'

@@ -7,6 +7,8 @@ when the scorer count changes with actions pending; the scorer partitions togeth
 concurrent batches lose nothing.
 """
 import threading
+import time
+import types
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -196,6 +198,24 @@ def test_worker_mode_answers_once_stored_and_a_task_per_partition_scores_the_bat
     assert recomputed() == incremental
 
 
+def drain_in_background() -> tuple[threading.Thread, list[int], list[Exception]]:
+    """interest_pending_drain(0) in a thread of its own (another scorer process); returns the thread, what the
+    drain returned and what it raised, once joined."""
+    drained, errors = [], []
+
+    def drain() -> None:
+        try:
+            drained.append(interest_pending_drain(0))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    scorer = threading.Thread(target=drain)
+    scorer.start()
+    return scorer, drained, errors
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_stored_while_its_partition_is_scored_is_left_to_that_scorer_which_scores_it(settings, monkeypatch):
     """The batch sees the partition's lock held and starts no task; the holder, whose last look found nothing,
@@ -209,27 +229,16 @@ def test_a_batch_stored_while_its_partition_is_scored_is_left_to_that_scorer_whi
     empty_claim, batch_stored = threading.Event(), threading.Event()
     real_claim = interest_queue._claim
 
-    def claim(partition, *, wait):
-        rows = real_claim(partition, wait=wait)
+    def claim(partition, **kwargs):
+        rows = real_claim(partition, **kwargs)
         if rows == [] and not empty_claim.is_set():  # the lock is still held, inside the scorer's transaction
             empty_claim.set()
             assert batch_stored.wait(60)
         return rows
 
     monkeypatch.setattr(interest_queue, "_claim", claim)
-    drained, errors = [], []
-
-    def drain() -> None:
-        try:
-            drained.append(interest_pending_drain(0))
-        except Exception as exc:  # noqa: BLE001 - surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    scorer = threading.Thread(target=drain)
-    scorer.start()
-    assert empty_claim.wait(60)
+    scorer, drained, errors = drain_in_background()
+    assert empty_claim.wait(60), errors
     actions_ingest(events=batch(60, 30), now=NOW)
     batch_stored.set()
     scorer.join(60)
@@ -273,4 +282,36 @@ def test_rows_queued_under_another_scorer_count_are_scored_once(settings, monkey
     assert not InterestPending.objects.exists()
     incremental = state()
     assert sum(incremental["counts"].values()) == counted((0, 120))
+    assert recomputed() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lingering_scorer_scores_the_batches_stored_meanwhile_in_one_pass(settings, monkeypatch):
+    settings.INTEREST_SCORERS, settings.INTEREST_SCORING, settings.INTEREST_SCORING_LINGER = 1, "worker", 1.5
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(0, 30), now=NOW)
+    lingering, passes = threading.Event(), []
+
+    def sleep(seconds: float) -> None:
+        lingering.set()
+        time.sleep(seconds)
+
+    def apply(action_ids, **kwargs):
+        passes.append(len(action_ids))
+        return real_apply(action_ids, **kwargs)
+
+    real_apply = interest_queue.interest_apply_ids
+    monkeypatch.setattr(interest_queue, "time", types.SimpleNamespace(sleep=sleep))
+    monkeypatch.setattr(interest_queue, "interest_apply_ids", apply)
+    scorer, _, errors = drain_in_background()
+    assert lingering.wait(60), errors
+    started = tasks_started(monkeypatch)
+    actions_ingest(events=batch(30, 30), now=NOW)  # while the scorer holds the partition
+    scorer.join(60)
+    assert errors == [] and started == []
+    assert passes == [60]  # both batches, in the scorer's first pass
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 60))
     assert recomputed() == incremental
