@@ -443,7 +443,7 @@ def peer_insert_seconds(connection, *, source: str, batch: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 through the view in process")
-    parser.add_argument("--http-batches", type=int, default=66, help="batches of 1,000 through gunicorn")
+    parser.add_argument("--http-batches", type=int, default=126, help="batches of 1,000 through gunicorn")
     parser.add_argument("--http-warm-batches", type=int, default=6, help="of which sent first, one by one, untimed")
     parser.add_argument("--http-clients", type=int, default=4, help="concurrent batch clients")
     parser.add_argument("--single-seconds", type=int, default=15)

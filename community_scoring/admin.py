@@ -1,4 +1,5 @@
-"""Django admin for the interest engine: members, the (read-only) action log, rule sets, stages, versions, jobs.
+"""Django admin for the interest engine: members, the (read-only) action log, rule sets, stages, versions, jobs,
+and the actions waiting for their scorer.
 
 Every save or delete of a rule set (with its rules and fit rules inline) or a stage records a new ConfigVersion
 and enqueues a full recompute (services.config.config_version_record). "Recompute now" is a button on the
@@ -13,10 +14,11 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from community_scoring.models import (
-    Action, ActionType, ConfigVersion, FitRule, InterestScore, Member, RecomputeJob, Rule, RuleSet, Stage,
-    StageTransition,
+    Action, ActionType, ConfigVersion, FitRule, InterestPending, InterestScore, Member, RecomputeJob, Rule, RuleSet,
+    Stage, StageTransition,
 )
 from community_scoring.services.config import config_version_record, scoring_config_current
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
@@ -219,6 +221,24 @@ class InterestScoreAdmin(ReadOnlyAdmin):
     search_fields = ("member__display_name", "member__email", "primary_topic")
     list_select_related = ("member",)
     ordering = ("-score",)
+
+
+@admin.register(InterestPending)
+class InterestPendingAdmin(ReadOnlyAdmin):
+    """Ingested actions waiting for their scorer (services.interest_queue): normally empty, or a pass or two
+    behind; rows that stay mean no scorer is running (INTEREST_SCORING=worker needs a Celery worker)."""
+
+    list_display = ("pk", "partition", "partitions", "action_count", "created_at", "waiting")
+    list_filter = ("partition",)
+    ordering = ("pk",)
+
+    @admin.display(description="actions")
+    def action_count(self, row: InterestPending) -> int:
+        return len(row.action_ids)
+
+    @admin.display(description="waiting for")
+    def waiting(self, row: InterestPending) -> str:
+        return timesince(row.created_at)
 
 
 @admin.register(StageTransition)

@@ -3,7 +3,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from community_scoring.models import ConfigVersion, RecomputeJob, Rule, RuleSet, Stage
+from community_scoring.models import ConfigVersion, InterestPending, RecomputeJob, Rule, RuleSet, Stage
 from tests.community_scoring.services.interest_helpers import record
 from tests.factories import MemberFactory
 
@@ -18,7 +18,7 @@ def admin_client(client):
 
 
 @pytest.mark.parametrize("model", ["member", "action", "actiontype", "ruleset", "stage", "configversion",
-                                   "recomputejob", "interestscore", "stagetransition"])
+                                   "recomputejob", "interestscore", "stagetransition", "interestpending"])
 def test_changelists_render(admin_client, model):
     member = MemberFactory()
     record(member, "answer")
@@ -78,3 +78,13 @@ def test_recompute_now_button(admin_client, django_capture_on_commit_callbacks):
     assert (job.status, job.total, job.done) == ("done", 1, 1)
     page = admin_client.get(reverse("admin:community_scoring_recomputejob_changelist"))
     assert b"Recompute interest now" in page.content and b"100%" in page.content
+
+
+def test_actions_waiting_for_their_scorer_are_listed_read_only(admin_client):
+    row = InterestPending.objects.create(action_ids=[11, 12, 13], partition=1, partitions=2)
+    url = reverse("admin:community_scoring_interestpending_changelist")
+    page = admin_client.get(url).content.decode()
+    assert '<td class="field-action_count">3</td>' in page and '<td class="field-partition">1</td>' in page
+    assert admin_client.get(reverse("admin:community_scoring_interestpending_add")).status_code == 403
+    admin_client.post(reverse("admin:community_scoring_interestpending_delete", args=[row.pk]), {"post": "yes"})
+    assert InterestPending.objects.filter(pk=row.pk).exists()  # only a scorer removes a row
