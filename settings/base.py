@@ -140,7 +140,7 @@ INTEREST_SCORERS = env.int("INTEREST_SCORERS", default=2)
 INTEREST_SCORING = env("INTEREST_SCORING", default="inline" if CELERY_TASK_ALWAYS_EAGER else "worker")
 # worker: seconds a scorer task holds its partition before its first pass (and after a pass that found less
 # than a full pass), so that batches stored meanwhile join that pass: fewer, larger passes cost less per event.
-INTEREST_SCORING_LINGER = env.float("INTEREST_SCORING_LINGER", default=0.2)
+INTEREST_SCORING_LINGER = env.float("INTEREST_SCORING_LINGER", default=0.5)
 if INTEREST_SCORING not in ("inline", "worker"):
     raise ImproperlyConfigured(f"INTEREST_SCORING must be 'inline' or 'worker', not {INTEREST_SCORING!r}")
 # API tokens are cached per process for this many seconds (community_scoring.auth): a token revoked in one
