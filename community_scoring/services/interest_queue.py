@@ -33,6 +33,7 @@ Guarantees:
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -44,6 +45,8 @@ from django.db.models.expressions import RawSQL
 from community_scoring.bulk import commit_without_flush
 from community_scoring.models import InterestPending
 from community_scoring.services.interest_pg import interest_apply_ids
+
+logger = logging.getLogger(__name__)
 
 # The advisory locks scorers hold while they score: this plus the partition ("cs-score").
 SCORER_LOCK = 0x63732D73636F7265
@@ -92,7 +95,11 @@ def interest_pending_dispatch(pending: Sequence[int]) -> None:
         cursor.execute(_IDLE_SQL, {"n": len(pending), "lock": SCORER_LOCK})
         idle = [row[0] for row in cursor.fetchall()]
     for k in idle:
-        interest_partition_score_task.delay(k)
+        try:
+            interest_partition_score_task.delay(k)
+        except Exception:  # a broker hiccup must not fail a batch already stored: its rows wait, and the next
+            # batch's task or the periodic sweep scores them
+            logger.exception("could not start the scorer task of partition %s", k)
 
 
 def interest_pending_score(*, until: Sequence[int] | None = None) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connection
 from django.db.models import Sum
+from kombu.exceptions import OperationalError
 
 from community_scoring.models import Action, InterestBucket, InterestPending, InterestScore
 from community_scoring.services import ingest
@@ -311,6 +312,25 @@ def test_a_lingering_scorer_scores_the_batches_stored_meanwhile_in_one_pass(sett
     scorer.join(60)
     assert errors == [] and started == []
     assert passes == [60]  # both batches, in the scorer's first pass
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 60))
+    assert recomputed() == incremental
+
+
+def test_a_broker_failure_leaves_the_batch_stored_for_the_next_scorer(settings, monkeypatch, caplog):
+    settings.INTEREST_SCORERS, settings.INTEREST_SCORING = 2, "worker"
+
+    def broker_down(partition):
+        raise OperationalError("[Errno 111] Connection refused")
+
+    with monkeypatch.context() as m:
+        m.setattr(tasks.interest_partition_score_task, "delay", broker_down)
+        results = actions_ingest(events=batch(0, 30), now=NOW)
+    assert {r.status for r in results} == {"created"}  # stored: the client need not retry
+    assert InterestPending.objects.count() == 2
+    assert "could not start the scorer task of partition" in caplog.text
+    actions_ingest(events=batch(30, 30), now=NOW)  # the broker is back: this batch's tasks score both
     assert not InterestPending.objects.exists()
     incremental = state()
     assert sum(incremental["counts"].values()) == counted((0, 60))
