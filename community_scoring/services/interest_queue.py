@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 SCORER_LOCK = 0x63732D73636F7265
 # Pending rows one pass scores at most (a row is one batch of at most 1,000 actions).
 PASS_ROWS = 20
-INLINE, WORKER = "inline", "worker"
+INLINE = "inline"  # settings.INTEREST_SCORING: the request scores (else "worker": Celery tasks do)
 
 _TABLE = InterestPending._meta.db_table
 _turns = itertools.count()  # which partition this process's next caller scores first
