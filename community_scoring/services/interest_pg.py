@@ -49,6 +49,11 @@ _T = {
 }
 _PERSONA_KEY = "lower(btrim({col}, E' \\t\\n\\r\\x0b\\x0c'))"
 
+# The batch's actions. The id range lets the planner use the primary key whatever its statistics say: without them
+# (a table never analyzed, e.g. autovacuum off) it scanned the whole action log for each statement (measured:
+# 44 ms for 4,000 ids among 313,000 actions, 3.5 ms by the index).
+_ACTIONS_BY_ID = "id = ANY(%(ids)s::bigint[]) AND id BETWEEN %(id_lo)s::bigint AND %(id_hi)s::bigint"
+
 # The configuration as tables: rule sets (persona key, half-life) and their rules (persona sets already merged
 # over the default set, as in scoring.ruleset).
 _CONFIG_CTES = """
@@ -60,7 +65,7 @@ ru(rk, t, pts, tpts, cap, once) AS (
 
 _OWNERS_SQL = f"""
 WITH {_CONFIG_CTES},
-act AS (SELECT member_id, target_member_id, action_type_id FROM {_T['action']} WHERE id = ANY(%(ids)s::bigint[])),
+act AS (SELECT member_id, target_member_id, action_type_id FROM {_T['action']} WHERE {_ACTIONS_BY_ID}),
 tgt AS (SELECT DISTINCT target_member_id AS m, action_type_id AS t FROM act
         WHERE target_member_id IS NOT NULL AND target_member_id <> member_id),
 owners AS (  -- of this partition (member id modulo the partitions: see services.interest_queue)
@@ -103,7 +108,7 @@ fits(m, f) AS (SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_vals)s::float8[
 act AS (
     SELECT member_id, target_member_id, action_type_id AS t, occurred_at, topic,
            (occurred_at AT TIME ZONE 'UTC')::date AS d
-    FROM {_T['action']} WHERE id = ANY(%(ids)s::bigint[])),
+    FROM {_T['action']} WHERE {_ACTIONS_BY_ID}),
 own AS (  -- each owner's rule set and half-life
     SELECT m.id AS m, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
     FROM {_T['member']} m LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''
@@ -306,8 +311,9 @@ def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = (),
     config = scoring_config_current()
     plan = _plan(config)
     now = timezone.now()
-    ids = pg_array(sorted(action_ids))
-    part = {"part_k": partition[0], "part_n": partition[1]}
+    ordered = sorted(action_ids)
+    ids = pg_array(ordered)
+    part = {"part_k": partition[0], "part_n": partition[1], "id_lo": ordered[0], "id_hi": ordered[-1]}
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         # Small batches (single events above all) run prepared: see bulk.sized_execute.
         sized_execute(cursor, _OWNERS_SQL, {**plan.params, **part, "ids": ids, "now": now}, rows=len(action_ids))
