@@ -397,6 +397,20 @@ def batched_phase(port: int, token: str, bodies: list[bytes], args, connection, 
     connection.close()
 
 
+def analyze_if_no_autovacuum(connection) -> None:
+    """PostgreSQL keeps planner statistics up to date with autovacuum; a server running without it (as this box's
+    does) plans every statement blind. Do what autovacuum would have done after phase 1's ~40,000 events."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        if cursor.fetchone()[0] == "on":
+            return
+        started = time.perf_counter()
+        cursor.execute("ANALYZE")
+    print(f"\nautovacuum is off on this server: ANALYZE run once, as autovacuum would ({time.perf_counter() - started:.1f}s; "
+          f"BENCH_ANALYZE=0 skips it)")
+    connection.close()
+
+
 def counted_once_check(Action, InterestBucket, connection) -> None:
     """Every stored action is in its actor's buckets exactly once (self-targeted ones earn nothing)."""
     from django.db.models import F, Q, Sum
@@ -557,6 +571,8 @@ def main() -> None:
     connection.close()
 
     # 2 and 3: gunicorn, 2 workers; scoring by a Celery worker, or inline.
+    if os.environ.get("BENCH_ANALYZE", "1") == "1":
+        analyze_if_no_autovacuum(connection)
     for k, mode in enumerate(args.scoring.split(",")):
         mode_env = {**env, "INTEREST_SCORING": mode}
         if mode == "worker":
