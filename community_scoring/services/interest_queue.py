@@ -56,11 +56,14 @@ INLINE = "inline"  # settings.INTEREST_SCORING: the request scores (else "worker
 
 _TABLE = InterestPending._meta.db_table
 _turns = itertools.count()  # which partition this process's next caller scores first
+# The oldest rows of a partition, picked once: as an IN (subquery), PostgreSQL may plan a nested-loop semi join
+# that rescans the LIMIT per row, and each rescan skips the rows this statement already deleted, taking them all.
 _CLAIM_SQL = f"""
-DELETE FROM {_TABLE} WHERE id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM {_TABLE} WHERE partition = %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-RETURNING id, partitions, ARRAY(SELECT jsonb_array_elements_text(action_ids)::bigint),
-          ARRAY(SELECT jsonb_array_elements_text(refit)::bigint)
+DELETE FROM {_TABLE} p USING picked WHERE p.id = picked.id
+RETURNING p.id, p.partitions, ARRAY(SELECT jsonb_array_elements_text(p.action_ids)::bigint),
+          ARRAY(SELECT jsonb_array_elements_text(p.refit)::bigint)
 """
 # The partitions whose scorer lock is free right now (taken and let go at once; CASE keeps the order).
 _IDLE_SQL = """

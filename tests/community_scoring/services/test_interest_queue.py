@@ -12,7 +12,7 @@ import types
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Sum
 from kombu.exceptions import OperationalError
 
@@ -335,3 +335,25 @@ def test_a_broker_failure_leaves_the_batch_stored_for_the_next_scorer(settings, 
     incremental = state()
     assert sum(incremental["counts"].values()) == counted((0, 60))
     assert recomputed() == incremental
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pass_claims_at_most_pass_rows_rows_whatever_the_plan(settings, monkeypatch):
+    """A LIMIT ... FOR UPDATE SKIP LOCKED subquery under IN, planned as a nested-loop semi join (what PostgreSQL
+    chose once statistics said the queue table was nearly empty), is rescanned per row and took every row:
+    passes must stay bounded whatever the plan."""
+    settings.INTEREST_SCORERS = 1
+    monkeypatch.setattr(interest_queue, "PASS_ROWS", 2)
+    actions_ingest(events=batch(0, 10), now=NOW)  # scored: the queue table now has a page and no row
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {InterestPending._meta.db_table}")  # as autovacuum would, between bursts
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        for k in range(1, 6):
+            actions_ingest(events=batch(k * 10, 10), now=NOW)
+    oldest = sorted(InterestPending.objects.values_list("pk", flat=True))[:2]
+    with transaction.atomic():
+        assert [row[0] for row in interest_queue._claim(0, wait=True)] == oldest
+        transaction.set_rollback(True)
+    assert interest_pending_score() == 50  # the rest, pass by pass
+    assert not InterestPending.objects.exists()
