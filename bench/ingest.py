@@ -400,11 +400,12 @@ def batched_phase(port: int, token: str, bodies: list[bytes], args, connection, 
 def analyze_if_no_autovacuum(connection) -> None:
     """PostgreSQL keeps planner statistics up to date with autovacuum; a server running without it (as this box's
     does) plans every statement blind. Do what autovacuum would have done after phase 1's ~40,000 events."""
+    from community_scoring.checks import autovacuum_on
+
+    if not autovacuum_on(None, databases=[connection.alias]):
+        return
+    started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("SHOW autovacuum")
-        if cursor.fetchone()[0] == "on":
-            return
-        started = time.perf_counter()
         cursor.execute("ANALYZE")
     print(f"\nautovacuum is off on this server: ANALYZE run once, as autovacuum would ({time.perf_counter() - started:.1f}s; "
           f"BENCH_ANALYZE=0 skips it)")

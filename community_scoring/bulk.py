@@ -30,9 +30,9 @@ def pg_array(values) -> str:
     values = values if isinstance(values, list) else list(values)
     # Fast paths for the common columns (strings, ids, timestamps; some missing): joins and whole-string escapes
     # instead of a call per element (the action insert's columns cost ~10 ms per 1,000 rows element by element).
-    kinds = set(map(type, values))
     if not values:
         return "{}"
+    kinds = set(map(type, values))
     if kinds <= _TEXT:
         literal = _text_array(values)
         if literal is not None:

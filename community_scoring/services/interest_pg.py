@@ -29,7 +29,7 @@ Python's casefold() (they differ only for a few non-ASCII letters such as 'ß').
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -297,7 +297,7 @@ def _fits(member_ids: Sequence[int], config: ScoringConfig) -> tuple[list[int], 
     return list(facts), [config.for_persona(f.persona).fit(f.attributes, f.persona) for f in facts.values()]
 
 
-def interest_apply_ids(action_ids: Sequence[int], *, refit: Iterable[int] = (),
+def interest_apply_ids(action_ids: Collection[int], *, refit: Iterable[int] = (),
                        partition: tuple[int, int] = (0, 1)) -> list[tuple]:
     """Score newly created actions (by id) on PostgreSQL; returns the stage changes as
     (member id, from, to, at, engagement, fit, external id, email) rows, already stored and announced.

@@ -177,7 +177,7 @@ def _score(partition: int, claimed: list[tuple[int, int, list[int], list[int]]])
         by_count[row[1]].append(row)
     scored = 0
     for n, rows in sorted(by_count.items()):
-        action_ids = sorted({a for _, _, ids, _ in rows for a in ids})
+        action_ids = {a for _, _, ids, _ in rows for a in ids}  # interest_apply_ids sorts them
         refit = {m for *_, members in rows for m in members}
         interest_apply_ids(action_ids, refit=refit, partition=(partition, n))
         scored += len(action_ids)
