@@ -430,7 +430,7 @@ def peer_insert_seconds(connection, *, source: str, batch: int) -> float:
     a scratch copy of the action table with the same indexes: the floor any ingest of those events pays."""
     from django.db.transaction import atomic
 
-    from community_scoring.bulk import pg_array
+    from community_scoring.store.bulk import pg_array
 
     columns = ["member_id", "action_type_id", "occurred_at", "target_member_id", "target_content_id", "topic", "text",
                "metadata", "source", "external_event_id", "recorded_at"]

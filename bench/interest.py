@@ -67,7 +67,7 @@ def main(batches: int = 20, batch_size: int = 1000, members: int = 5000) -> None
         with transaction.atomic():
             created = Action.objects.bulk_create(rows)
             t1 = time.perf_counter()
-            interest_apply(actions=created)
+            interest_apply(action_ids=[a.pk for a in created])
         t2 = time.perf_counter()
         apply_time += t2 - t1
         total_time += t2 - t0

@@ -21,6 +21,7 @@ from community_scoring.models import (
     Stage, StageTransition,
 )
 from community_scoring.services.config import config_version_record, scoring_config_current
+from community_scoring.services.interest_queue import interest_pending_retry
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
 
 
@@ -226,11 +227,22 @@ class InterestScoreAdmin(ReadOnlyAdmin):
 @admin.register(InterestPending)
 class InterestPendingAdmin(ReadOnlyAdmin):
     """Ingested actions waiting for their scorer (services.interest_queue): normally empty, or a pass or two
-    behind; rows that stay mean no scorer is running (INTEREST_SCORING=worker needs a Celery worker)."""
+    behind; rows that stay mean no scorer is running (INTEREST_SCORING=worker needs a Celery worker). Rows with
+    an error hold actions whose scoring failed, set aside so the rest is scored: fix the cause, then "retry"."""
 
-    list_display = ("pk", "partition", "partitions", "action_count", "created_at", "waiting")
-    list_filter = ("partition",)
+    list_display = ("pk", "partition", "partitions", "action_count", "created_at", "waiting", "failed_at", "error")
+    list_filter = ("partition", ("failed_at", admin.EmptyFieldListFilter))
     ordering = ("pk",)
+    actions = ["retry"]
+
+    def has_retry_permission(self, request) -> bool:
+        return request.user.has_perm("community_scoring.change_interestpending")
+
+    @admin.action(description="Retry scoring the selected set-aside actions (after fixing their cause)",
+                  permissions=["retry"])
+    def retry(self, request, queryset) -> None:
+        queued = interest_pending_retry(row_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{queued} set-aside row(s) queued again: the next scorer pass takes them.")
 
     @admin.display(description="actions")
     def action_count(self, row: InterestPending) -> int:

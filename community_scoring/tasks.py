@@ -8,48 +8,52 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
   (services.interest_queue; normally a batch's actions are scored right after it commits).
 
 On demand: ``interest_partition_score_task`` scores a partition's pending actions (INTEREST_SCORING=worker: each
-ingested batch starts one per idle partition).
+stored batch starts one per idle partition).
+
+Services enqueue these tasks (the one exception to the layers, see .importlinter), so each task imports its
+service when it runs (HackSoft's pattern): importing either side first works.
 """
 from celery import shared_task
+
+from community_scoring.models import RecomputeJob
 
 
 @shared_task(name="community_scoring.interest_recompute", acks_late=True)
 def interest_recompute_task(job_id: int) -> dict:
     """Run a pending/interrupted RecomputeJob; a job already done is left alone."""
-    from community_scoring.models import RecomputeJob
-    from community_scoring.services.recompute import interest_recompute
+    from community_scoring.services import recompute
 
     job = RecomputeJob.objects.filter(pk=job_id).first()
     if job is None or job.status == RecomputeJob.Status.DONE:
         return {"job": job_id, "skipped": True}
-    result = interest_recompute(job_id=job_id)
+    result = recompute.interest_recompute(job_id=job_id)
     return {"job": job_id, "members": result.members, "actions": result.actions, "stage_changes": result.stage_changes}
 
 
 @shared_task(name="community_scoring.interest_inactivity")
 def interest_inactivity_task() -> int:
-    from community_scoring.services.inactivity import interest_inactivity_apply
+    from community_scoring.services import inactivity
 
-    return interest_inactivity_apply()
+    return inactivity.interest_inactivity_apply()
 
 
 @shared_task(name="community_scoring.interest_snapshot")
 def interest_snapshot_task() -> int:
-    from community_scoring.services.snapshots import interest_snapshot_take
+    from community_scoring.services import snapshots
 
-    return interest_snapshot_take()
+    return snapshots.interest_snapshot_take()
 
 
 @shared_task(name="community_scoring.interest_pending_score")
 def interest_pending_score_task() -> int:
-    from community_scoring.services.interest_queue import interest_pending_score
+    from community_scoring.services import interest_queue
 
-    return interest_pending_score()
+    return interest_queue.interest_pending_score()
 
 
 @shared_task(name="community_scoring.interest_partition_score", acks_late=True)
 def interest_partition_score_task(partition: int) -> int:
     """Score what is pending in a partition (a no-op when another scorer holds it: that one scores it)."""
-    from community_scoring.services.interest_queue import interest_pending_drain
+    from community_scoring.services import interest_queue
 
-    return interest_pending_drain(partition)
+    return interest_queue.interest_pending_drain(partition)

@@ -107,6 +107,7 @@ class InterestPending(models.Model):
 
     A batch's actions and its rows (one per scorer partition) commit together; a row is deleted in the
     transaction that scores its partition of them, so each action is scored exactly once, even across a crash.
+    An action whose scoring fails is set aside in a row of its own, with the error, until retried.
     """
 
     action_ids = models.JSONField(default=list, help_text="Ids of the batch's new actions.")
@@ -114,3 +115,5 @@ class InterestPending(models.Model):
     partition = models.PositiveSmallIntegerField(default=0, help_text="Scores only members with id % scorers == this.")
     partitions = models.PositiveSmallIntegerField(default=1, help_text="The scorer count (INTEREST_SCORERS) when queued.")
     created_at = models.DateTimeField(auto_now_add=True)
+    error = models.TextField(blank=True, default="", help_text="Why scoring failed: set aside until retried.")
+    failed_at = models.DateTimeField(null=True, blank=True)

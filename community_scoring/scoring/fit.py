@@ -11,6 +11,7 @@ A missing attribute never matches. Fit is the sum of the points of every matchin
 """
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -29,16 +30,22 @@ class FitCondition:
 
 
 def parse_number(value: Any) -> float | None:
-    """A number from an int/float or a string that starts with one ("250", "1000+", " 50 employees")."""
+    """A finite number from an int/float or a string that starts with one ("250", "1000+", " 50 employees");
+    None for anything else, including values no float holds (10**400, "1e999" style digits, inf, NaN)."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return float(value)
     if isinstance(value, str):
         match = _NUMBER.match(value.replace(",", ""))
-        if match:
-            return float(match.group(1))
-    return None
+        if not match:
+            return None
+        value = match.group(1)
+    elif not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _norm(value: Any) -> str:

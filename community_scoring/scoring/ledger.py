@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from community_scoring.scoring.caps import bucket_points
-from community_scoring.scoring.decay import decayed_sum
+from community_scoring.scoring.decay import decayed_sum, value_at
 from community_scoring.scoring.ruleset import MemberRules
 
 
@@ -76,3 +76,12 @@ def primary_topic(topic_values: Mapping[str, float]) -> str:
     """The topic with the most (positive) interest; ties broken by name; "" when none is positive."""
     best = min(((-v, t) for t, v in topic_values.items() if v > 0), default=None)
     return best[1] if best else ""
+
+
+def primary_topic_of(member_topics: Mapping[str, tuple[float, float | None]], half_life_days: float | None) -> str:
+    """primary_topic of running topic values stored as (value, ref): each valued at the latest of their refs."""
+    refs = [ref for _, ref in member_topics.values() if ref is not None]
+    if not refs:
+        return ""
+    when = max(refs)
+    return primary_topic({t: value_at(v, ref, when, half_life_days) for t, (v, ref) in member_topics.items()})

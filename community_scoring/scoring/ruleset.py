@@ -18,6 +18,9 @@ from community_scoring.scoring.fit import FitCondition, fit_score
 from community_scoring.scoring.stages import StageThreshold, floor_stage, stage_for
 
 
+INACTIVITY = "inactivity"  # the system action type the inactivity task logs; not counted as activity
+
+
 @dataclass(frozen=True)
 class RuleValue:
     points: float

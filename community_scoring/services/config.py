@@ -45,7 +45,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from community_scoring.bulk import sized_execute
+from community_scoring.store.bulk import sized_execute
 from community_scoring.models import ActionType, ConfigVersion, FitRule, Member, Rule, RuleSet, Stage
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.fit import OPERATORS, parse_number

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 from functools import lru_cache
 from typing import Any
 
@@ -15,9 +15,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
-from community_scoring.services.actions import FUTURE_TOLERANCE
-
 MAX_BATCH = 1000
+# Clocks drift: an event a little in the future is accepted, further is rejected.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # older timestamps are typos (and overflow day arithmetic)
 
 CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"

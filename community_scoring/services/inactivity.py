@@ -15,8 +15,10 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from community_scoring.models import Action, InterestScore
-from community_scoring.services.config import scoring_config_current
-from community_scoring.services.interest import INACTIVITY, interest_apply
+from community_scoring.scoring.ruleset import INACTIVITY
+from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.services.interest_queue import interest_pending_dispatch
+from community_scoring.store import interest_store
 
 SYSTEM_SOURCE = "system"
 
@@ -26,7 +28,8 @@ def inactivity_event_id(*, member_id: int, last_activity_at: datetime) -> str:
 
 
 def interest_inactivity_apply(*, now: datetime | None = None, chunk_size: int = 500) -> int:
-    """Log the penalties due at ``now`` (default: now) and score them; returns how many were logged."""
+    """Log the penalties due at ``now`` (default: now) and queue them for scoring like any stored action (scored
+    before this returns with INTEREST_SCORING=inline); returns how many were logged."""
     now = now or timezone.now()
     config = scoring_config_current()
     options = [r.inactivity_days for r in (config.default, *config.personas.values()) if r.inactivity_days]
@@ -59,6 +62,7 @@ def interest_inactivity_apply(*, now: datetime | None = None, chunk_size: int = 
             ).values_list("external_event_id", flat=True))
             fresh = [a for a in chunk if a.external_event_id not in taken]
             created = Action.objects.bulk_create(fresh)
-            interest_apply(actions=created)
+            pending = interest_store().pending_add(action_ids=[a.pk for a in created], refit=()) if created else []
+            interest_pending_dispatch(pending)
             logged += len(created)
     return logged

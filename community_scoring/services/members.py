@@ -1,6 +1,10 @@
+"""Members and contents outside an event (a forum user's member, a poll's content): what the door does for the
+members and contents events name, for the ones no action names yet."""
 from typing import Any
 
 from community_scoring.models import Content, Member
+from community_scoring.services.interest import interest_fit_refresh
+from community_scoring.services.recompute import interest_members_refresh
 
 
 def member_upsert(
@@ -29,12 +33,8 @@ def member_upsert(
         member.save(update_fields=[*changed, "updated_at"])
         if not created and "persona" in changed:
             # The persona picks the rule set (points, caps, half-life): re-score the member from the log.
-            from community_scoring.services.recompute import interest_members_refresh
-
             interest_members_refresh(member_ids=[member.pk])
         elif not created and "attributes" in changed:
-            from community_scoring.services.interest import interest_fit_refresh
-
             interest_fit_refresh(member_ids=[member.pk])
     return member
 

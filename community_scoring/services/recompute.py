@@ -1,6 +1,6 @@
 """Full recompute of interest from the action log: buckets, topics, scores and stages, in chunks of members.
 
-For each chunk (one transaction, score rows locked like services.interest does) the log is aggregated in SQL
+For each chunk (one transaction, score rows locked like scoring does: store.base.InterestStore.scores_lock) the log is aggregated in SQL
 into bucket tallies (actions per member, type, side, UTC day and topic), then scoring.ledger values them under
 the current configuration, at ``now`` (or at the latest bucket day when that is later). The result equals what
 incremental updates give, to float rounding, whatever order the actions arrived in. Safe to run twice.
@@ -18,16 +18,15 @@ from django.db.models import Count, F, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from community_scoring.models import Action, InterestBucket, InterestTopic, Member, RecomputeJob, StageTransition
+from community_scoring.models import Member, RecomputeJob
 from community_scoring.scoring.decay import day_start, from_epoch_days, to_epoch_days
 from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at, primary_topic, topics_at
-from community_scoring.scoring.ruleset import ScoringConfig
-from community_scoring.services.config import scoring_config_current
-from community_scoring.services.interest import (
-    INACTIVITY, buckets_write, members_facts, score_evaluate, scores_lock, scores_save, stage_change_record,
-    stage_changes_save, topics_write,
-)
-from community_scoring.services.interest_queue import pending_action_ids, pending_partition_counts
+from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
+from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.services.interest import stage_changes_announce
+from community_scoring.store import interest_store
+from community_scoring.store.base import counted_actions, rules_for, score_evaluate, stage_change_of
+from community_scoring.tasks import interest_recompute_task
 
 
 @dataclass
@@ -51,12 +50,13 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
     sides = []
     # Each member's scorer adds the actions pending for the member's partition on top: group the members by
     # their partition under every partition count rows are pending with (normally one).
-    counts = pending_partition_counts()
+    store = interest_store()
+    counts = store.pending_partition_counts()
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
     for m in member_ids:
         groups[tuple(m % n for n in counts)].append(m)
     for key, members in groups.items():
-        scored = Action.objects.exclude(pk__in=pending_action_ids(dict(zip(counts, key))))
+        scored = counted_actions().exclude(pk__in=store.pending_action_ids(dict(zip(counts, key))))
         sides += [
             (False, "member_id", scored.filter(member_id__in=members).exclude(target_member_id=F("member_id"))),
             (True, "target_member_id",
@@ -79,25 +79,25 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
 
 def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, reason: str) -> tuple[int, int]:
     """Rebuild one chunk of members; returns (actions they did, stage changes)."""
-    scores = scores_lock(ids, floor_stage=config.floor_stage)
-    members = members_facts(ids)
+    store = interest_store()
+    scores = store.scores_lock(ids, floor_stage=config.floor_stage)
+    members = store.members_facts(ids)
     tallies = interest_tallies_load(member_ids=ids)
     activity = dict(
-        Action.objects.filter(member_id__in=ids).exclude(action_type_id=INACTIVITY)
+        counted_actions().filter(member_id__in=ids).exclude(action_type_id=INACTIVITY)
         .values("member_id").annotate(last=Max("occurred_at")).order_by().values_list("member_id", "last")
     )
-    actions = Action.objects.filter(member_id__in=ids).count()
-    InterestBucket.objects.filter(member_id__in=ids).delete()
-    InterestTopic.objects.filter(member_id__in=ids).delete()
+    actions = counted_actions().filter(member_id__in=ids).count()
+    store.buckets_delete(ids)
     buckets: list[tuple] = []
     topics: list[tuple] = []
-    transitions: list[StageTransition] = []
+    changes = []
     moment = from_epoch_days(now)
     for member_id in ids:
         facts, score = members.get(member_id), scores.get(member_id)
         if facts is None or score is None:
             continue  # deleted meanwhile
-        rules = config.for_persona(facts.persona)
+        rules = rules_for(config, facts)
         kept = [t for t in tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
         values = bucket_values(kept, rules)
         as_of = max([now, *(v.tally.day for v in values)])
@@ -107,20 +107,21 @@ def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, r
         score.primary_topic = primary_topic(topic_values)
         score.last_activity_at = activity.get(member_id)
         old_stage = score.stage or config.floor_stage
-        score_evaluate(score, facts, rules, config)
+        score_evaluate(score, facts, config)
         if score.stage != old_stage:
-            transitions.append(stage_change_record(score=score, member=facts, old_stage=old_stage, at=moment, reason=reason))
+            changes.append(stage_change_of(score, facts, old_stage=old_stage, at=moment, reason=reason))
         buckets.extend(
             (member_id, v.tally.action_type, v.tally.received, from_epoch_days(v.tally.day).date(), v.tally.count,
              v.raw_points, v.points, v.tally.topic_counts)
             for v in values
         )
         topics.extend((member_id, topic, value, from_epoch_days(as_of)) for topic, value in topic_values.items())
-    buckets_write(buckets)
-    topics_write(topics)
-    scores_save([scores[m] for m in sorted(scores)])
-    stage_changes_save(transitions, members)
-    return actions, len(transitions)
+    store.buckets_write(buckets)
+    store.topics_write(topics)
+    store.scores_save([scores[m] for m in sorted(scores)])
+    store.transitions_save(changes)
+    stage_changes_announce(changes)
+    return actions, len(changes)
 
 
 def interest_recompute(
@@ -166,16 +167,12 @@ def interest_recompute(
 
 def interest_members_refresh(*, member_ids: Iterable[int]) -> RecomputeResult:
     """Re-score members whose persona or attributes changed (only those already scored), synchronously."""
-    from community_scoring.models import InterestScore
-
-    scored = list(InterestScore.objects.filter(member_id__in=list(member_ids)).values_list("member_id", flat=True))
+    scored = interest_store().scored_member_ids(member_ids)
     return interest_recompute(member_ids=scored) if scored else RecomputeResult()
 
 
 def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:
     """Create a pending interest RecomputeJob and enqueue its task on commit (the admin's "recompute now")."""
-    from community_scoring.tasks import interest_recompute_task
-
     job = RecomputeJob.objects.create(kind=RecomputeJob.Kind.INTEREST, config_version=config_version)
     transaction.on_commit(lambda: interest_recompute_task.delay(job.pk))
     return job

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from community_scoring.bulk import rows_upsert
 from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot
 from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
-from community_scoring.services.config import scoring_config_current
-from community_scoring.services.interest import (
-    members_facts, primary_topic_of, score_evaluate, scores_lock, scores_save, stage_change_record,
-    stage_changes_save, topics_load, topics_write,
-)
+from community_scoring.scoring.ledger import primary_topic_of
+from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.services.interest import stage_changes_announce
+from community_scoring.store import interest_store
+from community_scoring.store.base import rules_for, score_evaluate, stage_change_of
+from community_scoring.store.bulk import rows_upsert
 
 
 def snapshots_write(rows: list[tuple]) -> None:
@@ -34,20 +34,20 @@ def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 100
     today, now_days = day_of(now), to_epoch_days(now)
     config = scoring_config_current()
     ids = list(InterestScore.objects.order_by("member_id").values_list("member_id", flat=True))
+    store = interest_store()
     written = 0
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
         with transaction.atomic():
-            scores = scores_lock(chunk, floor_stage=config.floor_stage)
-            members = members_facts(chunk)
-            topics = topics_load(chunk)
+            scores = store.scores_lock(chunk, floor_stage=config.floor_stage)
+            members = store.members_facts(chunk)
+            topics = store.topics_load(chunk)
             topic_rows, snapshots, transitions = [], [], []
             for member_id in chunk:
                 score, facts = scores.get(member_id), members.get(member_id)
                 if score is None or facts is None:
                     continue
-                rules = config.for_persona(facts.persona)
-                half_life = rules.half_life_days
+                half_life = rules_for(config, facts).half_life_days
                 if score.ref_time is not None and to_epoch_days(score.ref_time) < now_days:
                     score.engagement = value_at(score.engagement, to_epoch_days(score.ref_time), now_days, half_life)
                     score.ref_time = now
@@ -58,15 +58,15 @@ def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 100
                         topic_rows.append((member_id, topic, member_topics[topic][0], now))
                 score.primary_topic = primary_topic_of(member_topics, half_life)
                 old_stage = score.stage or config.floor_stage
-                score_evaluate(score, facts, rules, config)
+                score_evaluate(score, facts, config)
                 if score.stage != old_stage:
-                    transitions.append(stage_change_record(
-                        score=score, member=facts, old_stage=old_stage, at=now, reason="decay"))
+                    transitions.append(stage_change_of(score, facts, old_stage=old_stage, at=now, reason="decay"))
                 snapshots.append((member_id, today, score.engagement, score.fit, score.score, score.stage))
-            topics_write(topic_rows)
+            store.topics_write(topic_rows)
             snapshots_write(snapshots)
-            scores_save([scores[m] for m in sorted(scores)])
-            stage_changes_save(transitions, members)
+            store.scores_save([scores[m] for m in sorted(scores)])
+            store.transitions_save(transitions)
+            stage_changes_announce(transitions)
             written += len(snapshots)
     return written
 
@@ -86,7 +86,7 @@ def interest_snapshots_backfill(*, days: int, now: datetime | None = None, chunk
     written = 0
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
-        members = members_facts(chunk)
+        members = interest_store().members_facts(chunk)
         fits = dict(InterestScore.objects.filter(member_id__in=chunk).values_list("member_id", "fit"))
         per_member: dict[int, dict] = {}
         for member_id, day, points in InterestBucket.objects.filter(member_id__in=chunk, day__lt=today).values_list(
@@ -99,7 +99,7 @@ def interest_snapshots_backfill(*, days: int, now: datetime | None = None, chunk
             facts = members.get(member_id)
             if facts is None:
                 continue
-            rules = config.for_persona(facts.persona)
+            rules = rules_for(config, facts)
             per_day = per_member.get(member_id, {})
             half_life = rules.half_life_days
             engagement, ref = 0.0, None

@@ -6,7 +6,7 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from community_scoring.bulk import pg_array
+from community_scoring.store.bulk import pg_array
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL array literals")
 

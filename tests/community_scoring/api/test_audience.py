@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from community_scoring.models import Action, ActionType, StageTransition
-from community_scoring.services.actions import action_record
+from tests.community_scoring.services.interest_helpers import record
 from community_scoring.services.config import config_apply, scoring_config_cache_clear
 from tests.community_scoring.api.conftest import NOW, TODAY
 from tests.factories import ContentFactory, MemberFactory
@@ -46,13 +46,10 @@ def scored(db, django_capture_on_commit_callbacks):
     post = ContentFactory(author=alice, topic="api")
     now = timezone.now()
     answered = now - timedelta(days=10)
-    action_record(source="t", external_event_id="1", action_type="answer", member=alice, occurred_at=answered,
-                  target_content=question)
+    record(alice, "answer", event_id="1", occurred_at=answered, target_content=question)
     for i, metadata in enumerate([{"rating": 5, "scale": 5}, {"nps": 0}, {"choice": "blue"}]):
-        action_record(source="t", external_event_id=f"p{i}", action_type="poll_response", member=alice,
-                      occurred_at=now - timedelta(minutes=1), metadata=metadata)
-    action_record(source="t", external_event_id="v", action_type="vote_up", member=bob, occurred_at=now,
-                  target_content=post)
+        record(alice, "poll_response", event_id=f"p{i}", occurred_at=now - timedelta(minutes=1), metadata=metadata)
+    record(bob, "vote_up", event_id="v", occurred_at=now, target_content=post)
     return alice, answered, now
 
 

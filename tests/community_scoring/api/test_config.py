@@ -6,7 +6,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob
-from community_scoring.services.actions import action_record
+from tests.community_scoring.services.interest_helpers import record
 from tests.factories import ContentFactory, MemberFactory
 
 CONFIG = "/api/v1/config/interest/"
@@ -79,8 +79,7 @@ def test_preview_counts_members_who_would_change_stage(admin, db):
     now = timezone.now()
     engaged = MemberFactory()
     for i in range(3):  # 3 answers x 8 points = 24 >= 20: engaged (same day, so decay is negligible)
-        action_record(source="t", external_event_id=f"e{i}", action_type="answer", member=engaged,
-                      occurred_at=now - timedelta(minutes=i), target_content=question)
+        record(engaged, "answer", event_id=f"e{i}", occurred_at=now - timedelta(minutes=i), target_content=question)
     assert InterestScore.objects.get(member=engaged).stage == "engaged"
     doc = admin.get(CONFIG).json()
     doc.pop("version")

@@ -2,7 +2,9 @@
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
-from community_scoring.services.actions import action_record
+from community_scoring.models import Action
+from community_scoring.services.events import ContentIn, EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.config import config_apply
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)  # a UTC midnight: day 0 of the hand-computed examples
@@ -43,9 +45,21 @@ def install_test_config():
 _ids = count()
 
 
-def record(member, action_type, *, day=0.0, target_member=None, target_content=None, topic=None, event_id=None):
-    """Record one action `day` days (fractional allowed) after T0; returns (action, created)."""
-    return action_record(
-        source="test", external_event_id=event_id or f"ev-{next(_ids)}", action_type=action_type, member=member,
-        occurred_at=T0 + timedelta(days=day), target_member=target_member, target_content=target_content, topic=topic,
+def record(member, action_type, *, day=0.0, target_member=None, target_content=None, topic=None, event_id=None,
+           occurred_at=None, metadata=None):
+    """Record one action `day` days (fractional allowed) after T0, or at ``occurred_at``, through the door (source:
+    the member's); returns (action, created). ``topic`` without a target: the event creates a content of it."""
+    n = next(_ids)
+    event = EventIn(
+        source=member.source, event_id=event_id or f"ev-{n}", type=action_type,
+        occurred_at=occurred_at or T0 + timedelta(days=day), metadata=metadata,
+        member=MemberIn(external_id=member.external_id),
+        target_member=MemberIn(external_id=target_member.external_id) if target_member is not None else None,
+        target_content=ContentIn(external_id=target_content.external_id) if target_content is not None else None,
+        content=ContentIn(external_id=f"made-{n}", topic=topic) if topic else None,
     )
+    (result,) = actions_ingest(events=[event])
+    if result.status == "rejected":
+        raise ValueError(result.errors)
+    action = Action.objects.get(source=member.source, external_event_id=event.event_id)
+    return action, result.status == "created"

@@ -1,7 +1,6 @@
-"""actions_ingest: the bulk PostgreSQL path gives exactly what recording the events one by one gives.
+"""actions_ingest: the PostgreSQL store gives exactly what the plain Python store (event by event) gives.
 
-The one-by-one path (member_upsert, content_upsert, action_record per event; what non-PostgreSQL databases
-use) is the reference: hypothesis generates batches with duplicates, unknown content authors filled in later,
+The Python backend (what non-PostgreSQL databases use) is the reference: hypothesis generates batches with duplicates, unknown content authors filled in later,
 follows, reads and member attribute updates, and both paths must agree on every result, every stored action
 and every interest score. Plus idempotency: replaying a batch changes nothing.
 """
@@ -14,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from community_scoring.models import Action, InterestScore, Member
-from community_scoring.services import ingest
+from community_scoring import store
 from community_scoring.services.events import ContentIn, EventIn, MemberIn
 from community_scoring.services.ingest import actions_ingest
+from community_scoring.store import postgres
+from community_scoring.store.python import PythonInterestStore
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="exercises PostgreSQL row locking / synchronous_commit"
@@ -79,7 +80,7 @@ def test_bulk_path_equals_one_by_one(db, monkeypatch, specs):
     bulk_source, one_source = f"bulk-{run}", f"one-{run}"
     bulk = actions_ingest(events=build(specs, bulk_source))
     with monkeypatch.context() as patch:
-        patch.setattr(ingest, "bulk_supported", lambda: False)  # selects the one-by-one path
+        patch.setitem(store.BACKENDS, "postgresql", PythonInterestStore())  # the plain Python backend
         one = actions_ingest(events=build(specs, one_source))
     assert [(r.event_id, r.status, r.errors) for r in bulk] == [(r.event_id, r.status, r.errors) for r in one]
     assert snapshot(bulk_source) == snapshot(one_source)
@@ -184,9 +185,9 @@ def test_the_engine_scores_exactly_the_new_actions_of_a_batch(db, monkeypatch, s
     from community_scoring.services import interest_queue
 
     seen = []
-    original = interest_queue.interest_apply_ids  # what the scorer calls
-    monkeypatch.setattr(interest_queue, "interest_apply_ids",
-                        lambda ids, **kw: (seen.append(sorted(ids)), original(ids, **kw))[1])
+    original = interest_queue.interest_apply  # what the scorer calls
+    monkeypatch.setattr(interest_queue, "interest_apply",
+                        lambda *, action_ids, **kw: (seen.append(sorted(action_ids)), original(action_ids=action_ids, **kw))[1])
     event = EventIn(source="s", event_id="1", type="vote_up", occurred_at=DAY, text="hi",
                     member=MemberIn(external_id="a"),
                     target_content=ContentIn(external_id="c", topic="api", author_external_id="b"))
@@ -264,18 +265,18 @@ def test_awkward_text_survives_the_array_literals(db):
 def test_a_member_inserted_by_a_concurrent_batch_meanwhile_is_found_on_the_next_round(db, monkeypatch):
     # The upsert statement skips a key another batch inserted after its snapshot (no id for it): the key is
     # looked up again, and the event is stored with that member.
-    original = ingest._execute_arrays
+    original = postgres._execute_arrays
     calls = []
 
-    def racing(sql, columns, now):
-        rows = original(sql, columns, now)
-        if sql is ingest._MEMBERS_UPSERT_SQL:
+    def racing(template, columns, now):
+        rows = original(template, columns, now)
+        if template is postgres._MEMBERS_UPSERT_SQL:
             calls.append(list(columns["external_id"]))
             if len(calls) == 1:
                 return [row for row in rows if row[2] != "b"]  # as if "b" had been inserted concurrently
         return rows
 
-    monkeypatch.setattr(ingest, "_execute_arrays", racing)
+    monkeypatch.setattr(postgres, "_execute_arrays", racing)
     results = actions_ingest(events=[EventIn(source="s", event_id="1", type="follow", occurred_at=DAY,
                                              member=MemberIn(external_id="a"), target_member=MemberIn(external_id="b"))])
     assert [r.status for r in results] == ["created"]

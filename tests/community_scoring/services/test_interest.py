@@ -3,9 +3,10 @@ from datetime import timedelta
 
 import pytest
 
-from community_scoring.models import InterestBucket, InterestScore, StageTransition
+from community_scoring.models import Action, InterestBucket, InterestScore, StageTransition
 from community_scoring.selectors.interest import interest_breakdown, interest_topics
-from community_scoring.services.errors import ActionRejected
+from community_scoring.services.events import EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
 from tests.factories import ContentFactory, MemberFactory
 
@@ -169,14 +170,15 @@ def test_action_type_without_rule_is_logged_with_zero_points():
 
 
 def test_bad_action_type_or_member_is_rejected_naming_the_field():
-    member = MemberFactory()
-    with pytest.raises(ActionRejected) as rejected:
-        record(member, "teleport")
-    assert list(rejected.value.errors) == ["type"] and "teleport" in rejected.value.errors["type"][0]
-    with pytest.raises(ActionRejected) as rejected:
-        record(None, "answer")
-    assert "member" in rejected.value.errors
-    assert not InterestScore.objects.exists()
+    day = T0 + timedelta(days=1)
+    teleport, no_member = actions_ingest(events=[
+        EventIn(source="test", event_id="1", type="teleport", occurred_at=day, member=MemberIn(external_id="m")),
+        EventIn(source="test", event_id="2", type="answer", occurred_at=day, member=None),
+    ])
+    assert teleport.status == no_member.status == "rejected"
+    assert list(teleport.errors) == ["type"] and "teleport" in teleport.errors["type"][0]
+    assert no_member.errors == {"member": ["required"]}
+    assert not InterestScore.objects.exists() and not Action.objects.exists()
 
 
 def test_stage_change_queues_a_webhook_delivery_for_subscribers():

@@ -38,7 +38,7 @@ def test_concurrent_batches_lose_nothing():
                     ))
                 rng.shuffle(rows)
                 with transaction.atomic():
-                    interest_apply(actions=Action.objects.bulk_create(rows))
+                    interest_apply(action_ids=[a.pk for a in Action.objects.bulk_create(rows)])
         except Exception as exc:  # surfaced below
             errors.append(exc)
         finally:

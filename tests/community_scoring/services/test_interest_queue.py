@@ -23,6 +23,7 @@ from community_scoring.services import interest_queue
 from community_scoring.services.ingest import actions_ingest
 from community_scoring import tasks
 from community_scoring.services.interest_queue import interest_pending_drain, interest_pending_score
+from community_scoring.store.postgres import SCORER_LOCK
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import interest_pending_score_task
 
@@ -177,11 +178,15 @@ def tasks_started(monkeypatch) -> list[int]:
 
 
 @pytest.mark.parametrize("scorers", [1, 2])
-def test_worker_mode_answers_once_stored_and_a_task_per_partition_scores_the_batch(settings, monkeypatch, scorers):
+def test_worker_mode_answers_once_stored_and_a_task_per_partition_scores_the_batch(
+        settings, monkeypatch, scorers, django_capture_on_commit_callbacks):
     settings.INTEREST_SCORERS, settings.INTEREST_SCORING = scorers, "worker"
     with monkeypatch.context() as m:
         started = tasks_started(m)
-        results = actions_ingest(events=batch(0, 60), now=NOW)
+        with django_capture_on_commit_callbacks(execute=True) as committed:
+            results = actions_ingest(events=batch(0, 60), now=NOW)
+            assert started == []  # tasks start once the transaction that stored the batch commits
+        assert len(committed) == 1
     assert all(r.status == "created" for r in results)
     assert started == list(range(scorers))  # every partition was idle
     assert InterestPending.objects.count() == scorers  # stored, answered, not yet scored
@@ -192,7 +197,8 @@ def test_worker_mode_answers_once_stored_and_a_task_per_partition_scores_the_bat
     assert sum(incremental["counts"].values()) == counted((0, 60))
     assert recomputed() == incremental
 
-    actions_ingest(events=batch(60, 30), now=NOW)  # Celery eager here: the tasks run as they are started
+    with django_capture_on_commit_callbacks(execute=True):
+        actions_ingest(events=batch(60, 30), now=NOW)  # Celery eager here: the tasks run as they are started
     assert not InterestPending.objects.exists()
     incremental = state()
     assert sum(incremental["counts"].values()) == counted((0, 90))
@@ -260,10 +266,10 @@ def test_a_partition_held_by_another_scorer_is_left_to_it(settings, monkeypatch)
     other = connection.copy()  # another session, as another scorer process would have
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [interest_queue.SCORER_LOCK])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SCORER_LOCK])
             assert interest_pending_drain(0) == 0  # busy: left to the holder
             assert InterestPending.objects.count() == 1
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [interest_queue.SCORER_LOCK])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SCORER_LOCK])
     finally:
         other.close()
     assert interest_pending_drain(0) == 30
@@ -298,13 +304,13 @@ def test_a_lingering_scorer_scores_the_batches_stored_meanwhile_in_one_pass(sett
         lingering.set()
         time.sleep(seconds)
 
-    def apply(action_ids, **kwargs):
+    def apply(*, action_ids, **kwargs):
         passes.append(len(action_ids))
-        return real_apply(action_ids, **kwargs)
+        return real_apply(action_ids=action_ids, **kwargs)
 
-    real_apply = interest_queue.interest_apply_ids
+    real_apply = interest_queue.interest_apply
     monkeypatch.setattr(interest_queue, "time", types.SimpleNamespace(sleep=sleep))
-    monkeypatch.setattr(interest_queue, "interest_apply_ids", apply)
+    monkeypatch.setattr(interest_queue, "interest_apply", apply)
     scorer, _, errors = drain_in_background()
     assert lingering.wait(60), errors
     started = tasks_started(monkeypatch)
@@ -318,19 +324,21 @@ def test_a_lingering_scorer_scores_the_batches_stored_meanwhile_in_one_pass(sett
     assert recomputed() == incremental
 
 
-def test_a_broker_failure_leaves_the_batch_stored_for_the_next_scorer(settings, monkeypatch, caplog):
+def test_a_broker_failure_leaves_the_batch_stored_for_the_next_scorer(settings, monkeypatch, caplog,
+                                                                     django_capture_on_commit_callbacks):
     settings.INTEREST_SCORERS, settings.INTEREST_SCORING = 2, "worker"
 
     def broker_down(partition):
         raise OperationalError("[Errno 111] Connection refused")
 
-    with monkeypatch.context() as m:
+    with monkeypatch.context() as m, django_capture_on_commit_callbacks(execute=True):
         m.setattr(tasks.interest_partition_score_task, "delay", broker_down)
         results = actions_ingest(events=batch(0, 30), now=NOW)
     assert {r.status for r in results} == {"created"}  # stored: the client need not retry
     assert InterestPending.objects.count() == 2
     assert "could not start the scorer task of partition" in caplog.text
-    actions_ingest(events=batch(30, 30), now=NOW)  # the broker is back: this batch's tasks score both
+    with django_capture_on_commit_callbacks(execute=True):
+        actions_ingest(events=batch(30, 30), now=NOW)  # the broker is back: this batch's tasks score both
     assert not InterestPending.objects.exists()
     incremental = state()
     assert sum(incremental["counts"].values()) == counted((0, 60))
@@ -353,7 +361,7 @@ def test_a_pass_claims_at_most_pass_rows_rows_whatever_the_plan(settings, monkey
             actions_ingest(events=batch(k * 10, 10), now=NOW)
     oldest = sorted(InterestPending.objects.values_list("pk", flat=True))[:2]
     with transaction.atomic():
-        assert [row[0] for row in interest_queue._claim(0, wait=True)] == oldest
+        assert [row.id for row in interest_queue._claim(0, wait=True)] == oldest
         transaction.set_rollback(True)
     assert interest_pending_score() == 50  # the rest, pass by pass
     assert not InterestPending.objects.exists()

@@ -1,0 +1,280 @@
+"""The interest store's interface: what the engine's services read and write, whatever the database.
+
+Two backends implement it (community_scoring.store picks one): ``postgres`` (set-based SQL, the arithmetic inside
+the database) and ``python`` (the ORM and the pure rules in Python: SQLite, and the executable reference the
+PostgreSQL backend is tested against). The rules themselves live in community_scoring.scoring; a backend only
+applies them.
+
+Ready for what comes next without changing the interface's shape:
+- the configuration that applies is passed in (``config``), and each backend resolves a member's rules in one
+  place (``rules_for``): a per-member configuration (threshold experiments) changes that one function;
+- the actions that count are chosen in one place per backend (``counted_actions`` and the PostgreSQL ``act``
+  CTE): excluding flagged actions (vote rings) is one more condition there;
+- a member's score is always rebuildable from the log (``interest_recompute``): re-owning actions (merging two
+  members) re-scores both members from it.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from community_scoring.models import (
+    Action, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, StageTransition,
+)
+from community_scoring.scoring.decay import to_epoch_days
+from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
+from community_scoring.store.bulk import ids_q, rows_upsert
+
+
+@dataclass
+class MemberFacts:
+    """What scoring needs to know about a member."""
+
+    pk: int
+    persona: str
+    attributes: dict[str, Any]
+    email: str
+    external_id: str
+
+
+@dataclass
+class ScoreRow:
+    """An InterestScore row as plain data (the hot path avoids building model instances)."""
+
+    member_id: int
+    engagement: float = 0.0
+    ref_time: datetime | None = None
+    fit: float = 0.0
+    score: float = 0.0
+    stage: str = ""
+    primary_topic: str = ""
+    last_activity_at: datetime | None = None
+    config_version: int = 0
+
+
+SCORE_FIELDS = ["engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
+                "config_version"]
+BUCKET_COLUMNS = ["member", "action_type", "received", "day", "count", "raw_points", "points", "topic_counts"]
+
+
+@dataclass(frozen=True)
+class StageChange:
+    """A stored stage transition, with what its ``stage_changed`` webhook says of the member."""
+
+    member_id: int
+    external_id: str
+    email: str
+    from_stage: str
+    to_stage: str
+    engagement: float
+    fit: float
+    reason: str
+    at: datetime
+
+
+@dataclass
+class StoredBatch:
+    """What events_write stored: per accepted event index, the id of the action it created (absent: a duplicate);
+    the members acting in new actions; existing members whose persona, or only whose attributes, the batch changed;
+    the pending rows that queue the new actions for scoring (committed with them)."""
+
+    created: dict[int, int] = field(default_factory=dict)
+    pending: list[int] = field(default_factory=list)
+    actors: set[int] = field(default_factory=set)
+    persona_changed: set[int] = field(default_factory=set)
+    attributes_changed: set[int] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A pending row taken by a scorer: the batch's action ids and refit members, queued under ``partitions``."""
+
+    id: int
+    partitions: int
+    action_ids: list[int]
+    refit: list[int]
+
+
+def rules_for(config: ScoringConfig, member: MemberFacts) -> MemberRules:
+    """The rules that apply to a member (today: their persona's set over the default set)."""
+    return config.for_persona(member.persona)
+
+
+def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) -> None:
+    """Refresh fit, total and stage of a score whose engagement is up to date (in memory)."""
+    score.fit = rules_for(config, member).fit(member.attributes, member.persona)
+    score.score = score.engagement + score.fit
+    score.stage = config.stage_for(score.engagement, score.fit)
+    score.config_version = config.version
+
+
+def event_persona(member: Any) -> str | None:
+    """The persona an event gives its member (a MemberIn): ``persona``, else ``attributes.persona``; None: not said."""
+    if member.persona is not None:
+        return member.persona
+    if member.attributes and isinstance(member.attributes.get("persona"), str):
+        return member.attributes["persona"]
+    return None
+
+
+def event_metadata(event: Any) -> dict[str, Any]:
+    """An event's metadata as stored on its action: the content it created is named under ``content``."""
+    metadata = dict(event.metadata or {})
+    if event.content is not None:
+        metadata.setdefault("content", event.content.external_id)
+    return metadata
+
+
+def counted_actions() -> QuerySet[Action]:
+    """The actions that earn interest (all of them today)."""
+    return Action.objects.all()
+
+
+class InterestStore(ABC):
+    """Reads and writes of the interest engine. Row-at-a-time ORM work is shared here; each backend supplies the
+    set-based parts."""
+
+    name: str
+
+    # --- partitions and the scoring queue ---
+
+    @abstractmethod
+    def scorer_partitions(self) -> int:
+        """How many scorers may run at once, each for the members whose id % partitions == its partition."""
+
+    @abstractmethod
+    def partitions_idle(self, count: int) -> list[int]:
+        """The partitions in range(count) that no scorer holds right now."""
+
+    @abstractmethod
+    def partition_hold(self, partition: int, *, wait: bool) -> bool:
+        """Hold the partition until this transaction ends, so no other scorer scores it meanwhile; False if
+        ``wait`` is false and another scorer holds it."""
+
+    @abstractmethod
+    def pending_take(self, partition: int, *, limit: int) -> list[Claimed]:
+        """Delete and return the partition's oldest pending rows (at most ``limit``; set-aside rows stay)."""
+
+    @abstractmethod
+    def pending_action_ids(self, partitions: dict[int, int]) -> Any:
+        """The ids of actions pending for a member, given as {partition count: the member's partition under it}, as
+        something ``.exclude(pk__in=...)`` takes."""
+
+    def pending_add(self, *, action_ids: Sequence[int], refit: Iterable[int]) -> list[int]:
+        """Queue actions for scoring in the caller's transaction: one row per partition; their ids, in order."""
+        ids, members, n = list(action_ids), sorted(refit), self.scorer_partitions()
+        rows = InterestPending.objects.bulk_create(
+            InterestPending(action_ids=ids, refit=members, partition=k, partitions=n) for k in range(n))
+        return [row.pk for row in rows]
+
+    def pending_partition_counts(self) -> list[int]:
+        """The partition counts rows may be pending under: this process's, and any other a pending row has."""
+        return sorted({self.scorer_partitions(),
+                       *InterestPending.objects.values_list("partitions", flat=True).distinct()})
+
+    def pending_exists(self, partition: int) -> bool:
+        return InterestPending.objects.filter(partition=partition, error="").exists()
+
+    def commit_without_flush(self) -> None:
+        """The current transaction may commit without waiting for its WAL flush (where the database has one)."""
+
+    # --- events and scoring ---
+
+    @abstractmethod
+    def action_types_known(self) -> frozenset[str]:
+        """The action type keys an event may name."""
+
+    @abstractmethod
+    def events_write(self, accepted: list[tuple[int, Any]], *, now: datetime) -> StoredBatch:
+        """Store valid events (index, EventIn) in order: their members and contents (inserted or updated), and one
+        action per new (source, event id); a known event id stores nothing. The new actions are queued for
+        scoring (pending_add) in the transaction that stores them; scoring them is the caller's."""
+
+    @abstractmethod
+    def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
+                       partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
+        """Score newly stored actions (each exactly once) for the owners in ``partition`` (k, n): members whose
+        id % n == k. ``refit``: members whose attributes changed (fit re-evaluated). Returns the stage changes,
+        stored; announcing them is the caller's."""
+
+    # --- rows shared by every backend ---
+
+    def members_facts(self, member_ids: Iterable[int]) -> dict[int, MemberFacts]:
+        rows = Member.objects.filter(ids_q("pk", member_ids)).values_list(
+            "pk", "persona", "attributes", "email", "external_id")
+        return {r[0]: MemberFacts(r[0], r[1] or "", r[2] or {}, r[3] or "", r[4]) for r in rows}
+
+    def scores_lock(self, member_ids: Iterable[int], *, floor_stage: str) -> dict[int, ScoreRow]:
+        """Lock (creating when missing) the InterestScore rows of these members, in member-id order.
+
+        Every missing row is inserted first (in member-id order, existing ones left alone), and only then are all
+        rows locked, in member-id order. Locking the existing rows before inserting the missing ones could
+        deadlock: batch A locks 1 and 3 and waits on B's uncommitted insert of 2 while B waits on A's lock of 1.
+        Here an insert only waits on another batch's uncommitted insert of a lower-or-equal id, before either
+        holds a row lock taken by this function, so the waits always go one way.
+        """
+        ids = sorted(set(member_ids))
+        if not ids:
+            return {}
+        now = timezone.now()
+        rows_upsert(InterestScore, columns=["member", "engagement", "fit", "score", "stage", "primary_topic",
+                                            "config_version", "updated_at"],
+                    rows=[(m, 0.0, 0.0, 0.0, floor_stage, "", 0, now) for m in ids], conflict=["member"])
+        locked = InterestScore.objects.select_for_update().order_by("member_id").values_list("member_id", *SCORE_FIELDS)
+        return {r[0]: ScoreRow(*r) for r in locked.filter(ids_q("member_id", ids))}
+
+    def scores_save(self, scores: Iterable[ScoreRow]) -> None:
+        """Write scores in one statement (the rows exist and are locked by the caller)."""
+        now = timezone.now()
+        rows_upsert(InterestScore, columns=["member", *SCORE_FIELDS, "updated_at"],
+                    rows=[(s.member_id, *(getattr(s, f) for f in SCORE_FIELDS), now) for s in scores],
+                    conflict=["member"], update=[*SCORE_FIELDS, "updated_at"])
+
+    def scored_member_ids(self, member_ids: Iterable[int]) -> list[int]:
+        return list(InterestScore.objects.filter(ids_q("member_id", member_ids)).values_list("member_id", flat=True))
+
+    def buckets_write(self, rows: Sequence[tuple]) -> None:
+        """Upsert bucket rows given as tuples in BUCKET_COLUMNS order."""
+        rows_upsert(InterestBucket, columns=BUCKET_COLUMNS, rows=rows,
+                    conflict=["member", "action_type", "received", "day"],
+                    update=["count", "raw_points", "points", "topic_counts"])
+
+    def buckets_delete(self, member_ids: Sequence[int]) -> None:
+        InterestBucket.objects.filter(ids_q("member_id", member_ids)).delete()
+        InterestTopic.objects.filter(ids_q("member_id", member_ids)).delete()
+
+    def topics_write(self, rows: Sequence[tuple]) -> None:
+        """Upsert (member id, topic, points, ref_time) rows."""
+        rows_upsert(InterestTopic, columns=["member", "topic", "points", "ref_time"], rows=rows,
+                    conflict=["member", "topic"], update=["points", "ref_time"])
+
+    def topics_load(self, member_ids: Iterable[int]) -> dict[int, dict[str, tuple[float, float]]]:
+        """member id -> topic -> (points, ref epoch days) for every stored topic of these members."""
+        out: dict[int, dict[str, tuple[float, float]]] = defaultdict(dict)
+        ids = list(member_ids)
+        if ids:
+            for m, topic, points, ref in InterestTopic.objects.filter(ids_q("member_id", ids)).values_list(
+                "member_id", "topic", "points", "ref_time"
+            ):
+                out[m][topic] = (points, to_epoch_days(ref))
+        return out
+
+    def transitions_save(self, changes: Sequence[StageChange]) -> None:
+        StageTransition.objects.bulk_create([
+            StageTransition(member_id=c.member_id, from_stage=c.from_stage, to_stage=c.to_stage, occurred_at=c.at,
+                            engagement=c.engagement, fit=c.fit, reason=c.reason)
+            for c in changes
+        ])
+
+
+def stage_change_of(score: ScoreRow, member: MemberFacts, *, old_stage: str, at: datetime,
+                    reason: str) -> StageChange:
+    return StageChange(member.pk, member.external_id, member.email, old_stage, score.stage, score.engagement,
+                       score.fit, reason, at)
