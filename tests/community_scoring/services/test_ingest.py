@@ -158,6 +158,41 @@ def test_concurrent_overlapping_batches_store_each_event_once():
 
 
 @postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_batches_sharing_new_event_ids_in_opposite_orders_do_not_deadlock():
+    """Each batch inserts its actions under the action log's unique (source, event id) index; in input order, two
+    batches holding the same new ids in opposite orders each waited for the other (a deadlock: 500s)."""
+    import threading
+
+    from django.db import connection as default_connection
+
+    errors, results = [], []
+
+    def run(barrier, batch):
+        try:
+            barrier.wait()
+            results.append(actions_ingest(events=batch))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+        finally:
+            default_connection.close()
+
+    for round_ in range(5):  # the batches must overlap in time: a few rounds make that near certain
+        events = [EventIn(source="race", event_id=f"e-{round_}-{i:04d}", type="comment", occurred_at=DAY,
+                          member=MemberIn(external_id=f"m-{i % 3}")) for i in range(600)]
+        orders = [events, events[::-1], events[300:] + events[:300], events[::2] + events[1::2]]
+        barrier = threading.Barrier(len(orders))
+        threads = [threading.Thread(target=run, args=(barrier, batch)) for batch in orders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    assert sum(r.status == "created" for rs in results for r in rs) == 3000 == Action.objects.filter(source="race").count()
+    assert sum(r.status == "duplicate" for rs in results for r in rs) == 3 * 3000
+
+
+@postgresql_only
 @pytest.mark.parametrize("async_commit", [False, True])
 def test_only_the_members_and_contents_commit_without_the_flush_unless_asked(db, settings, async_commit):
     # Members and contents go first, in a transaction whose commit does not wait for the WAL flush (the batch's
