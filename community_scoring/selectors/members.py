@@ -308,7 +308,8 @@ def explicit_sentiment(*, member: Member) -> dict[str, Any]:
 
 
 def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
-    """The unified audience view: identity, interest with its breakdown, influence, sentiment, stage and score history.
+    """The unified audience view: identity, interest with its breakdowns (engagement by action type, the fit rules
+    met), influence, sentiment, stage and score history.
 
     `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
     """
@@ -317,6 +318,7 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
     interest_data = interest_selectors.interest_current(member=member, config=config)
     if interest_data is not None:
         interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, config=config)
+        interest_data["fit_breakdown"] = interest_selectors.interest_fit_breakdown(member=member, config=config)
         interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20, config=config)
     influence = influence_link.influence_audience(member=member)
     implicit = None
