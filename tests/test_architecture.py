@@ -35,7 +35,7 @@ def _todo_entries() -> set[str]:
 
 
 def _layer_modules(layer: str) -> list[str]:
-    return [name.strip() for name in layer.replace(":", "|").split("|")]
+    return [name.strip().strip("()") for name in layer.replace(":", "|").split("|")]
 
 
 def test_the_only_permanent_exception_is_a_service_queueing_its_own_task():

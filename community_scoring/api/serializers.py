@@ -8,6 +8,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from community_scoring.models import RecomputeJob
+from community_scoring.scoring.fit import OPERATORS
 from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
@@ -245,7 +246,7 @@ class FitRuleMatchSerializer(serializers.Serializer):
     """A fit rule the member meets: the rule, what it gives, and the attribute value that met it."""
 
     attribute = serializers.CharField()
-    operator = serializers.ChoiceField(choices=["eq", "contains", "gte", "lte", "in"])
+    operator = serializers.ChoiceField(choices=OPERATORS)
     value = serializers.CharField()
     points = serializers.FloatField()
     actual = serializers.JSONField(help_text="The member's value of the attribute.")
