@@ -6,7 +6,6 @@ admin; other users get the role named by one of their groups.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections import deque
@@ -21,12 +20,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from community_scoring.models import ApiToken
+from community_scoring.services.tokens import token_digest
 
 ROLES = tuple(ApiToken.Role.values)
-
-
-def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Input and output shapes of the API; the OpenAPI schema is generated from these."""
 from __future__ import annotations
 
+from datetime import datetime
 from datetime import timezone as dt_timezone
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from community_scoring.models import RecomputeJob
+from community_scoring.scoring.fit import OPERATORS
 from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
@@ -37,6 +39,11 @@ def influence_row(row) -> dict | None:
     }
 
 
+def member_email(member, context) -> str | None:
+    """A member's email, or None for callers without PII access (context["can_see_pii"], set by the views)."""
+    return member.email if context.get("can_see_pii") else None
+
+
 def related(obj, name: str):
     """A reverse one-to-one or filtered relation that may be absent (None instead of DoesNotExist)."""
     try:
@@ -47,14 +54,6 @@ def related(obj, name: str):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
-
-
-class ValidationErrorSerializer(serializers.Serializer):
-    """400: each offending field (query parameter or body field) mapped to its messages."""
-
-    field_name = serializers.ListField(
-        child=serializers.CharField(), help_text="The key is the offending field's name; one entry per field."
-    )
 
 
 # ---- members ---------------------------------------------------------------------------------------------------
@@ -101,7 +100,7 @@ class MemberSerializer(serializers.Serializer):
         # Written out by hand (same shape as the declared fields): list pages render 50-500 of these per request.
         return {
             "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
-            "email": m.email if self.context.get("can_see_pii") else None, "crm_id": m.crm_id, "persona": m.persona,
+            "email": member_email(m, self.context), "crm_id": m.crm_id, "persona": m.persona,
             "joined_at": iso(m.joined_at), "is_excluded": m.is_excluded,
             "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence")),
         }
@@ -172,10 +171,6 @@ class RecomputeJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RecomputeStartSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=RecomputeJob.Kind.choices)
-
-
 # ---- leaderboards ----------------------------------------------------------------------------------------------
 
 class MemberBriefSerializer(serializers.Serializer):
@@ -188,8 +183,7 @@ class MemberBriefSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if not self.context.get("can_see_pii"):
-            data["email"] = None
+        data["email"] = member_email(instance, self.context)
         return data
 
 
@@ -209,7 +203,7 @@ class LeaderboardRowSerializer(serializers.Serializer):
         return {
             "position": row["position"], "value": row["value"],
             "member": {"id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
-                       "persona": m.persona, "email": m.email if self.context.get("can_see_pii") else None},
+                       "persona": m.persona, "email": member_email(m, self.context)},
             "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"]),
             "baseline": row["baseline"],
         }
@@ -248,8 +242,19 @@ class TopicSerializer(serializers.Serializer):
     points = serializers.FloatField()
 
 
+class FitRuleMatchSerializer(serializers.Serializer):
+    """A fit rule the member meets: the rule, what it gives, and the attribute value that met it."""
+
+    attribute = serializers.CharField()
+    operator = serializers.ChoiceField(choices=OPERATORS)
+    value = serializers.CharField()
+    points = serializers.FloatField()
+    actual = serializers.JSONField(help_text="The member's value of the attribute.")
+
+
 class AudienceInterestSerializer(InterestSummarySerializer):
     breakdown = BreakdownRowSerializer(many=True)
+    fit_breakdown = FitRuleMatchSerializer(many=True, help_text="The fit rules the member meets; points sum to fit.")
     topics = TopicSerializer(many=True)
 
 
@@ -396,6 +401,7 @@ class AudienceSerializer(serializers.Serializer):
                 "stage": interest["stage"], "primary_topic": interest["primary_topic"],
                 "last_activity_at": iso(interest["last_activity_at"]),
                 "breakdown": [{key: row[key] for key in _BREAKDOWN_KEYS} for row in interest["breakdown"]],
+                "fit_breakdown": [{key: row[key] for key in _FIT_KEYS} for row in interest["fit_breakdown"]],
                 "topics": [{"topic": t["topic"], "points": t["points"]} for t in interest["topics"]],
             }
         influence = data["influence"]
@@ -417,7 +423,7 @@ class AudienceSerializer(serializers.Serializer):
         return {
             "member": {
                 "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
-                "persona": m.persona, "email": m.email if self.context.get("can_see_pii") else None,
+                "persona": m.persona, "email": member_email(m, self.context),
                 "crm_id": m.crm_id, "attributes": m.attributes, "joined_at": iso(m.joined_at),
                 "is_excluded": m.is_excluded,
             },
@@ -442,6 +448,7 @@ class AudienceSerializer(serializers.Serializer):
 
 
 _BREAKDOWN_KEYS = ("action_type", "received", "count", "raw_points", "points", "decayed_points")
+_FIT_KEYS = ("attribute", "operator", "value", "points", "actual")
 _EDGE_KEYS = ("member_id", "display_name", "source_rank", "action_type", "actions", "weight")
 _HISTORY_KEYS = ("run_id", "influence", "centrality", "rank", "percentile", "reach", "sentiment", "is_advocate",
                  "is_detractor")
@@ -453,8 +460,6 @@ def _iso_text(value):
     """An ISO datetime string (as run records carry them) in the API's form ('Z' for UTC)."""
     if not value:
         return None
-    from datetime import datetime
-
     return iso(datetime.fromisoformat(value))
 
 

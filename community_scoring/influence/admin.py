@@ -4,10 +4,11 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
+from community_scoring.influence.runs import influence_run_request
+from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.services import (
     CONFIG_FIELDS,
     influence_config_errors,
-    influence_run_request,
     influence_schedule_sync,
 )
 
@@ -83,7 +84,5 @@ class InfluenceScoreAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        from community_scoring.influence.selectors import influence_run_current
-
         run = influence_run_current()
         return super().get_queryset(request).filter(run=run) if run else super().get_queryset(request).none()

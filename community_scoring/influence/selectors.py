@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import F, FilteredRelation, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from community_scoring.influence.graph import inbound_edges, reversals_read
 from community_scoring.influence.models import InfluenceRun, InfluenceScore
+from community_scoring.models import Member
 
 
 def influence_run_current() -> InfluenceRun | None:
@@ -90,22 +91,6 @@ def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
     ]
 
 
-def members_with_influence(queryset: QuerySet, *, run: InfluenceRun | None = None) -> QuerySet:
-    """Annotate a Member queryset with the current run's values: influence_score, influence_centrality,
-    influence_rank, influence_percentile, influence_reach, influence_in_degree, influence_sentiment_mean,
-    influence_sentiment, influence_is_advocate, influence_is_detractor (NULL for members not scored yet)."""
-    run = run or influence_run_current()
-    run_id = run.pk if run is not None else -1
-    qs = queryset.annotate(_inf=FilteredRelation("influence_scores", condition=Q(influence_scores__run_id=run_id)))
-    return qs.annotate(
-        influence_score=F("_inf__influence"), influence_centrality=F("_inf__centrality"),
-        influence_rank=F("_inf__rank"), influence_percentile=F("_inf__percentile"),
-        influence_reach=F("_inf__reach"), influence_in_degree=F("_inf__in_degree"),
-        influence_sentiment_mean=F("_inf__sentiment_mean"), influence_sentiment=F("_inf__sentiment"),
-        influence_is_advocate=F("_inf__is_advocate"), influence_is_detractor=F("_inf__is_detractor"),
-    )
-
-
 def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None) -> dict[str, Any] | None:
     """Why a member has their influence: scores, sentiment summary, the formula's terms with the weights the
     run used, the top inbound edges (who gives them influence, by action type) and their history.
@@ -132,8 +117,6 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         member_id=member.pk, ref_time=run.ref_time, half_life_days=float(cfg.get("half_life_days", 180.0)),
         edge_weights=dict(cfg.get("edge_weights", {})), reversals=reversals_read(), limit=edges,
     )
-    from community_scoring.models import Member
-
     # One query for the sources' names and their rank in this run.
     sources = {}
     if edge_rows:

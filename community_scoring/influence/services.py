@@ -10,6 +10,7 @@ import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from community_scoring.influence import formula
 from community_scoring.influence.graph import graph_build, ids_to_index, reversals_read
@@ -18,6 +19,8 @@ from community_scoring.influence.pagerank import pagerank_iterate, transition_ma
 from community_scoring.influence.pgcopy import copy_in, is_postgresql, query_columns
 from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.sentiment import sentiment_by_member, sentiment_score_pending
+from community_scoring.models import ActionType, Member
+from community_scoring.webhooks.services import webhook_events_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +76,6 @@ def _type_list(value, known: set[str]) -> str | None:
 
 def influence_config_errors(values: dict[str, Any]) -> dict[str, list[str]]:
     """Field -> messages for a full set of config values (empty when valid)."""
-    from community_scoring.models import ActionType
-
     types = dict(ActionType.objects.values_list("key", "reverses_id"))
     known = set(types)
     checks = {
@@ -160,8 +161,6 @@ def influence_config_update(*, changes: dict[str, Any], user=None, record_versio
 
 def influence_schedule_sync(*, config: InfluenceConfig | None = None):
     """Create or update the celery beat entry for scheduled recomputes (idempotent); 0 minutes disables it."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
-
     config = config or influence_config_load()
     minutes = int(config.schedule_minutes)
     interval, _ = IntervalSchedule.objects.get_or_create(every=max(minutes, 1), period=IntervalSchedule.MINUTES)
@@ -172,15 +171,6 @@ def influence_schedule_sync(*, config: InfluenceConfig | None = None):
         task.interval, task.enabled, task.task = interval, minutes > 0, SCHEDULE_TASK
         task.save()
     return task
-
-
-def influence_run_request(*, trigger: str = "manual") -> InfluenceRun:
-    """Create a pending run and queue the recompute task once the caller's transaction commits."""
-    from community_scoring.influence.tasks import influence_recompute_task
-
-    run = InfluenceRun.objects.create(trigger=trigger)
-    transaction.on_commit(lambda: influence_recompute_task.delay(run.pk))
-    return run
 
 
 def _lock_try() -> bool:
@@ -441,9 +431,6 @@ def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np
     One bulk call (the webhooks module reads subscriptions once and inserts deliveries in this transaction;
     they are sent after commit).
     """
-    from community_scoring.models import Member
-    from community_scoring.webhooks.services import webhook_events_enqueue
-
     members: dict[int, dict] = {}
     ids = [int(member_ids[i]) for i in idx]
     for start in range(0, len(ids), 10_000):

@@ -12,14 +12,39 @@ SCHEDULES = [
 ]
 
 
-def forwards(apps, schema_editor):
-    from community_scoring.services.config import snapshot_from_models
+def config_snapshot(apps) -> dict:
+    """The configuration document as it was shaped when this migration was written (frozen here: a migration
+    must not change with the live code). Same document as services.config.snapshot_from_models then gave."""
+    rule_sets = []
+    for rs in apps.get_model("community_scoring", "RuleSet").objects.order_by("persona", "name").prefetch_related(
+        "rules", "fit_rules"
+    ):
+        rule_sets.append({
+            "name": rs.name,
+            "persona": rs.persona,
+            "half_life_days": rs.half_life_days,
+            "inactivity_days": rs.inactivity_days,
+            "rules": [
+                {"action_type": r.action_type_id, "points": r.points, "target_points": r.target_points,
+                 "daily_cap": r.daily_cap, "once_only": r.once_only}
+                for r in sorted(rs.rules.all(), key=lambda r: r.action_type_id)
+            ],
+            "fit_rules": [
+                {"attribute": f.attribute, "operator": f.operator, "value": f.value, "points": f.points}
+                for f in sorted(rs.fit_rules.all(), key=lambda f: f.pk)
+            ],
+        })
+    stages = [
+        {"name": s.name, "position": s.position, "min_engagement": s.min_engagement, "min_fit": s.min_fit}
+        for s in apps.get_model("community_scoring", "Stage").objects.order_by("position")
+    ]
+    return {"rule_sets": rule_sets, "stages": stages}
 
+
+def forwards(apps, schema_editor):
     ConfigVersion = apps.get_model("community_scoring", "ConfigVersion")
     if not ConfigVersion.objects.exists():
-        snapshot = snapshot_from_models(apps.get_model("community_scoring", "RuleSet"),
-                                        apps.get_model("community_scoring", "Stage"))
-        ConfigVersion.objects.create(number=1, note="shipped default configuration", snapshot=snapshot)
+        ConfigVersion.objects.create(number=1, note="shipped default configuration", snapshot=config_snapshot(apps))
 
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")

@@ -2,7 +2,7 @@
 
 Influence is stored per run (InfluenceScore, run x member); community_scoring.influence.selectors defines which
 run is current. This module adapts those reads to the member list (a left join, sort keys, filters) and to
-the keyset-paged leaderboards.
+the audience view; the influence leaderboards are in selectors.leaderboards.
 """
 from __future__ import annotations
 
@@ -42,25 +42,3 @@ def member_queryset_with_influence(queryset: QuerySet) -> QuerySet:
 def influence_audience(*, member) -> dict[str, Any] | None:
     """The member's current influence with its explanation (formula terms, top inbound edges), or None."""
     return influence_selectors.influence_for_member(member=member, edges=10)
-
-
-def leaderboard(*, board: str, period: str, persona: str | None):
-    """influence / advocates / detractors of the current run; `period` keeps members active within it."""
-    from community_scoring.selectors.leaderboards import Leaderboard
-    from community_scoring.selectors.members import period_since
-
-    since = period_since(period)
-    pick = {
-        "influence": influence_selectors.leaderboard_influence,
-        "advocates": influence_selectors.advocates,
-        "detractors": influence_selectors.detractors,
-    }[board]
-    from community_scoring.selectors.leaderboards import INTEREST_FIELDS, MEMBER_FIELDS
-
-    rows = pick(persona=persona, limit=None).select_related("member__interest").only(
-        "run_id", "member_id", "influence", "centrality", "rank", "percentile", "in_degree", "reach", "sentiment",
-        "is_advocate", "is_detractor", *MEMBER_FIELDS, *(f"member__interest__{f}" for f in INTEREST_FIELDS),
-    )
-    if since is not None:
-        rows = rows.filter(member__interest__last_activity_at__gte=since)
-    return Leaderboard(board=board, rows=rows, rank_field="influence")

@@ -49,9 +49,10 @@ def interest_breakdown(
     return out
 
 
-def interest_fit_breakdown(*, member: Member) -> list[dict[str, Any]]:
-    """Which fit rules the member meets and what each gives (their points sum to the member's fit)."""
-    rules = scoring_config_current().for_persona(member.persona)
+def interest_fit_breakdown(*, member: Member, config: ScoringConfig | None = None) -> list[dict[str, Any]]:
+    """Which fit rules the member meets and what each gives (their points sum to the member's fit), in the
+    rules' order: attribute, operator, value, points, and the member's value that met it (actual)."""
+    rules = (config or scoring_config_current()).for_persona(member.persona)
     attributes = {**(member.attributes or {}), **({"persona": member.persona} if member.persona else {})}
     return [
         {"attribute": c.attribute, "operator": c.operator, "value": c.value, "points": c.points,

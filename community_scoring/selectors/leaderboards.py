@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Max, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 
+from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import InterestScore, ScoreSnapshot
 from community_scoring.selectors.members import period_since
 
@@ -74,6 +75,26 @@ def leaderboard_rising(*, period: str = "30d", persona: str | None = None) -> Le
     return Leaderboard(board="rising", rows=rows, rank_field="gain")
 
 
+# Influence boards: rows of the current influence run (community_scoring.influence.selectors picks the run).
+INFLUENCE_BOARDS = {
+    "influence": influence_selectors.leaderboard_influence,
+    "advocates": influence_selectors.advocates,
+    "detractors": influence_selectors.detractors,
+}
+
+
+def leaderboard_influence(*, board: str = "influence", period: str = "all", persona: str | None = None) -> Leaderboard:
+    """influence / advocates / detractors of the current run; `period` keeps members active within it."""
+    since = period_since(period)
+    rows = INFLUENCE_BOARDS[board](persona=persona, limit=None).select_related("member__interest").only(
+        "run_id", "member_id", "influence", "centrality", "rank", "percentile", "in_degree", "reach", "sentiment",
+        "is_advocate", "is_detractor", *MEMBER_FIELDS, *(f"member__interest__{f}" for f in INTEREST_FIELDS),
+    )
+    if since is not None:
+        rows = rows.filter(member__interest__last_activity_at__gte=since)
+    return Leaderboard(board=board, rows=rows, rank_field="influence")
+
+
 RISING_CACHE_SECONDS = 300
 RISING_CACHED_ROWS = 1000
 
@@ -106,8 +127,6 @@ def leaderboard_get(*, board: str, period: str = "all", persona: str | None = No
         return leaderboard_interest(period=period, persona=persona)
     if board == "rising":
         return leaderboard_rising(period=period, persona=persona)
-    if board in ("influence", "advocates", "detractors"):
-        from community_scoring.selectors import influence_link
-
-        return influence_link.leaderboard(board=board, period=period, persona=persona)
+    if board in INFLUENCE_BOARDS:
+        return leaderboard_influence(board=board, period=period, persona=persona)
     raise KeyError(board)

@@ -18,6 +18,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from community_scoring.models import Action, Member
+from community_scoring.selectors import influence_link
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.services.config import scoring_config_current
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
@@ -70,8 +72,6 @@ MEMBER_SORT_KEYS: dict[str, tuple[str, Any, bool]] = {
 
 
 def member_sort_keys() -> dict[str, tuple[str, Any, bool]]:
-    from community_scoring.selectors import influence_link
-
     return {**MEMBER_SORT_KEYS, **influence_link.member_sort_keys()}
 
 
@@ -153,18 +153,12 @@ class MemberFilter(django_filters.FilterSet):
         return queryset.filter(interest__stage__in=stages) if stages else queryset
 
     def filter_min_influence(self, queryset, name, value):
-        from community_scoring.selectors import influence_link
-
         return queryset.filter(**{f"{influence_link.SCORE_PATH}__gte": value})
 
     def filter_max_influence(self, queryset, name, value):
-        from community_scoring.selectors import influence_link
-
         return queryset.filter(**{f"{influence_link.SCORE_PATH}__lte": value})
 
     def filter_sentiment(self, queryset, name, value):
-        from community_scoring.selectors import influence_link
-
         path = influence_link.SENTIMENT_MEAN_PATH
         if value == "positive":
             return queryset.filter(**{f"{path}__gte": SENTIMENT_POSITIVE})
@@ -189,8 +183,6 @@ def member_list(
 
     Raises ValidationError naming the offending filter.
     """
-    from community_scoring.selectors import influence_link
-
     ordering = ordering or member_ordering(None)
     queryset = influence_link.member_queryset_with_influence(Member.objects.select_related("interest"))
     filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii)
@@ -316,18 +308,17 @@ def explicit_sentiment(*, member: Member) -> dict[str, Any]:
 
 
 def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
-    """The unified audience view: identity, interest with its breakdown, influence, sentiment, stage and score history.
+    """The unified audience view: identity, interest with its breakdowns (engagement by action type, the fit rules
+    met), influence, sentiment, stage and score history.
 
     `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
     """
-    from community_scoring.selectors import influence_link
-    from community_scoring.selectors import interest as interest_selectors
-
     since = period_since(period)
     config = scoring_config_current()
     interest_data = interest_selectors.interest_current(member=member, config=config)
     if interest_data is not None:
         interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, config=config)
+        interest_data["fit_breakdown"] = interest_selectors.interest_fit_breakdown(member=member, config=config)
         interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20, config=config)
     influence = influence_link.influence_audience(member=member)
     implicit = None

@@ -1,7 +1,12 @@
+import hashlib
 import secrets
 
-from community_scoring.auth import token_digest
 from community_scoring.models import ApiToken
+
+
+def token_digest(raw: str) -> str:
+    """What is stored of a token: its SHA-256 (the raw token is shown once and never kept)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def token_issue(*, name: str, role: str, can_export_pii: bool = False) -> tuple[ApiToken, str]:
@@ -16,10 +21,10 @@ def token_issue(*, name: str, role: str, can_export_pii: bool = False) -> tuple[
 
 
 def token_revoke(*, name: str) -> int:
-    """Deactivate the named tokens; this process forgets them at once, other processes within
-    API_TOKEN_CACHE_SECONDS (see community_scoring.auth)."""
-    from community_scoring.auth import token_cache_clear
-
-    revoked = ApiToken.objects.filter(name=name).update(is_active=False)
-    token_cache_clear()
-    return revoked
+    """Deactivate the named tokens. Each is saved, so post_save tells this process's authentication cache to
+    forget it at once; other processes forget it within API_TOKEN_CACHE_SECONDS (see community_scoring.auth)."""
+    tokens = list(ApiToken.objects.filter(name=name))
+    for token in tokens:
+        token.is_active = False
+        token.save(update_fields=["is_active"])
+    return len(tokens)

@@ -2,6 +2,10 @@
 from celery import shared_task
 from django.utils import timezone
 
+from community_scoring.webhooks.delivery import webhook_delivery_attempt
+from community_scoring.webhooks.models import WebhookDelivery
+from community_scoring.webhooks.selectors import webhook_deliveries_due
+
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
 def webhook_deliver(self, delivery_id: int) -> str | None:
@@ -12,9 +16,6 @@ def webhook_deliver(self, delivery_id: int) -> str | None:
     Run eagerly (no broker) there is nothing to schedule a retry on: the delivery stays "retrying" and the
     periodic webhook_retry_due sweep picks it up when it is due.
     """
-    from community_scoring.webhooks.models import WebhookDelivery
-    from community_scoring.webhooks.services import webhook_delivery_attempt
-
     delivery = webhook_delivery_attempt(delivery_id=delivery_id)
     if delivery is None:
         return None
@@ -30,8 +31,6 @@ def webhook_retry_due() -> int:
 
     Catches retries that had no broker to wait on (eager mode) or whose task was lost.
     """
-    from community_scoring.webhooks.services import webhook_deliveries_due
-
     due = webhook_deliveries_due()
     for delivery_id in due:
         webhook_deliver.delay(delivery_id)

@@ -3,7 +3,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from community_scoring.auth import token_digest
+from community_scoring.services.tokens import token_digest
 from community_scoring.models import ApiToken
 
 

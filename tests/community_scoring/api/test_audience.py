@@ -76,6 +76,40 @@ def test_breakdown_and_explicit_sentiment_by_hand(token_client, scored):
     assert body["influence"] is None and body["sentiment"]["implicit"] is None
 
 
+def test_fit_breakdown_lists_the_fit_rules_met(token_client, db, django_capture_on_commit_callbacks):
+    ActionType.objects.get_or_create(key="answer", defaults={"label": "answer"})
+    with django_capture_on_commit_callbacks(execute=False):
+        config_apply(snapshot={
+            "rule_sets": [{
+                "name": "Default", "persona": "", "half_life_days": None, "inactivity_days": None,
+                "rules": [{"action_type": "answer", "points": 1, "target_points": 0, "daily_cap": None,
+                           "once_only": False}],
+                "fit_rules": [
+                    {"attribute": "job_title", "operator": "contains", "value": "engineer", "points": 10},
+                    {"attribute": "industry", "operator": "eq", "value": "retail", "points": 5},
+                    {"attribute": "company_size", "operator": "gte", "value": "500", "points": 15},
+                    {"attribute": "persona", "operator": "in", "value": "developer, architect", "points": 7},
+                ],
+            }],
+            "stages": [{"name": "visitor", "position": 0, "min_engagement": 0, "min_fit": 0}],
+        })
+    scoring_config_cache_clear()
+    member = MemberFactory(persona="developer",
+                           attributes={"job_title": "Senior Engineer", "company_size": "1,200", "industry": "finance"})
+    action_record(source="t", external_event_id="fit-1", action_type="answer", member=member,
+                  occurred_at=timezone.now())
+    interest = token_client("marketing").get(f"/api/v1/members/{member.pk}/").json()["interest"]
+    # "Senior Engineer" contains "engineer"; 1,200 >= 500; the persona is one of the listed; finance is not retail.
+    assert interest["fit_breakdown"] == [
+        {"attribute": "job_title", "operator": "contains", "value": "engineer", "points": 10.0,
+         "actual": "Senior Engineer"},
+        {"attribute": "company_size", "operator": "gte", "value": "500", "points": 15.0, "actual": "1,200"},
+        {"attribute": "persona", "operator": "in", "value": "developer, architect", "points": 7.0,
+         "actual": "developer"},
+    ]
+    assert interest["fit"] == 32.0
+
+
 def test_influence_sentiment_and_history(token_client, community):
     alice = community.alice
     ActionType.objects.get_or_create(key="follow", defaults={"label": "follow"})

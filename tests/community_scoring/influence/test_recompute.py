@@ -20,6 +20,7 @@ from community_scoring.influence.services import (
     influence_recompute,
 )
 from community_scoring.influence.tasks import influence_recompute_task
+from community_scoring.selectors.members import member_list
 from tests.factories import ActionFactory, MemberFactory
 
 REF = datetime(2026, 6, 1, 12, 0, tzinfo=dt_timezone.utc)
@@ -241,8 +242,10 @@ def test_leaderboard_persona_and_excluded(community):
     assert a.pk not in [s.member_id for s in board]
     assert [s.influence for s in board] == sorted((s.influence for s in board), reverse=True)
     assert [s.member_id for s in selectors.leaderboard_influence(persona="developer")] == [b.pk]
-    annotated = selectors.members_with_influence(type(b).objects.filter(pk=b.pk)).get()
-    assert annotated.influence_score == scores()[b.pk].influence
+    late = MemberFactory()  # joined after the run
+    listed = {m.pk: m for m in member_list()}  # the member list joins each member's row of the current run
+    assert listed[b.pk].current_influence.influence == scores()[b.pk].influence
+    assert getattr(listed[late.pk], "current_influence", None) is None
 
 
 def test_explanation_lists_inbound_edges_by_type(community):

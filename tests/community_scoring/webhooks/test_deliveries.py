@@ -11,7 +11,9 @@ from celery.exceptions import Retry
 from django.utils import timezone
 
 from community_scoring.webhooks import services
+from community_scoring.webhooks.delivery import webhook_delivery_attempt, webhook_retry_delay, webhook_signature
 from community_scoring.webhooks.models import WebhookDelivery, WebhookSubscription
+from community_scoring.webhooks.selectors import webhook_deliveries_due
 from community_scoring.webhooks.tasks import webhook_deliver
 
 pytestmark = pytest.mark.django_db
@@ -82,15 +84,15 @@ def test_delivery_is_signed_and_verifiable_with_hmac(subscription, django_captur
 
 def test_signature_with_the_wrong_secret_does_not_verify(subscription):
     body = b'{"a":1}'
-    good = services.webhook_signature(secret=SECRET, timestamp=100, body=body)
-    assert good != services.webhook_signature(secret="another-secret-value", timestamp=100, body=body)
-    assert good != services.webhook_signature(secret=SECRET, timestamp=101, body=body)
+    good = webhook_signature(secret=SECRET, timestamp=100, body=body)
+    assert good != webhook_signature(secret="another-secret-value", timestamp=100, body=body)
+    assert good != webhook_signature(secret=SECRET, timestamp=101, body=body)
 
 
 def test_backoff_doubles_from_the_base_and_is_capped(settings):
     settings.WEBHOOK_BACKOFF_BASE_SECONDS = 30
     settings.WEBHOOK_BACKOFF_MAX_SECONDS = 200
-    assert [services.webhook_retry_delay(attempt=n) for n in range(1, 6)] == [30, 60, 120, 200, 200]
+    assert [webhook_retry_delay(attempt=n) for n in range(1, 6)] == [30, 60, 120, 200, 200]
 
 
 def _pending(subscription) -> WebhookDelivery:
@@ -103,13 +105,13 @@ def test_server_error_is_retried_with_backoff_then_fails_after_max_attempts(subs
     delivery = _pending(subscription)
     with mock.patch("requests.post", return_value=_response(503, "down")):
         before = timezone.now()
-        first = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        first = webhook_delivery_attempt(delivery_id=delivery.pk)
         assert (first.status, first.attempts, first.response_code) == ("retrying", 1, 503)
         assert timedelta(seconds=9) < first.next_attempt_at - before < timedelta(seconds=11)
-        second = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        second = webhook_delivery_attempt(delivery_id=delivery.pk)
         assert second.status == "retrying"
         assert timedelta(seconds=19) < second.next_attempt_at - second.last_attempt_at < timedelta(seconds=21)
-        third = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        third = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert (third.status, third.attempts, third.next_attempt_at) == ("failed", 3, None)
     assert "HTTP 503" in third.last_error
 
@@ -117,11 +119,11 @@ def test_server_error_is_retried_with_backoff_then_fails_after_max_attempts(subs
 def test_network_errors_and_timeouts_are_retried(subscription):
     delivery = _pending(subscription)
     with mock.patch("requests.post", side_effect=requests.Timeout("read timed out")):
-        result = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        result = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert (result.status, result.response_code) == ("retrying", None)
     assert "Timeout" in result.last_error
     with mock.patch("requests.post", side_effect=requests.ConnectionError("refused")):
-        result = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        result = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert result.status == "retrying" and result.attempts == 2
 
 
@@ -129,21 +131,21 @@ def test_network_errors_and_timeouts_are_retried(subscription):
 def test_client_errors_fail_at_once(subscription, code):
     delivery = _pending(subscription)
     with mock.patch("requests.post", return_value=_response(code)):
-        result = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        result = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert (result.status, result.attempts, result.response_code) == ("failed", 1, code)
 
 
 def test_rate_limited_is_retried(subscription):
     with mock.patch("requests.post", return_value=_response(429)):
-        result = services.webhook_delivery_attempt(delivery_id=_pending(subscription).pk)
+        result = webhook_delivery_attempt(delivery_id=_pending(subscription).pk)
     assert result.status == "retrying"
 
 
 def test_finished_delivery_is_not_sent_again(subscription):
     delivery = _pending(subscription)
     with mock.patch("requests.post", return_value=_response(200)) as post:
-        services.webhook_delivery_attempt(delivery_id=delivery.pk)
-        services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        webhook_delivery_attempt(delivery_id=delivery.pk)
+        webhook_delivery_attempt(delivery_id=delivery.pk)
     assert post.call_count == 1
     delivery.refresh_from_db()
     assert delivery.attempts == 1
@@ -154,7 +156,7 @@ def test_deactivated_subscription_stops_pending_delivery(subscription):
     subscription.is_active = False
     subscription.save()
     with mock.patch("requests.post") as post:
-        result = services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        result = webhook_delivery_attempt(delivery_id=delivery.pk)
     assert post.call_count == 0 and result.status == "failed"
 
 
@@ -190,8 +192,8 @@ def test_sweep_picks_up_pending_deliveries_whose_task_was_lost(subscription):
     fresh = _pending(subscription)
     lost = _pending(subscription)
     WebhookDelivery.objects.filter(pk=lost.pk).update(created_at=timezone.now() - timedelta(minutes=11))
-    assert services.webhook_deliveries_due() == [lost.pk]
-    assert fresh.pk not in services.webhook_deliveries_due()
+    assert webhook_deliveries_due() == [lost.pk]
+    assert fresh.pk not in webhook_deliveries_due()
 
 
 def test_retry_sweep_is_scheduled_in_celery_beat():
@@ -210,8 +212,8 @@ def test_commit_never_breaks_when_queueing_fails(subscription, django_capture_on
 def test_same_body_and_delivery_id_on_every_retry(subscription):
     delivery = _pending(subscription)
     with mock.patch("requests.post", side_effect=[_response(500), _response(200)]) as post:
-        services.webhook_delivery_attempt(delivery_id=delivery.pk)
-        services.webhook_delivery_attempt(delivery_id=delivery.pk)
+        webhook_delivery_attempt(delivery_id=delivery.pk)
+        webhook_delivery_attempt(delivery_id=delivery.pk)
     first, second = post.call_args_list
     assert first.kwargs["data"] == second.kwargs["data"]
     assert first.kwargs["headers"]["X-Community-Scoring-Delivery"] == second.kwargs["headers"]["X-Community-Scoring-Delivery"]
