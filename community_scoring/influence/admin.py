@@ -4,12 +4,8 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
-from community_scoring.influence.services import (
-    CONFIG_FIELDS,
-    influence_config_errors,
-    influence_run_request,
-    influence_schedule_sync,
-)
+from community_scoring.influence.config import CONFIG_FIELDS, influence_config_errors, influence_schedule_sync
+from community_scoring.influence.services import influence_run_request
 
 
 class InfluenceConfigForm(forms.ModelForm):

@@ -14,11 +14,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from community_scoring.influence import selectors
 from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
-from community_scoring.influence.services import (
-    influence_config_get,
-    influence_config_update,
-    influence_recompute,
-)
+from community_scoring.influence.config import influence_config_get, influence_config_update
+from community_scoring.influence.recompute import influence_recompute
+from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
 from community_scoring.influence.tasks import influence_recompute_task
 from tests.factories import ActionFactory, MemberFactory
 
@@ -337,9 +335,8 @@ def test_readers_see_the_previous_run_until_the_new_one_commits():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action():
-    from community_scoring.influence.graph import action_rows
-
+@pytest.mark.parametrize("backend", ["postgresql", "orm"])
+def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action(backend):
     members = MemberFactory.create_batch(4)
     expected = []
     for i in range(30):
@@ -351,7 +348,8 @@ def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action()
     act(members[0], "login", members[1])  # a type not asked for
     types = ["answer", "follow", "read"]
     for bucket_rows in (1_000, 3):  # one range on one connection; many ranges split over two connections
-        rows = action_rows(types=types, max_member_id=max(m.pk for m in members), bucket_rows=bucket_rows)
+        store = PostgresInfluenceStore(bucket_rows=bucket_rows) if backend == "postgresql" else OrmInfluenceStore()
+        rows = store.action_rows(types=types, max_member_id=max(m.pk for m in members))
         got = sorted(zip(rows["src"].tolist(), rows["dst"].tolist(), [types[k] for k in rows["kind"]],
                          rows["t"].tolist()))
         assert [g[:3] for g in got] == [e[:3] for e in sorted(expected)]
