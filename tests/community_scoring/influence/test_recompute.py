@@ -363,3 +363,21 @@ def test_tasks_are_registered_with_the_celery_app():
     assert "community_scoring.influence.tasks.influence_recompute_task" in app.tasks
     assert "community_scoring.influence.tasks.influence_recompute_scheduled" in app.tasks
     assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_explanation_uses_the_weights_the_run_recorded_and_the_defaults_for_the_rest(community):
+    b = community["members"][1]
+    run = influence_recompute(ref_time=REF)
+    run.config = {"centrality_weight": 1.0, "reach_weight": 0.0, "sentiment_weight": 0.0}
+    run.save(update_fields=["config"])
+    terms = selectors.influence_for_member(member=b, run=run)["formula"]
+    assert (terms["base"], terms["sentiment_factor"]) == (pytest.approx(terms["C_centrality_percentile"]), 1.0)
+    # half_life_days and edge_weights were not recorded: the defaults (180 days, follow 3.0, answer 2.0) apply.
+    edges = selectors.influence_for_member(member=b, run=run)["inbound_edges"]
+    assert [round(e["weight"], 9) for e in edges] == [3.0, 1.0]
+    run.config = {}
+    run.save(update_fields=["config"])
+    terms = selectors.influence_for_member(member=b, run=run)["formula"]
+    assert (terms["a_centrality_weight"], terms["b_reach_weight"], terms["g_sentiment_weight"]) == (0.7, 0.3, 0.2)
+    s = terms["s_sentiment"]
+    assert terms["sentiment_factor"] == pytest.approx((1 + 0.2 * s) / 1.2)
