@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
+from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.config import CONFIG_FIELDS, influence_config_errors, influence_schedule_sync
 from community_scoring.influence.services import influence_run_request
 
@@ -79,7 +80,5 @@ class InfluenceScoreAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        from community_scoring.influence.selectors import influence_run_current
-
         run = influence_run_current()
         return super().get_queryset(request).filter(run=run) if run else super().get_queryset(request).none()
