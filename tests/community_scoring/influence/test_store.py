@@ -154,3 +154,21 @@ def test_a_runs_partition_carries_the_models_indexes_before_it_is_attached(db):
         definitions = [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
     # Built by the store from the model's Meta, so ATTACH adopts them rather than building its own.
     assert definitions == ["(run_id, influence DESC)", "(run_id, member_id)"]
+
+
+@pytest.mark.parametrize("store", [PostgresInfluenceStore(), OrmInfluenceStore()], ids=["postgresql", "orm"])
+def test_a_text_another_run_stored_meanwhile_is_left_as_it_is(db, store):
+    author, other = MemberFactory.create_batch(2)
+    first = ActionFactory(member=author, action_type_id="answer", target_member=other, text="Great!", occurred_at=REF)
+    second = ActionFactory(member=author, action_type_id="blog_post", text="Awful.", occurred_at=REF)
+    rows = store.texts_unscored(text_types=["answer", "blog_post"], after_id=0, scored_up_to=0, limit=10)
+    assert [r[:4] for r in rows] == [(first.pk, "Great!", author.pk, other.pk), (second.pk, "Awful.", author.pk, None)]
+    TextSentiment.objects.create(action=first, compound=0.25, member=author, target_member=other, occurred_at=REF)
+    store.sentiments_add(rows=rows, compounds=np.array([0.9, -0.5]))
+    stored = {t.action_id: (t.compound, t.member_id, t.target_member_id, t.occurred_at)
+              for t in TextSentiment.objects.all()}
+    assert stored == {first.pk: (0.25, author.pk, other.pk, REF), second.pk: (-0.5, author.pk, None, REF)}
+    # Scored texts are not offered again (below scored_up_to they are checked one by one).
+    assert store.texts_unscored(text_types=["answer", "blog_post"], after_id=0, scored_up_to=second.pk,
+                                limit=10) == []
+    assert store.texts_last_scored() == second.pk
