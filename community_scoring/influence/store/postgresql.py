@@ -114,8 +114,7 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         """One COPY streams a row per range of `bucket_rows` action ids (an index range scan each), each row
         holding that range as three arrays: the (actor, target) pair packed in one bigint, hashtext() of the
         type and the raw timestamp. Per-element output cost dominates at scale, so the server computes nothing
-        it can leave to numpy; types and self-actions are filtered here. With four ranges or more (outside a
-        transaction) two connections each stream half of them, so the server work runs on two cores."""
+        it can leave to numpy; types and self-actions are filtered here."""
         key = _column(ActionType, "key")
         hashes = dict(_rows(sql.SQL("SELECT {key}, hashtext({key}) FROM {table}").format(key=key,
                                                                                         table=_table(ActionType))))
@@ -137,28 +136,7 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         ).format(member=_column(Action, "member", "a"), target=target, kind=_column(Action, "action_type", "a"),
                  occurred_at=_column(Action, "occurred_at", "a"), action=_table(Action), id=a_id)
         columns = [("pair", "int8"), ("kind", "int4"), ("t", "int8")]
-        step = self.bucket_rows
-        starts = list(range(int(bounds[0]), int(bounds[1]) + 1, step))
-        if len(starts) >= 4 and not connection.in_atomic_block:
-            half = starts[len(starts) // 2]
-            parts: list[dict] = [{}, {}]
-
-            def read(slot: int, lo: int, hi: int) -> None:
-                try:
-                    parts[slot] = _query_array_columns(query, [lo, hi, step, step], columns)
-                finally:
-                    connection.close()
-
-            other = threading.Thread(target=read, args=(1, half, int(bounds[1])))
-            other.start()
-            parts[0] = _query_array_columns(query, [starts[0], half - 1, step, step], columns)
-            other.join()
-            if not parts[1]:
-                raise RuntimeError("reading the second half of the action log failed")
-            rows = {name: np.concatenate([parts[0][name], parts[1][name]]) for name, _ in columns}
-            del parts
-        else:
-            rows = _query_array_columns(query, [bounds[0], bounds[1], step, step], columns)
+        rows = _ranges_read(query, columns, first=int(bounds[0]), last=int(bounds[1]), step=self.bucket_rows)
         pair, type_hash, micros = rows.pop("pair"), rows.pop("kind"), rows.pop("t")
         kind = np.full(len(pair), -1, dtype=np.int16)
         for k, h in enumerate(wanted):
@@ -288,6 +266,32 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         finally:
             if acquired:
                 _rows(sql.SQL("SELECT pg_advisory_unlock(%s)"), [LOCK_KEY])
+
+
+def _ranges_read(query: sql.Composable, columns: list[tuple[str, str]], *, first: int, last: int, step: int
+                 ) -> dict[str, np.ndarray]:
+    """Run `query` (parameters: first and last range start, step, step) over the id ranges first..last. With four
+    ranges or more, outside a transaction, a second connection streams the upper half: the server work then runs
+    on two cores."""
+    starts = list(range(first, last + 1, step))
+    if len(starts) < 4 or connection.in_atomic_block:
+        return _query_array_columns(query, [first, last, step, step], columns)
+    half = starts[len(starts) // 2]
+    upper: dict[str, np.ndarray] = {}
+
+    def read_upper() -> None:
+        try:
+            upper.update(_query_array_columns(query, [half, last, step, step], columns))
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=read_upper)
+    other.start()
+    lower = _query_array_columns(query, [first, half - 1, step, step], columns)
+    other.join()
+    if not upper:
+        raise RuntimeError("reading the second half of the action log failed")
+    return {name: np.concatenate([lower.pop(name), upper.pop(name)]) for name, _ in columns}
 
 
 def _column_name(model: type[models.Model], name: str) -> str:
