@@ -197,15 +197,16 @@ def phase_compute(size: str, with_networkx: bool) -> dict:
     django_setup(size)
     from django.utils import timezone
 
+    from community_scoring.influence.config import influence_config_load
     from community_scoring.influence.graph import graph_build, reversals_read
     from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
-    from community_scoring.influence.services import influence_config_load
+    from community_scoring.influence.store import influence_store
 
     cfg = influence_config_load()
     result: dict = {}
     tracemalloc.start()
     t0 = time.perf_counter()
-    graph = graph_build(ref_time=timezone.now(), half_life_days=cfg.half_life_days, window_days=cfg.window_days,
+    graph = graph_build(store=influence_store(), ref_time=timezone.now(), half_life_days=cfg.half_life_days, window_days=cfg.window_days,
                         edge_weights=dict(cfg.edge_weights), reach_types=list(cfg.reach_types),
                         reversals=reversals_read())
     result["graph_seconds"] = time.perf_counter() - t0
@@ -276,14 +277,16 @@ def phase_sentiment(size: str) -> dict:
     django_setup(size)
     from django.db import connection
 
+    from community_scoring.influence.config import influence_config_load
     from community_scoring.influence.sentiment import FastSentimentAnalyzer, analyzer_get, sentiment_score_pending
-    from community_scoring.influence.services import influence_config_load
+    from community_scoring.influence.store import influence_store
 
     types = list(influence_config_load().text_types)
     with connection.cursor() as cur:
         cur.execute("TRUNCATE influence_textsentiment")
     t0 = time.perf_counter()
-    full = sentiment_score_pending(text_types=types, full=True)
+    store = influence_store()
+    full = sentiment_score_pending(store=store, text_types=types, full=True)
     full_seconds = time.perf_counter() - t0
     # Steady state: 20k new texts arrive at the end of the log (as between two scheduled runs).
     with connection.cursor() as cur:
@@ -297,7 +300,7 @@ def phase_sentiment(size: str) -> dict:
     texts = [r[3] for r in sample]
     analyzer_get()._cache.clear()  # the full pass above cached these very texts
     t0 = time.perf_counter()
-    new = sentiment_score_pending(text_types=types)
+    new = sentiment_score_pending(store=store, text_types=types)
     new_seconds = time.perf_counter() - t0
     with connection.cursor() as cur:
         cur.execute("DELETE FROM influence_textsentiment WHERE action_id IN (SELECT id FROM community_scoring_action "
@@ -317,7 +320,7 @@ def phase_e2e(size: str, cold: bool) -> dict:
     django_setup(size)
     from django.db import connection
 
-    from community_scoring.influence.services import influence_recompute
+    from community_scoring.influence.recompute import influence_recompute
 
     if cold:
         with connection.cursor() as cur:

@@ -4,13 +4,9 @@ from django.contrib import admin, messages
 from django.db import transaction
 
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
-from community_scoring.influence.runs import influence_run_request
 from community_scoring.influence.selectors import influence_run_current
-from community_scoring.influence.services import (
-    CONFIG_FIELDS,
-    influence_config_errors,
-    influence_schedule_sync,
-)
+from community_scoring.influence.config import CONFIG_FIELDS, influence_config_errors, influence_schedule_sync
+from community_scoring.influence.services import influence_run_request
 
 
 class InfluenceConfigForm(forms.ModelForm):

@@ -4,7 +4,7 @@ from django.db.models.signals import post_migrate
 
 def _schedule_sync(sender, **kwargs):
     """After migrate: make sure the celery beat entry for scheduled recomputes exists (idempotent)."""
-    from community_scoring.influence.services import influence_schedule_sync
+    from community_scoring.influence.config import influence_schedule_sync
 
     influence_schedule_sync()
 

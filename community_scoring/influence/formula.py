@@ -1,9 +1,52 @@
-"""The influence score and its parts, on arrays (one entry per member). No Django."""
+"""The influence score and its parts, on arrays (one entry per member or edge). No Django.
+
+This is the reference: the recompute, the explanation of one member's score and the inbound-edge listing all
+compute through these functions.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+# Pairs whose edge weight is at or below this (e.g. a follow cancelled by an unfollow, up to rounding) are no edge.
+MIN_EDGE_WEIGHT = 1e-12
+SECONDS_PER_DAY = 86400.0
+
+
+def edge_decay(t: np.ndarray, *, ref_epoch: float, half_life_days: float) -> np.ndarray:
+    """Weight left of an action at time t (seconds since the epoch) at ref_epoch: 2^(-age / h), h in days."""
+    return np.exp2((np.asarray(t, dtype=np.float64) - ref_epoch) / (half_life_days * SECONDS_PER_DAY))
+
+
+def edge_weights(
+    group: np.ndarray,
+    kind: np.ndarray,
+    decay: np.ndarray,
+    *,
+    groups: int,
+    types: list[str],
+    weights: dict[str, float],
+    reversals: dict[str, str],
+) -> np.ndarray:
+    """Edge weight per group of actions (a group is a (source, target) pair, or a finer split of one).
+
+        w = sum over types t of  weight[t] * max(0, sum_{a of type t} d_a - sum_{a of a type reversing t} d_a)
+
+    d_a = edge_decay of action a. Action a is in group[a] and of type types[kind[a]]. A reversing type
+    (unfollow for follow, unvote for vote_up: `reversals` maps it to the type it reverses) carries no weight of
+    its own: it takes back the decayed weight of its action, and the total per type is clamped at 0, so a
+    later unfollow cancels a follow. Types without a positive weight add nothing.
+    """
+    weighted = {t: float(w) for t, w in weights.items() if float(w) > 0}
+    reversed_types = {t for t in reversals.values() if t in weighted}
+    plain = np.asarray([0.0 if k in reversals or k in reversed_types else weighted.get(k, 0.0) for k in types])
+    result = np.bincount(group, weights=plain[kind] * decay, minlength=groups).astype(np.float64)
+    for target in sorted(reversed_types):
+        sign = np.asarray([1.0 if k == target else -1.0 if reversals.get(k) == target else 0.0 for k in types])
+        net = np.bincount(group, weights=sign[kind] * decay, minlength=groups)
+        result += weighted[target] * np.maximum(net, 0.0)
+    return result
 
 
 def percentiles(values: np.ndarray, *, decimals: int | None = None) -> np.ndarray:
@@ -55,6 +98,9 @@ def member_sentiment(
     out = np.zeros(len(num))
     np.divide(num, den, out=out, where=den > 0)
     return np.clip(out, -1.0, 1.0)
+
+
+EXPRESSION = "influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)"
 
 
 @dataclass

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from community_scoring.influence import formula
 from community_scoring.influence.graph import inbound_edges, reversals_read
-from community_scoring.influence.models import InfluenceRun, InfluenceScore
+from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
 from community_scoring.models import Member
 
 
@@ -91,6 +92,47 @@ def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
     ]
 
 
+def _run_setting(run: InfluenceRun, name: str) -> Any:
+    """The value of an influence parameter a run used (InfluenceConfig's default if the run did not record it)."""
+    config = run.config or {}
+    return config[name] if name in config else InfluenceConfig._meta.get_field(name).get_default()
+
+
+def _formula_terms(run: InfluenceRun, score: InfluenceScore) -> dict[str, Any]:
+    """The formula's terms for one score, computed by formula.influence_scores with the weights the run used."""
+    a, b = float(_run_setting(run, "centrality_weight")), float(_run_setting(run, "reach_weight"))
+    g = float(_run_setting(run, "sentiment_weight"))
+    terms = formula.influence_scores(score.percentile, score.reach_percentile, score.sentiment,
+                                     centrality_weight=a, reach_weight=b, sentiment_weight=g)
+    return {
+        "expression": formula.EXPRESSION,
+        "C_centrality_percentile": score.percentile, "R_reach_percentile": score.reach_percentile,
+        "a_centrality_weight": a, "b_reach_weight": b, "base": float(terms.base),
+        "s_sentiment": score.sentiment, "g_sentiment_weight": g, "sentiment_factor": float(terms.sentiment_factor),
+        "influence": score.influence,
+    }
+
+
+def _inbound_edges_named(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
+    """The member's top inbound edges at the run's time and settings, with each source's name and rank."""
+    edge_rows = inbound_edges(
+        member_id=member.pk, ref_time=run.ref_time, half_life_days=float(_run_setting(run, "half_life_days")),
+        edge_weights=dict(_run_setting(run, "edge_weights")), reversals=reversals_read(), limit=limit,
+    )
+    # One query for the sources' names and their rank in this run.
+    sources = {}
+    if edge_rows:
+        rank = InfluenceScore.objects.filter(run=run, member_id=OuterRef("pk")).values("rank")[:1]
+        sources = {
+            pk: (name, source_rank)
+            for pk, name, source_rank in Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows])
+            .annotate(source_rank=Subquery(rank)).values_list("pk", "display_name", "source_rank")
+        }
+    for edge in edge_rows:
+        edge["display_name"], edge["source_rank"] = sources.get(edge["member_id"], ("", None))
+    return edge_rows
+
+
 def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None) -> dict[str, Any] | None:
     """Why a member has their influence: scores, sentiment summary, the formula's terms with the weights the
     run used, the top inbound edges (who gives them influence, by action type) and their history.
@@ -108,26 +150,6 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         score = InfluenceScore.objects.filter(run=run, member=member).first()
         if score is None:
             return None
-    cfg = run.config or {}
-    a, b = float(cfg.get("centrality_weight", 0.7)), float(cfg.get("reach_weight", 0.3))
-    g = float(cfg.get("sentiment_weight", 0.2))
-    base = (a * score.percentile + b * score.reach_percentile) / (a + b)
-    factor = (1 + g * score.sentiment) / (1 + abs(g))
-    edge_rows = inbound_edges(
-        member_id=member.pk, ref_time=run.ref_time, half_life_days=float(cfg.get("half_life_days", 180.0)),
-        edge_weights=dict(cfg.get("edge_weights", {})), reversals=reversals_read(), limit=edges,
-    )
-    # One query for the sources' names and their rank in this run.
-    sources = {}
-    if edge_rows:
-        rank = InfluenceScore.objects.filter(run=run, member_id=OuterRef("pk")).values("rank")[:1]
-        sources = {
-            pk: (name, source_rank)
-            for pk, name, source_rank in Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows])
-            .annotate(source_rank=Subquery(rank)).values_list("pk", "display_name", "source_rank")
-        }
-    for edge in edge_rows:
-        edge["display_name"], edge["source_rank"] = sources.get(edge["member_id"], ("", None))
     return {
         "member_id": member.pk,
         "run": run_record(run),
@@ -146,13 +168,7 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
             "received_mean": score.received_sentiment_mean, "received_count": score.received_count,
             "blended": score.sentiment,
         },
-        "formula": {
-            "expression": "influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)",
-            "C_centrality_percentile": score.percentile, "R_reach_percentile": score.reach_percentile,
-            "a_centrality_weight": a, "b_reach_weight": b, "base": base,
-            "s_sentiment": score.sentiment, "g_sentiment_weight": g, "sentiment_factor": factor,
-            "influence": score.influence,
-        },
-        "inbound_edges": edge_rows,
+        "formula": _formula_terms(run, score),
+        "inbound_edges": _inbound_edges_named(run, member, limit=edges),
         "history": influence_history(member=member),
     }

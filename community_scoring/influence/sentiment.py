@@ -11,10 +11,13 @@ import logging
 import math
 import threading
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Iterable, Iterator
 
+import numpy as np
 from vaderSentiment import vaderSentiment as vader
+
+from community_scoring.influence.graph import ids_to_index
+from community_scoring.influence.store import InfluenceStore
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +207,6 @@ def compounds(texts: Iterable[str], analyzer: FastSentimentAnalyzer | None = Non
 # VADER's conventional bands for a compound score: >= 0.05 positive, <= -0.05 negative.
 POSITIVE = 0.05
 NEGATIVE = -0.05
-PG_EPOCH_DT = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 
 
 # Texts are scored in id order, so beyond the highest scored action id nothing is scored yet. Ids a little
@@ -212,106 +214,44 @@ PG_EPOCH_DT = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 LATE_COMMIT_MARGIN = 100_000
 
 
-def sentiment_score_pending(*, text_types: list[str], batch_size: int = 20_000, full: bool = False) -> int:
+def sentiment_score_pending(*, store: InfluenceStore, text_types: list[str], batch_size: int = 20_000,
+                            full: bool = False) -> int:
     """Score the action texts of `text_types` that have no TextSentiment yet; returns how many were scored.
 
     Reads from LATE_COMMIT_MARGIN ids below the highest scored action (full=True: from the start, to catch
-    anything older), keyset-paged over the id, scored with one analyser and written in bulk (COPY on
-    PostgreSQL) with the action's actor, target and time copied alongside. Safe to run concurrently with
-    itself: a row another run stored first is skipped.
+    anything older), keyset-paged over the id, scored with one analyser and stored in bulk with the action's
+    actor, target and time copied alongside. Safe to run concurrently with itself: a row another run stored
+    first is skipped.
     """
-    import numpy as np
-    from django.db import connection, transaction
-
-    from community_scoring.influence.models import TextSentiment
-    from community_scoring.influence.pgcopy import copy_in, is_postgresql
-
     if not text_types:
         return 0
     analyzer = analyzer_get()
-    marks = ", ".join(["%s"] * len(text_types))
     total = 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(MAX(action_id), 0) FROM influence_textsentiment")
-        scored_up_to = cursor.fetchone()[0]
+    scored_up_to = store.texts_last_scored()
     last_id = 0 if full else max(0, scored_up_to - LATE_COMMIT_MARGIN)
     while True:
-        sql = (
-            "SELECT a.id, a.text, a.member_id, a.target_member_id, a.occurred_at FROM community_scoring_action a "
-            # (type || '') keeps the planner on the id range: matching the type through the (target, type)
-            # index means reading that whole index.
-            f"WHERE a.id > %s AND (a.action_type_id || '') IN ({marks}) AND a.text <> '' "
-            "AND (a.id > %s OR NOT EXISTS (SELECT 1 FROM influence_textsentiment t WHERE t.action_id = a.id)) "
-            "ORDER BY a.id LIMIT %s"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [last_id, *text_types, scored_up_to, batch_size])
-            rows = cursor.fetchall()
+        rows = store.texts_unscored(text_types=text_types, after_id=last_id, scored_up_to=scored_up_to,
+                                    limit=batch_size)
         if not rows:
             return total
         count = len(rows)
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=count)
         values = np.fromiter(compounds((r[1] for r in rows), analyzer), dtype=np.float64, count=count)
-        last_id = int(ids[-1])
-        if is_postgresql():
-            authors = np.fromiter((r[2] for r in rows), dtype=np.int64, count=count)
-            targets = np.fromiter((r[3] or 0 for r in rows), dtype=np.int64, count=count)
-            micros = np.fromiter(((r[4] - PG_EPOCH_DT).total_seconds() * 1e6 for r in rows), dtype=np.float64,
-                                 count=count).round().astype(np.int64)
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    # A concurrent run may have stored some of these ids meanwhile: drop them from the batch.
-                    cursor.execute("SELECT action_id FROM influence_textsentiment WHERE action_id = ANY(%s)",
-                                   [ids.tolist()])
-                    taken = np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
-                keep = ~np.isin(ids, taken) if len(taken) else np.ones(count, dtype=bool)
-                copy_in(
-                    "influence_textsentiment",
-                    [("action_id", "int8", ids[keep]), ("compound", "float8", values[keep]),
-                     ("member_id", "int8", authors[keep]), ("target_member_id", "int8", targets[keep]),
-                     ("occurred_at", "timestamptz", micros[keep])],
-                    nulls={"target_member_id": targets[keep] == 0},
-                )
-        else:
-            TextSentiment.objects.bulk_create(
-                [TextSentiment(action_id=r[0], compound=float(v), member_id=r[2], target_member_id=r[3],
-                               occurred_at=_aware(r[4])) for r, v in zip(rows, values)],
-                ignore_conflicts=True,
-            )
+        last_id = int(rows[-1][0])
+        store.sentiments_add(rows=rows, compounds=values)
         total += count
         if count < batch_size:
             return total
 
 
-def _aware(value):
-    """SQLite hands raw-cursor datetimes back naive (stored in UTC)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt_timezone.utc) if value is not None and value.tzinfo is None else value
-
-
-def sentiment_by_member(*, member_ids, window_start, received: bool) -> dict:
+def sentiment_by_member(*, store: InfluenceStore, member_ids: np.ndarray, window_start: datetime,
+                        received: bool) -> dict[str, np.ndarray]:
     """Per member (aligned with the sorted `member_ids`): sum, count, positive and negative counts of compounds.
 
     received=False: texts the member wrote; received=True: texts written by others on the member or their
     content. Only texts since `window_start`.
     """
-    import numpy as np
-
-    from community_scoring.influence.graph import ids_to_index, timestamp_param
-    from community_scoring.influence.pgcopy import is_postgresql, query_arrays
-
-    who = "t.target_member_id" if received else "t.member_id"
-    extra = "AND t.target_member_id IS NOT NULL AND t.target_member_id <> t.member_id" if received else ""
-    f8, i8 = ("::float8", "::int8") if is_postgresql() else ("", "")
-    sql = (
-        f"SELECT {who}{i8} AS member, SUM(t.compound){f8} AS total, COUNT(*){i8} AS n, "
-        f"SUM(CASE WHEN t.compound >= %s THEN 1 ELSE 0 END){i8} AS pos, "
-        f"SUM(CASE WHEN t.compound <= %s THEN 1 ELSE 0 END){i8} AS neg "
-        f"FROM influence_textsentiment t WHERE t.occurred_at >= %s AND t.member_id IS NOT NULL {extra} GROUP BY {who}"
-    )
-    rows = query_arrays(sql, [POSITIVE, NEGATIVE, timestamp_param(window_start)],
-                        [("member", "int8"), ("total", "float8"), ("n", "int8"), ("pos", "int8"), ("neg", "int8")])
+    rows = store.sentiment_totals(window_start=window_start, received=received, positive=POSITIVE,
+                                  negative=NEGATIVE)
     n = len(member_ids)
     out = {key: np.zeros(n, dtype=np.float64 if key == "total" else np.int64) for key in ("total", "n", "pos", "neg")}
     idx = ids_to_index(member_ids, rows["member"])

@@ -2,8 +2,8 @@
 from celery import shared_task
 
 from community_scoring.influence.models import InfluenceRun
+from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import run_record
-from community_scoring.influence.services import influence_recompute
 
 
 @shared_task(name="community_scoring.influence.tasks.influence_recompute_task")

@@ -325,7 +325,7 @@ def config_version_record(*, user: Any = None, note: str = "", recompute_interes
     rule sets or stages; config_apply after writing a document; influence_config_update (with
     recompute_interest=False: interest does not depend on influence parameters) after saving them.
     """
-    from community_scoring.influence.services import influence_config_get
+    from community_scoring.influence.config import influence_config_get
     from community_scoring.services.recompute import recompute_job_start
 
     with transaction.atomic():
@@ -349,7 +349,7 @@ def config_apply(*, snapshot: dict[str, Any], user: Any = None, note: str = "") 
 
     A document may carry an "influence" object (as stored in versions): those parameters are applied too.
     """
-    from community_scoring.influence.services import influence_config_update
+    from community_scoring.influence.config import influence_config_update
 
     influence = None
     if isinstance(snapshot, dict):

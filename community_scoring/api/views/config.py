@@ -19,7 +19,7 @@ from community_scoring.api.serializers import (
 )
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import IsAdminRole
-from community_scoring.influence.services import influence_config_get, influence_config_update
+from community_scoring.influence.config import influence_config_get, influence_config_update
 from community_scoring.models import ConfigVersion, RecomputeJob
 from community_scoring.services.config import config_apply, config_preview, config_snapshot
 

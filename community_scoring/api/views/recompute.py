@@ -14,7 +14,7 @@ from community_scoring.api.views.common import errors, path_id
 from community_scoring.api.views.config import latest_version_number
 from community_scoring.auth import IsAdminRole
 from community_scoring.influence.models import InfluenceRun
-from community_scoring.influence.runs import influence_run_request
+from community_scoring.influence.services import influence_run_request
 from community_scoring.influence.selectors import influence_runs, run_record
 from community_scoring.models import RecomputeJob
 from community_scoring.services.recompute import recompute_job_start

@@ -60,3 +60,28 @@ def test_advocates_and_detractors():
     )
     np.testing.assert_array_equal(adv, [True, False, False, False])
     np.testing.assert_array_equal(det, [False, True, False, False])
+
+
+def test_edge_decay_halves_every_half_life():
+    day = 86400.0
+    ages = np.array([0.0, 10.0, 20.0, 35.0]) * day
+    np.testing.assert_allclose(formula.edge_decay(1000 * day - ages, ref_epoch=1000 * day, half_life_days=10),
+                               [1.0, 0.5, 0.25, 2 ** -3.5])
+
+
+def test_edge_weights_net_reversals_per_type_and_clamp_at_zero():
+    types = ["follow", "read", "unfollow", "unvote", "vote_up"]
+    weights = {"follow": 3.0, "vote_up": 1.0, "read": 0.2}
+    reversals = {"unfollow": "follow", "unvote": "vote_up"}
+    # Group 0: follow (decay 1) then unfollow (0.5): 3 * 0.5 = 1.5, plus a read at 0.25: 0.2 * 0.25 = 0.05.
+    # Group 1: an unvote (1) with no vote, and a vote (0.5): max(0, 0.5 - 1) = 0; its follow (0.25) stays: 0.75.
+    # Group 2: unfollow only: 0 (not negative).
+    group = np.array([0, 0, 0, 1, 1, 1, 2])
+    kind = np.array([0, 2, 1, 3, 4, 0, 2])
+    decay = np.array([1.0, 0.5, 0.25, 1.0, 0.5, 0.25, 1.0])
+    got = formula.edge_weights(group, kind, decay, groups=4, types=types, weights=weights, reversals=reversals)
+    np.testing.assert_allclose(got, [1.5 + 0.05, 0.75, 0.0, 0.0])
+    # A type with weight 0 (or no weight) adds nothing, and a reversing type never carries a weight of its own.
+    got = formula.edge_weights(group, kind, decay, groups=4, types=types,
+                               weights={"follow": 0.0, "read": 0.2, "unvote": 5.0}, reversals=reversals)
+    np.testing.assert_allclose(got, [0.05, 0.0, 0.0, 0.0])

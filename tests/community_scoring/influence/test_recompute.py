@@ -14,11 +14,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from community_scoring.influence import selectors
 from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
-from community_scoring.influence.services import (
-    influence_config_get,
-    influence_config_update,
-    influence_recompute,
-)
+from community_scoring.influence.config import influence_config_get, influence_config_update
+from community_scoring.influence.recompute import influence_recompute
+from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
 from community_scoring.influence.tasks import influence_recompute_task
 from community_scoring.selectors.members import member_list
 from tests.factories import ActionFactory, MemberFactory
@@ -340,9 +338,8 @@ def test_readers_see_the_previous_run_until_the_new_one_commits():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action():
-    from community_scoring.influence.graph import action_rows
-
+@pytest.mark.parametrize("backend", ["postgresql", "orm"])
+def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action(backend):
     members = MemberFactory.create_batch(4)
     expected = []
     for i in range(30):
@@ -354,7 +351,8 @@ def test_action_log_read_in_ranges_and_on_two_connections_returns_every_action()
     act(members[0], "login", members[1])  # a type not asked for
     types = ["answer", "follow", "read"]
     for bucket_rows in (1_000, 3):  # one range on one connection; many ranges split over two connections
-        rows = action_rows(types=types, max_member_id=max(m.pk for m in members), bucket_rows=bucket_rows)
+        store = PostgresInfluenceStore(bucket_rows=bucket_rows) if backend == "postgresql" else OrmInfluenceStore()
+        rows = store.action_rows(types=types, max_member_id=max(m.pk for m in members))
         got = sorted(zip(rows["src"].tolist(), rows["dst"].tolist(), [types[k] for k in rows["kind"]],
                          rows["t"].tolist()))
         assert [g[:3] for g in got] == [e[:3] for e in sorted(expected)]
@@ -368,3 +366,21 @@ def test_tasks_are_registered_with_the_celery_app():
     assert "community_scoring.influence.tasks.influence_recompute_task" in app.tasks
     assert "community_scoring.influence.tasks.influence_recompute_scheduled" in app.tasks
     assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_explanation_uses_the_weights_the_run_recorded_and_the_defaults_for_the_rest(community):
+    b = community["members"][1]
+    run = influence_recompute(ref_time=REF)
+    run.config = {"centrality_weight": 1.0, "reach_weight": 0.0, "sentiment_weight": 0.0}
+    run.save(update_fields=["config"])
+    terms = selectors.influence_for_member(member=b, run=run)["formula"]
+    assert (terms["base"], terms["sentiment_factor"]) == (pytest.approx(terms["C_centrality_percentile"]), 1.0)
+    # half_life_days and edge_weights were not recorded: the defaults (180 days, follow 3.0, answer 2.0) apply.
+    edges = selectors.influence_for_member(member=b, run=run)["inbound_edges"]
+    assert [round(e["weight"], 9) for e in edges] == [3.0, 1.0]
+    run.config = {}
+    run.save(update_fields=["config"])
+    terms = selectors.influence_for_member(member=b, run=run)["formula"]
+    assert (terms["a_centrality_weight"], terms["b_reach_weight"], terms["g_sentiment_weight"]) == (0.7, 0.3, 0.2)
+    s = terms["s_sentiment"]
+    assert terms["sentiment_factor"] == pytest.approx((1 + 0.2 * s) / 1.2)

@@ -3,8 +3,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from community_scoring.influence.config import influence_config_load
+from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import run_record
-from community_scoring.influence.services import influence_recompute
+from community_scoring.influence.sentiment import sentiment_score_pending
+from community_scoring.influence.store import influence_store
 
 
 PHASES = ["sentiment_scoring", "graph_read", "previous_read", "matrix_build", "pagerank", "sentiment_read", "formula",
@@ -21,10 +24,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if options["rescan_texts"]:
-            from community_scoring.influence.sentiment import sentiment_score_pending
-            from community_scoring.influence.services import influence_config_load
-
-            scored = sentiment_score_pending(text_types=list(influence_config_load().text_types), full=True)
+            scored = sentiment_score_pending(store=influence_store(), text_types=list(influence_config_load().text_types),
+                                             full=True)
             self.stdout.write(f"texts scored by the full rescan: {scored}")
         run = influence_recompute(trigger="command")
         record = run_record(run)
