@@ -33,10 +33,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from community_scoring.models import Content, Member
-from community_scoring.services.actions import action_record
-from community_scoring.services.events import EARLIEST
-from community_scoring.services.members import content_upsert, member_upsert
+from community_scoring.selectors.contents import action_id_find, content_find
+from community_scoring.services.errors import ActionRejected
+from community_scoring.services.events import CREATED, EARLIEST, REJECTED, ContentIn, EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
+from community_scoring.services.members import member_upsert
 from forum_integration.models import DiscourseInstance
 
 SINGLE_INSTANCE_SOURCE = "discourse"
@@ -146,10 +147,8 @@ def _category_topic(obj: dict, receiver: DiscourseReceiver) -> str:
             or f"category-{category_id}")[:128]
 
 
-def _member(receiver: DiscourseReceiver, user_id: int, *, username: str | None = None, name: str | None = None,
-            email: str | None = None) -> Member:
-    return member_upsert(source=receiver.source, external_id=str(user_id), email=email or None,
-                         display_name=(name or username or None))
+def _member_in(user_id: int, *, username: Any = None, name: Any = None, email: Any = None) -> MemberIn:
+    return MemberIn(external_id=str(user_id), email=email or None, name=name or username or None)
 
 
 def _post_content_id(topic_id: int, post_number: int) -> str:
@@ -164,19 +163,29 @@ def _post_text(post: dict) -> str:
     return strip_tags(cooked).strip() if isinstance(cooked, str) else ""
 
 
-def _outcome(result: tuple, detail: str) -> DiscourseOutcome:
-    action, created = result
-    return DiscourseOutcome(status="recorded" if created else "duplicate", detail=detail, action_id=action.pk)
+def _ingest(receiver: DiscourseReceiver, detail: str, *, event_id: str, action_type: str, member: MemberIn,
+            occurred_at: datetime, **parts: Any) -> DiscourseOutcome:
+    """Hand the delivery's one event to the engine and say what became of it: recorded or duplicate (with the
+    action's id); a refused event raises ActionRejected with its fields (the webhook answers 400)."""
+    (result,) = actions_ingest(events=[EventIn(source=receiver.source, event_id=event_id, type=action_type,
+                                               occurred_at=occurred_at, member=member, **parts)])
+    if result.status == REJECTED:
+        raise ActionRejected(result.errors)
+    action_id = result.action_id
+    if action_id is None:
+        action_id = action_id_find(source=receiver.source, external_event_id=event_id)
+    return DiscourseOutcome(status="recorded" if result.status == CREATED else "duplicate", detail=detail,
+                            action_id=action_id)
 
 
-def _topic_question(receiver: DiscourseReceiver, *, topic_id: int, author: Member, title: str, topic: str,
+def _topic_question(receiver: DiscourseReceiver, *, topic_id: int, author: MemberIn, title: str, topic: str,
                     occurred_at: datetime, metadata: dict) -> DiscourseOutcome:
-    content_upsert(source=receiver.source, external_id=f"topic:{topic_id}", author=author, topic=topic or None,
-                   kind="question", title=(title or None) and title[:300])
-    return _outcome(action_record(
-        source=receiver.source, external_event_id=f"question:topic:{topic_id}", action_type="question",
-        member=author, occurred_at=occurred_at, topic=topic, text=title or "", metadata=metadata,
-    ), f"question in topic {topic_id}")
+    return _ingest(
+        receiver, f"question in topic {topic_id}", event_id=f"question:topic:{topic_id}", action_type="question",
+        member=author, occurred_at=occurred_at, text=title or "", metadata=metadata,
+        content=ContentIn(external_id=f"topic:{topic_id}", topic=topic or None, kind="question",
+                          title=(title or None) and title[:300]),
+    )
 
 
 def _on_topic_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
@@ -188,12 +197,11 @@ def _on_topic_created(receiver: DiscourseReceiver, payload: dict, meta: dict) ->
     user_id = _int(creator, "id", "topic.created_by") if creator.get("id") is not None else _int(topic, "user_id", "topic")
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
-    author = _member(receiver, user_id, username=creator.get("username"), name=creator.get("name"))
     tags = tag_names(topic.get("tags"))
     return _topic_question(
-        receiver, topic_id=topic_id, author=author, title=str(topic.get("title") or ""),
-        topic=_category_topic(topic, receiver), occurred_at=_when(topic.get("created_at")),
-        metadata={**meta, "topic_id": topic_id, "tags": tags},
+        receiver, topic_id=topic_id, author=_member_in(user_id, username=creator.get("username"), name=creator.get("name")),
+        title=str(topic.get("title") or ""), topic=_category_topic(topic, receiver),
+        occurred_at=_when(topic.get("created_at")), metadata={**meta, "topic_id": topic_id, "tags": tags},
     )
 
 
@@ -209,7 +217,7 @@ def _on_post_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> 
         return DiscourseOutcome("ignored", "moderator or small-action post")
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
-    author = _member(receiver, user_id, username=post.get("username"), name=post.get("name"))
+    author = _member_in(user_id, username=post.get("username"), name=post.get("name"))
     topic = _category_topic(post, receiver)
     meta = {**meta, "topic_id": topic_id, "post_id": post_id, "post_number": post_number}
     if post_number <= 1:
@@ -219,35 +227,50 @@ def _on_post_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> 
     reply_to = _opt_int(post, "reply_to_post_number", "post")
     parent = None
     if reply_to is not None and reply_to > 1:
-        parent = Content.objects.filter(source=receiver.source,
-                                        external_id=_post_content_id(topic_id, reply_to)).first()
+        parent = content_find(source=receiver.source, external_id=_post_content_id(topic_id, reply_to))
         action_type = "comment"
     else:
         action_type = "answer"
     if parent is None or parent.author_id is None:
         # The reply's target is the topic's first post (and its author) when the replied-to post is unknown.
-        parent = content_upsert(source=receiver.source, external_id=f"topic:{topic_id}", topic=topic or None,
-                                title=(post.get("topic_title") or None) and str(post["topic_title"])[:300])
-    content_upsert(source=receiver.source, external_id=_post_content_id(topic_id, post_number), author=author,
-                   topic=topic or None, kind=action_type)
-    return _outcome(action_record(
-        source=receiver.source, external_event_id=f"post:{post_id}", action_type=action_type, member=author,
-        occurred_at=_when(post.get("created_at")), target_content=parent, topic=topic or parent.topic,
+        target = ContentIn(external_id=f"topic:{topic_id}", topic=topic or None,
+                           title=(post.get("topic_title") or None) and str(post["topic_title"])[:300])
+    else:
+        target = ContentIn(external_id=parent.external_id, topic=topic or None)
+    return _ingest(
+        receiver, f"{action_type} {post_id}", event_id=f"post:{post_id}", action_type=action_type, member=author,
+        occurred_at=_when(post.get("created_at")), target_content=target,
+        content=ContentIn(external_id=_post_content_id(topic_id, post_number), topic=topic or None, kind=action_type),
         text=_post_text(post), metadata={**meta, "reply_to_post_number": reply_to},
-    ), f"{action_type} {post_id}")
+    )
 
 
-def _post_target(receiver: DiscourseReceiver, post: dict, where: str) -> tuple[Content, Member, int, int]:
-    """The content a liked/accepted post is, with its author (created if unseen)."""
+@dataclass(frozen=True)
+class _PostTarget:
+    """A liked or accepted post as the engine's content, with its author."""
+
+    content: ContentIn
+    author_id: int
+    author_name: str | None
+    post_id: int
+    topic_id: int
+
+
+def _post_target(receiver: DiscourseReceiver, post: dict, where: str) -> _PostTarget:
     post_id = _int(post, "id", where)
     topic_id = _int(post, "topic_id", where)
     post_number = _int(post, "post_number", where)
     user_id = _int(post, "user_id", where)
-    author = _member(receiver, user_id, username=post.get("username"), name=post.get("name"))
-    content = content_upsert(source=receiver.source, external_id=_post_content_id(topic_id, post_number),
-                             author=author, topic=_category_topic(post, receiver) or None,
-                             kind="question" if post_number <= 1 else None)
-    return content, author, post_id, topic_id
+    content = ContentIn(external_id=_post_content_id(topic_id, post_number), author_external_id=str(user_id),
+                        topic=_category_topic(post, receiver) or None, kind="question" if post_number <= 1 else None)
+    return _PostTarget(content, user_id, post.get("name") or post.get("username") or None, post_id, topic_id)
+
+
+def _author_name(receiver: DiscourseReceiver, target: _PostTarget) -> None:
+    """The post author's name, which the payload gives and the event has no room for (the event names a content's
+    author by id alone). A member is no action: this writes the member only."""
+    if isinstance(target.author_name, str):
+        member_upsert(source=receiver.source, external_id=str(target.author_id), display_name=target.author_name)
 
 
 def _on_post_liked(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
@@ -257,13 +280,14 @@ def _on_post_liked(receiver: DiscourseReceiver, payload: dict, meta: dict) -> Di
     liker_id = _int(user, "id", "like.user")
     if liker_id < 1:
         return DiscourseOutcome("ignored", "system user")
-    content, _, post_id, topic_id = _post_target(receiver, post, "like.post")
-    liker = _member(receiver, liker_id, username=user.get("username"), name=user.get("name"))
-    return _outcome(action_record(
-        source=receiver.source, external_event_id=f"like:{post_id}:{liker_id}", action_type="vote_up",
-        member=liker, occurred_at=timezone.now(), target_content=content,
-        metadata={**meta, "topic_id": topic_id, "post_id": post_id},
-    ), f"like of post {post_id}")
+    target = _post_target(receiver, post, "like.post")
+    _author_name(receiver, target)
+    return _ingest(
+        receiver, f"like of post {target.post_id}", event_id=f"like:{target.post_id}:{liker_id}",
+        action_type="vote_up", member=_member_in(liker_id, username=user.get("username"), name=user.get("name")),
+        occurred_at=timezone.now(), target_content=target.content,
+        metadata={**meta, "topic_id": target.topic_id, "post_id": target.post_id},
+    )
 
 
 def _on_user_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
@@ -272,25 +296,27 @@ def _on_user_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> 
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
     email = user.get("email") if isinstance(user.get("email"), str) else None
-    member = _member(receiver, user_id, username=user.get("username"), name=user.get("name"), email=email)
-    return _outcome(action_record(
-        source=receiver.source, external_event_id=f"signup:{user_id}", action_type="signup", member=member,
+    return _ingest(
+        receiver, f"signup of user {user_id}", event_id=f"signup:{user_id}", action_type="signup",
+        member=_member_in(user_id, username=user.get("username"), name=user.get("name"), email=email),
         occurred_at=_when(user.get("created_at")), metadata={**meta, "username": user.get("username")},
-    ), f"signup of user {user_id}")
+    )
 
 
 def _on_accepted_solution(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
     post = _require(payload, "solved", "body")
-    content, answerer, post_id, topic_id = _post_target(receiver, post, "solved")
-    topic = Content.objects.filter(source=receiver.source, external_id=f"topic:{topic_id}").first()
+    target = _post_target(receiver, post, "solved")
+    topic = content_find(source=receiver.source, external_id=f"topic:{target.topic_id}")
     if topic is None or topic.author is None:
         # The payload names only the accepted post; who accepted it is the topic owner, known from topic_created.
-        return DiscourseOutcome("ignored", f"owner of topic {topic_id} unknown (no topic_created seen)")
-    return _outcome(action_record(
-        source=receiver.source, external_event_id=f"solved:{post_id}", action_type="solved", member=topic.author,
-        occurred_at=timezone.now(), target_member=answerer, target_content=content,
-        metadata={**meta, "topic_id": topic_id, "post_id": post_id},
-    ), f"solution {post_id} accepted")
+        return DiscourseOutcome("ignored", f"owner of topic {target.topic_id} unknown (no topic_created seen)")
+    _author_name(receiver, target)
+    return _ingest(
+        receiver, f"solution {target.post_id} accepted", event_id=f"solved:{target.post_id}", action_type="solved",
+        member=MemberIn(external_id=topic.author.external_id), occurred_at=timezone.now(),
+        target_member=MemberIn(external_id=str(target.author_id)), target_content=target.content,
+        metadata={**meta, "topic_id": target.topic_id, "post_id": target.post_id},
+    )
 
 
 HANDLERS = {

@@ -1,16 +1,18 @@
 """The bundled forum: every write saves the forum row and records the matching action in one transaction.
 
-This is the one path from the forum to the scores (no signals): each function below saves its row, mirrors the
-post as `community_scoring.Content` (author + category name as topic) and calls the engine's `action_record`
-with source "forum" and a deterministic event id ("vote:<id>:up", "follow:<id>"...), so replaying a call
-never double-counts. Targets: an answer targets its question, a comment its parent, a vote/read/share the
-post (and so its author), a follow the followed member. New questions, blog posts and polls have no target;
-their category is the action's topic.
+This is the one path from the forum to the scores (no signals): each function below saves its row and hands the
+engine one event (source "forum", a deterministic event id such as "vote:<id>:up" or "follow:<id>") through its
+one door, `actions_ingest`, inside the forum write's transaction: a refused event undoes the write (ForumError),
+and replaying a call never double-counts. The event names the post as content (author + category name as topic);
+the forum row then points at the engine's Content the event made. Targets: an answer targets its question, a
+comment its parent, a vote/read/share the post (and so its author), a follow the followed member. New questions,
+blog posts and polls have no target; their category is the action's topic.
 
 Self-votes and reading your own posts are stored as forum rows but record no action, so they earn nothing.
 Retracting an up-vote records `unvote`; unfollowing records `unfollow` (the configured reversing types).
 Retracting a down-vote records nothing: no built-in type reverses `vote_down`. Creating a poll records no
-action either (no built-in type); responses to it record `poll_response`.
+action either (no built-in type; the poll is mirrored as content alone); responses to it record `poll_response`.
+Events name members by their forum id, so only forum members (source "forum") act and are acted on here.
 """
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.models import Content, Member
-from community_scoring.services.actions import action_record
+from community_scoring.selectors.contents import content_find
+from community_scoring.services.events import REJECTED, ContentIn, EventIn, IngestResult, MemberIn
+from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.members import content_upsert, member_upsert
 from forum_integration.models import (
     FORUM_SOURCE, Category, Follow, PollChoice, PollResponse, Post, Read, Share, Vote,
@@ -28,7 +32,12 @@ from forum_integration.models import (
 
 
 class ForumError(ValueError):
-    """A forum write that makes no sense (answering an answer, voting twice the same way...)."""
+    """A forum write that makes no sense (answering an answer, voting twice the same way...), or whose action the
+    engine refused (`errors`: the refused event's fields and messages)."""
+
+    def __init__(self, message: str, *, errors: dict[str, list[str]] | None = None):
+        super().__init__(message)
+        self.errors = errors or {}
 
 
 def forum_member_for_user(*, user) -> Member:
@@ -47,16 +56,41 @@ def forum_category_create(*, name: str, description: str = "") -> Category:
     return Category.objects.create(name=name, description=description)
 
 
+def _forum_id(member: Member, role: str) -> str:
+    """The member's id in forum events. A member of another platform has none (its id means another person here)."""
+    if member.source != FORUM_SOURCE:
+        raise ForumError(f"{role} must be a forum member (source {FORUM_SOURCE!r}), not a {member.source!r} member")
+    return member.external_id
+
+
 def _root(post: Post) -> Post:
     while post.parent_id is not None:
         post = post.parent
     return post
 
 
+def _post_key(post: Post) -> str:
+    return f"post:{post.pk}"
+
+
+def _post_in(post: Post) -> ContentIn:
+    """A post as the engine's content: same author, the category name as topic."""
+    return ContentIn(external_id=_post_key(post), topic=post.category.name, kind=post.kind,
+                     title=(post.title or _root(post).title)[:300],
+                     author_external_id=_forum_id(post.author, "the post's author"))
+
+
+def _post_link(post: Post) -> None:
+    """Point the forum row at the engine's Content for it, once an event has named it (the door made it)."""
+    if post.content_id is None:
+        post.content = content_find(source=FORUM_SOURCE, external_id=_post_key(post))
+        post.save(update_fields=["content"])
+
+
 def _post_mirror(post: Post) -> Content:
-    """The engine's Content for a post: same author, the category name as topic."""
+    """The engine's Content for a post no action names (a new poll): same author, the category name as topic."""
     content = content_upsert(
-        source=FORUM_SOURCE, external_id=f"post:{post.pk}", author=post.author, topic=post.category.name,
+        source=FORUM_SOURCE, external_id=_post_key(post), author=post.author, topic=post.category.name,
         kind=post.kind, title=(post.title or _root(post).title)[:300],
     )
     if post.content_id != content.pk:
@@ -65,20 +99,41 @@ def _post_mirror(post: Post) -> Content:
     return content
 
 
+def _record(*, event_id: str, action_type: str, member: Member, occurred_at: datetime,
+            target_member: Member | None = None, target_post: Post | None = None, made_post: Post | None = None,
+            text: str = "", metadata: dict | None = None) -> IngestResult:
+    """Hand one forum event to the engine, in the caller's transaction; a refused event raises ForumError (which
+    undoes the forum write). Posts the event names are linked to their Content."""
+    event = EventIn(
+        source=FORUM_SOURCE, event_id=event_id, type=action_type, occurred_at=occurred_at,
+        member=MemberIn(external_id=_forum_id(member, "the acting member")),
+        target_member=MemberIn(external_id=_forum_id(target_member, "the member acted on")) if target_member else None,
+        target_content=_post_in(target_post) if target_post is not None else None,
+        content=_post_in(made_post) if made_post is not None else None,
+        text=text, metadata=metadata,
+    )
+    (result,) = actions_ingest(events=[event])
+    if result.status == REJECTED:
+        detail = "; ".join(f"{field}: {', '.join(messages)}" for field, messages in result.errors.items())
+        raise ForumError(f"the {action_type} action was refused ({detail})", errors=result.errors)
+    for post in (target_post, made_post):
+        if post is not None:
+            _post_link(post)
+    return result
+
+
 def _post_create(*, kind: str, author: Member, category: Category, title: str, body: str,
                  parent: Post | None, action_type: str | None, created_at: datetime | None) -> Post:
+    _forum_id(author, "author")
     with transaction.atomic():
         post = Post.objects.create(kind=kind, author=author, category=category, parent=parent, title=title,
                                    body=body, created_at=created_at or timezone.now())
-        _post_mirror(post)
-        if action_type is not None:
-            target = _post_mirror(parent) if parent is not None else None
-            action_record(
-                source=FORUM_SOURCE, external_event_id=f"post:{post.pk}", action_type=action_type, member=author,
-                occurred_at=post.created_at, target_content=target, topic=category.name,
-                text="\n\n".join(part for part in (title, body) if part),
-                metadata={"forum_post": post.pk, "kind": kind},
-            )
+        if action_type is None:
+            _post_mirror(post)
+        else:
+            _record(event_id=_post_key(post), action_type=action_type, member=author, occurred_at=post.created_at,
+                    target_post=parent, made_post=post, text="\n\n".join(part for part in (title, body) if part),
+                    metadata={"forum_post": post.pk, "kind": kind})
     return post
 
 
@@ -135,11 +190,9 @@ def forum_poll_respond(*, member: Member, choice: PollChoice, text: str = "",
             response.save(update_fields=["choice", "text"])
             return response
         if poll.author_id != member.pk:
-            action_record(
-                source=FORUM_SOURCE, external_event_id=f"poll_response:{response.pk}", action_type="poll_response",
-                member=member, occurred_at=response.created_at, target_content=_post_mirror(poll), text=text,
-                metadata={"forum_poll": poll.pk, "choice": choice.label},
-            )
+            _record(event_id=f"poll_response:{response.pk}", action_type="poll_response", member=member,
+                    occurred_at=response.created_at, target_post=poll, text=text,
+                    metadata={"forum_poll": poll.pk, "choice": choice.label})
     return response
 
 
@@ -156,21 +209,16 @@ def forum_vote_cast(*, member: Member, post: Post, direction: str, voted_at: dat
         vote = Vote.objects.create(post=post, member=member, direction=direction,
                                    created_at=voted_at or timezone.now())
         if post.author_id != member.pk:
-            action_record(
-                source=FORUM_SOURCE, external_event_id=f"vote:{vote.pk}:{direction}",
-                action_type=f"vote_{direction}", member=member, occurred_at=vote.created_at,
-                target_content=_post_mirror(post), metadata={"forum_post": post.pk},
-            )
+            _record(event_id=f"vote:{vote.pk}:{direction}", action_type=f"vote_{direction}", member=member,
+                    occurred_at=vote.created_at, target_post=post, metadata={"forum_post": post.pk})
     return vote
 
 
 def _vote_retract(vote: Vote, *, at: datetime | None) -> None:
     if vote.direction == Vote.Direction.UP and vote.post.author_id != vote.member_id:
-        action_record(
-            source=FORUM_SOURCE, external_event_id=f"unvote:{vote.pk}", action_type="unvote", member=vote.member,
-            occurred_at=at or timezone.now(), target_content=_post_mirror(vote.post),
-            metadata={"forum_post": vote.post_id, "retracts": f"vote:{vote.pk}:up"},
-        )
+        _record(event_id=f"unvote:{vote.pk}", action_type="unvote", member=vote.member,
+                occurred_at=at or timezone.now(), target_post=vote.post,
+                metadata={"forum_post": vote.post_id, "retracts": f"vote:{vote.pk}:up"})
     vote.delete()
 
 
@@ -187,15 +235,14 @@ def forum_vote_retract(*, member: Member, post: Post, retracted_at: datetime | N
 def forum_follow(*, follower: Member, followee: Member, followed_at: datetime | None = None) -> Follow:
     if follower.pk == followee.pk:
         raise ForumError("members cannot follow themselves")
+    _forum_id(followee, "the followed member")
     with transaction.atomic():
         follow, created = Follow.objects.get_or_create(
             follower=follower, followee=followee, defaults={"created_at": followed_at or timezone.now()}
         )
         if created:
-            action_record(
-                source=FORUM_SOURCE, external_event_id=f"follow:{follow.pk}", action_type="follow",
-                member=follower, occurred_at=follow.created_at, target_member=followee,
-            )
+            _record(event_id=f"follow:{follow.pk}", action_type="follow", member=follower,
+                    occurred_at=follow.created_at, target_member=followee)
     return follow
 
 
@@ -204,11 +251,9 @@ def forum_unfollow(*, follower: Member, followee: Member, unfollowed_at: datetim
         follow = Follow.objects.select_for_update().filter(follower=follower, followee=followee).first()
         if follow is None:
             return False
-        action_record(
-            source=FORUM_SOURCE, external_event_id=f"unfollow:{follow.pk}", action_type="unfollow",
-            member=follower, occurred_at=unfollowed_at or timezone.now(), target_member=followee,
-            metadata={"retracts": f"follow:{follow.pk}"},
-        )
+        _record(event_id=f"unfollow:{follow.pk}", action_type="unfollow", member=follower,
+                occurred_at=unfollowed_at or timezone.now(), target_member=followee,
+                metadata={"retracts": f"follow:{follow.pk}"})
         follow.delete()
     return True
 
@@ -225,10 +270,8 @@ def forum_read_record(*, member: Member, post: Post, read_at: datetime | None = 
             read.views += 1
             return read
         if post.author_id != member.pk:
-            action_record(
-                source=FORUM_SOURCE, external_event_id=f"read:{read.pk}", action_type="read", member=member,
-                occurred_at=at, target_content=_post_mirror(post), metadata={"forum_post": post.pk},
-            )
+            _record(event_id=f"read:{read.pk}", action_type="read", member=member, occurred_at=at, target_post=post,
+                    metadata={"forum_post": post.pk})
     return read
 
 
@@ -236,9 +279,6 @@ def forum_share(*, member: Member, post: Post, channel: str = "", shared_at: dat
     with transaction.atomic():
         share = Share.objects.create(post=post, member=member, channel=channel,
                                      created_at=shared_at or timezone.now())
-        action_record(
-            source=FORUM_SOURCE, external_event_id=f"share:{share.pk}", action_type="share", member=member,
-            occurred_at=share.created_at, target_content=_post_mirror(post),
-            metadata={"forum_post": post.pk, "channel": channel},
-        )
+        _record(event_id=f"share:{share.pk}", action_type="share", member=member, occurred_at=share.created_at,
+                target_post=post, metadata={"forum_post": post.pk, "channel": channel})
     return share
