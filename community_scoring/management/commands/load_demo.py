@@ -283,10 +283,12 @@ def demo_events(demo: Demo) -> list[EventIn]:
         return ContentIn(external_id=content["id"], topic=content["topic"], kind=content["kind"],
                          title=content["title"], author_external_id=demo.members[content["author"]]["id"])
 
+    def member_in(m: int | None) -> MemberIn | None:
+        return None if m is None else MemberIn(external_id=demo.members[m]["id"])
+
     return [
-        EventIn(source=SOURCE, event_id=a["id"], type=a["type"], occurred_at=a["at"],
-                member=MemberIn(external_id=demo.members[a["member"]]["id"]),
-                target_member=MemberIn(external_id=demo.members[a["target"]]["id"]) if a["target"] is not None else None,
+        EventIn(source=SOURCE, event_id=a["id"], type=a["type"], occurred_at=a["at"], member=member_in(a["member"]),
+                target_member=member_in(a["target"]),
                 target_content=content_in(a["content"]) if a["content"] is not None else None,
                 content=content_in(a["made"]) if a["made"] is not None else None,
                 text=a["text"], metadata=a["metadata"])
@@ -320,8 +322,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--skip-scores", action="store_true", help="Only insert (each batch is scored as ingest is configured to score); "
-                            "no full recompute of interest, no snapshot backfill.")
+        parser.add_argument("--skip-scores", action="store_true",
+                            help="Only insert (each batch is scored as ingest is configured to score); no full "
+                                 "recompute of interest, no snapshot backfill.")
 
     def handle(self, *args, members: int, seed: int, skip_scores: bool, **options):
         started = time.monotonic()
