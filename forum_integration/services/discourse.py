@@ -1,4 +1,5 @@
-"""Discourse webhooks -> actions.
+"""Discourse webhooks -> actions: each delivery becomes one event (EventIn) handed to the engine's door,
+`actions_ingest`, whose per-event result becomes the DiscourseOutcome (or a 400 naming the refused fields).
 
 Discourse POSTs `{"<event type>": <serialized object>}` with headers X-Discourse-Instance (its base URL),
 X-Discourse-Event (topic_created, post_created...), X-Discourse-Event-Type (topic, post, like, user, solved,
@@ -197,10 +198,11 @@ def _on_topic_created(receiver: DiscourseReceiver, payload: dict, meta: dict) ->
     user_id = _int(creator, "id", "topic.created_by") if creator.get("id") is not None else _int(topic, "user_id", "topic")
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
+    author = _member_in(user_id, username=creator.get("username"), name=creator.get("name"))
     tags = tag_names(topic.get("tags"))
     return _topic_question(
-        receiver, topic_id=topic_id, author=_member_in(user_id, username=creator.get("username"), name=creator.get("name")),
-        title=str(topic.get("title") or ""), topic=_category_topic(topic, receiver),
+        receiver, topic_id=topic_id, author=author, title=str(topic.get("title") or ""),
+        topic=_category_topic(topic, receiver),
         occurred_at=_when(topic.get("created_at")), metadata={**meta, "topic_id": topic_id, "tags": tags},
     )
 

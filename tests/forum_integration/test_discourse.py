@@ -254,3 +254,32 @@ def test_instance_validation_and_admin_pages(admin_client):
     for url in ("/admin/forum_integration/discourseinstance/", f"/admin/forum_integration/discourseinstance/{good.pk}/change/",
                 "/admin/forum_integration/post/", "/admin/forum_integration/vote/", "/admin/forum_integration/post/add/"):
         assert admin_client.get(url).status_code == 200, url
+
+
+def test_a_redelivered_event_answers_duplicate_with_the_stored_action(deliver):
+    first = deliver(d.topic(77, *ADA), "topic_created")
+    again = deliver(d.post(500, 77, 1, *ADA), "post_created")  # the topic's first post: the same question
+    (question,) = Action.objects.all()
+    assert first.json() == {"status": "recorded", "detail": "question in topic 77", "action_id": question.pk}
+    assert again.json() == {"status": "duplicate", "detail": "question in topic 77", "action_id": question.pk}
+
+
+def test_a_like_names_the_liked_posts_author(deliver):
+    deliver(d.like(d.post_object(600, 80, 1, *ADA), *BOB), "post_liked")
+    assert (member(3).display_name, member(4).display_name) == ("Ada", "Bob")
+
+
+def test_an_event_the_engine_refuses_is_400_naming_the_field_and_writes_nothing(deliver):
+    response = deliver(d.user(3, "ada", "not-an-email"), "user_created")
+    assert response.status_code == 400
+    assert response.json() == {"member.email": ["is not a valid email address"]}
+    deliver(d.topic(77, *ADA), "topic_created")
+    response = deliver(d.post(501, 77, 2, *BOB, raw="nul \u0000 byte"), "post_created")
+    assert response.status_code == 400 and list(response.json()) == ["text"]
+    assert [a.action_type_id for a in Action.objects.all()] == ["question"]
+    assert not Member.objects.filter(source=SOURCE, external_id="4").exists()
+
+
+def test_an_ignored_solution_writes_nothing(deliver):
+    assert deliver(d.solved(d.post_object(501, 99, 2, *BOB)), "accepted_solution").json()["status"] == "ignored"
+    assert not Member.objects.exists() and not Content.objects.exists()

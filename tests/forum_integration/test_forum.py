@@ -4,12 +4,15 @@ Default rules (community_scoring/migrations/0002_default_configuration.py), poin
 question 5/0, answer 8/0, comment 3/0, blog_post 10/0, vote_up 1/2, vote_down 0/-2, unvote -1/-2,
 follow 2/1, unfollow -2/-1, poll_response 3/0, read 0.5/0 (cap 5 a day), share 4/2.
 """
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from community_scoring.models import Action
-from forum_integration.models import FORUM_SOURCE, Follow, PollResponse, Read, Vote
+from community_scoring.models import Action, Member
+from forum_integration.models import FORUM_SOURCE, Follow, PollResponse, Post, Read, Vote
 from forum_integration.services import forum
 from forum_integration.services.forum import ForumError
 from tests.factories import MemberFactory
@@ -203,3 +206,49 @@ def test_a_question_added_in_the_admin_records_its_action(admin_client, ada, api
     (action,) = actions()
     assert (action.action_type_id, action.member, action.topic) == ("question", ada, "api")
     assert engagement(ada) == pytest.approx(5)
+
+
+def test_each_post_points_at_the_content_its_event_made(ada, bob, api, question):
+    answer = forum.forum_answer_create(author=bob, question=question, body="Use the cursor.", created_at=T)
+    poll = forum.forum_poll_create(author=ada, category=api, title="Which SDK?", choices=["Python", "Go"],
+                                   created_at=T)
+    answer.refresh_from_db()
+    assert (answer.content.source, answer.content.external_id) == (FORUM_SOURCE, f"post:{answer.pk}")
+    assert (answer.content.author, answer.content.kind, answer.content.topic, answer.content.title) == (
+        bob, "answer", "api", "How do I page results?")  # an answer's title is its question's
+    # A poll records no action; it is still mirrored, and a response targets it and its author.
+    assert (poll.content.author, poll.content.kind, poll.content.title) == (ada, "poll", "Which SDK?")
+    forum.forum_poll_respond(member=bob, choice=poll.choices.first(), responded_at=T)
+    (response,) = actions(action_type="poll_response")
+    assert (response.target_content, response.target_member) == (poll.content, ada)
+
+
+def test_a_refused_action_undoes_its_forum_write(ada, api):
+    tomorrow = timezone.now() + timedelta(days=1)
+    with pytest.raises(ForumError) as refused:
+        forum.forum_question_create(author=ada, category=api, title="From the future", created_at=tomorrow)
+    assert refused.value.errors == {"occurred_at": ["is in the future"]}
+    assert "occurred_at" in str(refused.value)
+    assert not Post.objects.exists() and actions() == []
+    assert engagement(ada) == 0
+
+
+def test_a_forum_write_rolled_back_by_its_caller_takes_its_action_and_points_along(ada, bob, question):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        forum.forum_vote_cast(member=bob, post=question, direction="up", voted_at=T)
+        raise RuntimeError("the caller's transaction fails after the vote")
+    assert not Vote.objects.exists() and actions(action_type="vote_up") == []
+    assert engagement(bob) == 0
+    assert engagement(ada) == pytest.approx(5)  # the question only
+
+
+def test_members_of_other_platforms_neither_act_nor_are_followed_in_the_forum(ada, api, question):
+    outsider = MemberFactory(source="discourse-acme")
+    with pytest.raises(ForumError, match="forum member"):
+        forum.forum_follow(follower=ada, followee=outsider, followed_at=T)
+    with pytest.raises(ForumError, match="forum member"):
+        forum.forum_question_create(author=outsider, category=api, title="Hello", created_at=T)
+    assert not Follow.objects.exists() and Post.objects.count() == 1
+    assert [a.action_type_id for a in actions()] == ["question"]
+    # Events name members by forum id: acting for the outsider would have made a stray forum member of its id.
+    assert not Member.objects.filter(source=FORUM_SOURCE, external_id=outsider.external_id).exists()

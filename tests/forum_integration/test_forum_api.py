@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from community_scoring.models import Action
 from forum_integration.models import FORUM_SOURCE, Post
 from forum_integration.services import forum
+from tests.factories import MemberFactory
 from tests.forum_integration.helpers import engagement
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,12 @@ def test_answering_a_blog_post_is_refused(api_category):
 def test_tokens_and_anonymous_cannot_use_the_forum(token_client, api_client):
     assert token_client("admin").get(BASE + "posts/").status_code == 403
     assert api_client.get(BASE + "posts/").status_code in (401, 403)
+
+
+def test_following_a_member_of_another_platform_is_400(api_category):
+    client, _ = signed_in("ada")
+    outsider = MemberFactory(source="demo")
+    response = client.post(BASE + f"members/{outsider.pk}/follow/")
+    assert response.status_code == 400
+    assert "forum member" in response.json()["non_field_errors"][0]
+    assert not Action.objects.exists()

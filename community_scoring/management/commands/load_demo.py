@@ -5,7 +5,9 @@ answers, comments and blog posts; ~20k actions over the last 120 days: votes, fo
 popular members, reads, shares, rated poll responses, logins, sign-ups and a few unsubscribes. Activity per
 member is heavy-tailed (a few very active experts, many lurkers); a small share of members write negative
 texts (detractors). Every row has source "demo" and an id derived from the generation order, so running the
-command again inserts nothing new. Ends with a recompute of interest and a backfill of daily snapshots.
+command again inserts nothing new. The members are inserted first (with their join dates); every action then goes
+through the engine's one door, `actions_ingest`, in batches of up to 1,000 events, each event naming the content
+it created and the content it acts on. Ends with a recompute of interest and a backfill of daily snapshots.
 """
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from community_scoring.models import Action, Content, Member
+from community_scoring.services.events import MAX_BATCH, REJECTED, ContentIn, EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.services.snapshots import interest_snapshot_take, interest_snapshots_backfill
 
@@ -104,9 +107,11 @@ class Demo:
         return start + timedelta(seconds=span * (self.rng.random() ** 0.7))
 
     def act(self, member: int, action_type: str, at: datetime, *, content: int | None = None,
-            target: int | None = None, topic: str = "", text: str = "", metadata: dict | None = None) -> None:
+            target: int | None = None, made: int | None = None, topic: str = "", text: str = "",
+            metadata: dict | None = None) -> None:
+        """`content` is what the action targets, `made` the content it created."""
         self.actions.append({"id": f"a{len(self.actions)}", "member": member, "type": action_type, "at": at,
-                             "content": content, "target": target, "topic": topic, "text": text,
+                             "content": content, "target": target, "made": made, "topic": topic, "text": text,
                              "metadata": metadata or {}})
 
     def content(self, author: int, kind: str, topic: str, title: str, at: datetime) -> int:
@@ -171,7 +176,7 @@ def generate(*, members: int, seed: int, now: datetime) -> Demo:
         asker = someone(activity)
         topic, at = topic_of(asker), demo.when(joined(asker))
         question = demo.content(asker, "question", topic, rng.choice(QUESTIONS).format(t=topic.replace("-", " ")), at)
-        demo.act(asker, "question", at, topic=topic, text=demo.contents[question]["title"])
+        demo.act(asker, "question", at, made=question, topic=topic, text=demo.contents[question]["title"])
         readers = rng.randint(2, 12)
         for _ in range(readers):
             reader = someone(activity, exclude=asker)
@@ -181,13 +186,14 @@ def generate(*, members: int, seed: int, now: datetime) -> Demo:
             expert = someone(popularity, exclude=asker)
             answer_at = at + timedelta(hours=rng.uniform(0.3, 72))
             answer = demo.content(expert, "answer", topic, f"Re: {demo.contents[question]['title']}", answer_at)
-            demo.act(expert, "answer", answer_at, content=question, text=text_for(expert, topic))
+            demo.act(expert, "answer", answer_at, content=question, made=answer, text=text_for(expert, topic))
             answers.append((answer, expert, answer_at))
             for _ in range(rng.choices([0, 1, 2, 3], [0.4, 0.35, 0.17, 0.08])[0]):
                 commenter = someone(activity, exclude=expert)
                 comment_at = answer_at + timedelta(hours=rng.uniform(0.1, 48))
                 comment = demo.content(commenter, "comment", topic, "comment", comment_at)
-                demo.act(commenter, "comment", comment_at, content=answer, text=text_for(commenter, topic))
+                demo.act(commenter, "comment", comment_at, content=answer, made=comment,
+                         text=text_for(commenter, topic))
                 if rng.random() < 0.3:
                     voter = someone(activity, exclude=commenter)
                     demo.act(voter, "vote_up", comment_at + timedelta(hours=rng.uniform(0.1, 24)), content=comment)
@@ -212,7 +218,7 @@ def generate(*, members: int, seed: int, now: datetime) -> Demo:
         author = rng.choices(writers, [activity[w] for w in writers])[0]
         topic, at = topic_of(author), demo.when(joined(author))
         post = demo.content(author, "blog_post", topic, f"What we learned about {topic.replace('-', ' ')}", at)
-        demo.act(author, "blog_post", at, topic=topic, text=text_for(author, topic))
+        demo.act(author, "blog_post", at, made=post, topic=topic, text=text_for(author, topic))
         for _ in range(rng.randint(5, 25)):
             demo.act(someone(activity, exclude=author), "read", at + timedelta(hours=rng.uniform(0.5, 300)), content=post)
         for _ in range(rng.randint(0, 6)):
@@ -268,38 +274,46 @@ def generate(*, members: int, seed: int, now: datetime) -> Demo:
     return demo
 
 
+def demo_events(demo: Demo) -> list[EventIn]:
+    """The demo's actions as the engine's events, in time order. A content is described in full wherever an event
+    names it (its creating action may fall after `now` and be left out)."""
+
+    def content_in(c: int) -> ContentIn:
+        content = demo.contents[c]
+        return ContentIn(external_id=content["id"], topic=content["topic"], kind=content["kind"],
+                         title=content["title"], author_external_id=demo.members[content["author"]]["id"])
+
+    def member_in(m: int | None) -> MemberIn | None:
+        return None if m is None else MemberIn(external_id=demo.members[m]["id"])
+
+    return [
+        EventIn(source=SOURCE, event_id=a["id"], type=a["type"], occurred_at=a["at"], member=member_in(a["member"]),
+                target_member=member_in(a["target"]),
+                target_content=content_in(a["content"]) if a["content"] is not None else None,
+                content=content_in(a["made"]) if a["made"] is not None else None,
+                text=a["text"], metadata=a["metadata"])
+        for a in demo.actions
+    ]
+
+
 def demo_load(*, members: int = 300, seed: int = 7, now: datetime | None = None) -> dict[str, int]:
     """Insert the demo community (existing demo rows are kept; only missing ones are added). Returns counts added."""
     now = now or timezone.now()
     demo = generate(members=members, seed=seed, now=now)
-    with transaction.atomic():
-        before = {m: m.objects.filter(source=SOURCE).count() for m in (Member, Content, Action)}
-        Member.objects.bulk_create([
-            Member(source=SOURCE, external_id=m["id"], email=m["email"], display_name=m["name"], persona=m["persona"],
-                   attributes=m["attributes"], joined_at=m["joined"])
-            for m in demo.members
-        ], ignore_conflicts=True, batch_size=1000)
-        member_pk = dict(Member.objects.filter(source=SOURCE).values_list("external_id", "pk"))
-        Content.objects.bulk_create([
-            Content(source=SOURCE, external_id=c["id"], author_id=member_pk[demo.members[c["author"]]["id"]],
-                    kind=c["kind"], topic=c["topic"], title=c["title"])
-            for c in demo.contents
-        ], ignore_conflicts=True, batch_size=1000)
-        content_pk = dict(Content.objects.filter(source=SOURCE).values_list("external_id", "pk"))
-        content_author = {c["id"]: member_pk[demo.members[c["author"]]["id"]] for c in demo.contents}
-        rows = []
-        for a in demo.actions:
-            content = demo.contents[a["content"]] if a["content"] is not None else None
-            target = member_pk[demo.members[a["target"]]["id"]] if a["target"] is not None else (
-                content_author[content["id"]] if content else None)
-            rows.append(Action(
-                member_id=member_pk[demo.members[a["member"]]["id"]], action_type_id=a["type"], occurred_at=a["at"],
-                target_member_id=target, target_content_id=content_pk[content["id"]] if content else None,
-                topic=content["topic"] if content else a["topic"], text=a["text"], metadata=a["metadata"],
-                source=SOURCE, external_event_id=a["id"],
-            ))
-        Action.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
-        return {m.__name__.lower() + "s": m.objects.filter(source=SOURCE).count() - n for m, n in before.items()}
+    before = {m: m.objects.filter(source=SOURCE).count() for m in (Member, Content, Action)}
+    # The members first, with their join dates (an event has no room for one) and whether they act or not: a member
+    # is not an action. Their actions, and the contents those create, go through the door.
+    Member.objects.bulk_create([
+        Member(source=SOURCE, external_id=m["id"], email=m["email"], display_name=m["name"], persona=m["persona"],
+               attributes=m["attributes"], joined_at=m["joined"])
+        for m in demo.members
+    ], ignore_conflicts=True, batch_size=1000)
+    events = demo_events(demo)
+    for start in range(0, len(events), MAX_BATCH):
+        for result in actions_ingest(events=events[start:start + MAX_BATCH]):
+            if result.status == REJECTED:
+                raise CommandError(f"demo event {result.event_id} was refused: {result.errors}")
+    return {m.__name__.lower() + "s": m.objects.filter(source=SOURCE).count() - n for m, n in before.items()}
 
 
 class Command(BaseCommand):
@@ -308,7 +322,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--members", type=int, default=300)
         parser.add_argument("--seed", type=int, default=7)
-        parser.add_argument("--skip-scores", action="store_true", help="Only insert; do not recompute interest.")
+        parser.add_argument("--skip-scores", action="store_true",
+                            help="Only insert (each batch is scored as ingest is configured to score); no full "
+                                 "recompute of interest, no snapshot backfill.")
 
     def handle(self, *args, members: int, seed: int, skip_scores: bool, **options):
         started = time.monotonic()
