@@ -278,7 +278,8 @@ def phase_sentiment(size: str) -> dict:
     from django.db import connection
 
     from community_scoring.influence.config import influence_config_load
-    from community_scoring.influence.sentiment import FastSentimentAnalyzer, analyzer_get, sentiment_score_pending
+    from community_scoring.influence.sentiment import FastSentimentAnalyzer, analyzer_get
+    from community_scoring.influence.text_sentiment import sentiment_score_pending
     from community_scoring.influence.store import influence_store
 
     types = list(influence_config_load().text_types)

@@ -15,7 +15,7 @@ from community_scoring.influence.graph import InfluenceGraph, graph_build, ids_t
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
 from community_scoring.influence.selectors import influence_run_current
-from community_scoring.influence.sentiment import sentiment_by_member, sentiment_score_pending
+from community_scoring.influence.text_sentiment import sentiment_by_member, sentiment_score_pending
 from community_scoring.influence.store import InfluenceStore, influence_store
 from community_scoring.models import Member
 from community_scoring.webhooks.services import webhook_events_enqueue

@@ -1,4 +1,5 @@
-"""VADER sentiment of action texts, each text scored once and stored (TextSentiment).
+"""VADER sentiment of texts: numbers out, no database (storing each action text's score once:
+influence.text_sentiment).
 
 vaderSentiment's analyser spends most of its time lower-casing the whole sentence again for every word it
 checks for negations and idioms (quadratic in the text length) and walking each character for emoji. The
@@ -10,14 +11,10 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from datetime import datetime
 from typing import Iterable, Iterator
 
-import numpy as np
 from vaderSentiment import vaderSentiment as vader
 
-from community_scoring.influence.graph import ids_to_index
-from community_scoring.influence.store import InfluenceStore
 
 logger = logging.getLogger(__name__)
 
@@ -207,55 +204,3 @@ def compounds(texts: Iterable[str], analyzer: FastSentimentAnalyzer | None = Non
 # VADER's conventional bands for a compound score: >= 0.05 positive, <= -0.05 negative.
 POSITIVE = 0.05
 NEGATIVE = -0.05
-
-
-# Texts are scored in id order, so beyond the highest scored action id nothing is scored yet. Ids a little
-# below it may belong to transactions that committed late; those are checked one by one.
-LATE_COMMIT_MARGIN = 100_000
-
-
-def sentiment_score_pending(*, store: InfluenceStore, text_types: list[str], batch_size: int = 20_000,
-                            full: bool = False) -> int:
-    """Score the action texts of `text_types` that have no TextSentiment yet; returns how many were scored.
-
-    Reads from LATE_COMMIT_MARGIN ids below the highest scored action (full=True: from the start, to catch
-    anything older), keyset-paged over the id, scored with one analyser and stored in bulk with the action's
-    actor, target and time copied alongside. Safe to run concurrently with itself: a row another run stored
-    first is skipped.
-    """
-    if not text_types:
-        return 0
-    analyzer = analyzer_get()
-    total = 0
-    scored_up_to = store.texts_last_scored()
-    last_id = 0 if full else max(0, scored_up_to - LATE_COMMIT_MARGIN)
-    while True:
-        rows = store.texts_unscored(text_types=text_types, after_id=last_id, scored_up_to=scored_up_to,
-                                    limit=batch_size)
-        if not rows:
-            return total
-        count = len(rows)
-        values = np.fromiter(compounds((r[1] for r in rows), analyzer), dtype=np.float64, count=count)
-        last_id = int(rows[-1][0])
-        store.sentiments_add(rows=rows, compounds=values)
-        total += count
-        if count < batch_size:
-            return total
-
-
-def sentiment_by_member(*, store: InfluenceStore, member_ids: np.ndarray, window_start: datetime,
-                        received: bool) -> dict[str, np.ndarray]:
-    """Per member (aligned with the sorted `member_ids`): sum, count, positive and negative counts of compounds.
-
-    received=False: texts the member wrote; received=True: texts written by others on the member or their
-    content. Only texts since `window_start`.
-    """
-    rows = store.sentiment_totals(window_start=window_start, received=received, positive=POSITIVE,
-                                  negative=NEGATIVE)
-    n = len(member_ids)
-    out = {key: np.zeros(n, dtype=np.float64 if key == "total" else np.int64) for key in ("total", "n", "pos", "neg")}
-    idx = ids_to_index(member_ids, rows["member"])
-    ok = idx >= 0
-    for key in out:
-        out[key][idx[ok]] = rows[key][ok]
-    return out

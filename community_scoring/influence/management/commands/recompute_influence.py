@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from community_scoring.influence.config import influence_config_load
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import run_record
-from community_scoring.influence.sentiment import sentiment_score_pending
+from community_scoring.influence.text_sentiment import sentiment_score_pending
 from community_scoring.influence.store import influence_store
 
 
