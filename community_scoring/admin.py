@@ -20,7 +20,8 @@ from community_scoring.models import (
     Action, ActionType, ConfigVersion, FitRule, InterestPending, InterestScore, Member, RecomputeJob, Rule, RuleSet,
     Stage, StageTransition,
 )
-from community_scoring.services.config import config_version_record, scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
+from community_scoring.services.config import config_version_record
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
 
 

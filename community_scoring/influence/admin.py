@@ -1,30 +1,33 @@
-"""Admin: edit the influence configuration (validated like the API), watch runs, recompute on demand."""
+"""Admin: edit the influence configuration (validated and versioned like the API), watch runs, recompute."""
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
-from community_scoring.influence.services import (
-    CONFIG_FIELDS,
-    influence_config_errors,
-    influence_run_request,
-    influence_schedule_sync,
-)
+from community_scoring.influence.services import influence_run_request
+from community_scoring.selectors.config import INFLUENCE_FIELDS
+from community_scoring.services.config import influence_config_update
+from community_scoring.services.config_documents import InfluenceConfigSerializer, document_parse
 
 
 class InfluenceConfigForm(forms.ModelForm):
     class Meta:
         model = InfluenceConfig
-        fields = CONFIG_FIELDS
+        fields = INFLUENCE_FIELDS
 
     def clean(self):
+        """The form's values checked by the influence parameters' description (the API's rules)."""
         data = super().clean()
-        values = {name: data.get(name) for name in CONFIG_FIELDS}
-        for name, msgs in influence_config_errors(values).items():
-            if name in self.fields:
-                self.add_error(name, msgs)
-            else:
-                self.add_error(None, f"{name}: {' '.join(msgs)}")
+        values = {name: data[name] for name in INFLUENCE_FIELDS if name in data}
+        try:
+            document_parse(InfluenceConfigSerializer, values, context={"influence_current": self.instance})
+        except ValidationError as error:
+            for name, msgs in error.message_dict.items():
+                if name in self.fields and name in data:
+                    self.add_error(name, msgs)
+                else:
+                    self.add_error(None, f"{name}: {' '.join(msgs)}")
         return data
 
 
@@ -48,11 +51,11 @@ class InfluenceConfigAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        """Saved through the config service: the change is recorded as a config version, like the API's."""
         obj.pk = 1
-        if request.user.is_authenticated:
-            obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        influence_schedule_sync(config=obj)
+        names = form.changed_data if change else INFLUENCE_FIELDS
+        changes = {name: form.cleaned_data[name] for name in names if name in INFLUENCE_FIELDS}
+        influence_config_update(changes=changes, user=request.user)
 
 
 @admin.register(InfluenceRun)

@@ -13,7 +13,7 @@ SCHEDULES = [
 
 
 def forwards(apps, schema_editor):
-    from community_scoring.services.config import snapshot_from_models
+    from community_scoring.selectors.config import snapshot_from_models
 
     ConfigVersion = apps.get_model("community_scoring", "ConfigVersion")
     if not ConfigVersion.objects.exists():

@@ -15,7 +15,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from community_scoring.models import Action, InterestScore
-from community_scoring.services.config import scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import INACTIVITY, interest_apply
 
 SYSTEM_SOURCE = "system"

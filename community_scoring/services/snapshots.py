@@ -15,7 +15,7 @@ from django.utils import timezone
 from community_scoring.bulk import rows_upsert
 from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot
 from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
-from community_scoring.services.config import scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import (
     members_facts, primary_topic_of, score_evaluate, scores_lock, scores_save, stage_change_record,
     stage_changes_save, topics_load, topics_write,

@@ -13,7 +13,8 @@ from community_scoring.models import ConfigVersion
 CONFIG = "/api/v1/config/interest/"
 PREVIEW = "/api/v1/config/interest/preview/"
 INFLUENCE = "/api/v1/config/influence/"
-SLOT = '"@@wrong@@"'
+MARK = "@@wrong@@"  # placed in a document where the wrong value goes
+SLOT = json.dumps(MARK)  # how it reads in the JSON text
 HUGE_INT = "1" + "0" * 400
 
 # Raw JSON values of the wrong type (or out of every range) for each kind of field.
@@ -29,9 +30,10 @@ def admin(token_client):
 
 
 def _send(client, method, url, doc, wrong):
-    """doc with its SLOT replaced by the raw JSON text `wrong`."""
-    body = json.dumps(doc).replace(SLOT, wrong)
-    assert wrong in body
+    """doc with its MARK replaced by the raw JSON text `wrong`."""
+    text = json.dumps(doc)
+    assert text.count(SLOT) == 1
+    body = text.replace(SLOT, wrong)
     return getattr(client, method)(url, data=body, content_type="application/json")
 
 
@@ -44,42 +46,43 @@ def _interest_doc(admin):
 
 INTEREST_FIELDS = [
     # (where the slot goes, the error key expected, wrong values)
-    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("action_type", SLOT), "rule_sets[0].rules[0].action_type",
+    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("action_type", MARK), "rule_sets[0].rules[0].action_type",
      TEXT_WRONG + ["null", '"NaN"']),
-    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("points", SLOT), "rule_sets[0].rules[0].points",
+    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("points", MARK), "rule_sets[0].rules[0].points",
      NUMBER_WRONG + ["null"]),
-    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("target_points", SLOT), "rule_sets[0].rules[0].target_points",
+    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("target_points", MARK), "rule_sets[0].rules[0].target_points",
      NUMBER_WRONG + ["null"]),
-    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("daily_cap", SLOT), "rule_sets[0].rules[0].daily_cap",
+    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("daily_cap", MARK), "rule_sets[0].rules[0].daily_cap",
      NUMBER_WRONG),
-    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("once_only", SLOT), "rule_sets[0].rules[0].once_only",
+    (lambda d: d["rule_sets"][0]["rules"][0].__setitem__("once_only", MARK), "rule_sets[0].rules[0].once_only",
      FLAG_WRONG),
-    (lambda d: d["rule_sets"][0]["rules"].__setitem__(0, SLOT), "rule_sets[0].rules[0]", LIST_WRONG[:1] + ["[]", "5"]),
-    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("attribute", SLOT),
+    (lambda d: d["rule_sets"][0]["rules"].__setitem__(0, MARK), "rule_sets[0].rules[0]",
+     ["[]", "5", "null", '"NaN"', "1e400"]),
+    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("attribute", MARK),
      "rule_sets[0].fit_rules[0].attribute", TEXT_WRONG + ["null"]),
-    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("operator", SLOT), "rule_sets[0].fit_rules[0].operator",
+    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("operator", MARK), "rule_sets[0].fit_rules[0].operator",
      TEXT_WRONG + ["null", '"NaN"']),
-    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("value", SLOT), "rule_sets[0].fit_rules[0].value",
+    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("value", MARK), "rule_sets[0].fit_rules[0].value",
      ["[]", "{}", "null", "1e400", "-1e400", HUGE_INT, "true"]),
-    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("points", SLOT), "rule_sets[0].fit_rules[0].points",
+    (lambda d: d["rule_sets"][0]["fit_rules"][0].__setitem__("points", MARK), "rule_sets[0].fit_rules[0].points",
      NUMBER_WRONG + ["null"]),
-    (lambda d: d["rule_sets"][0].__setitem__("name", SLOT), "rule_sets[0].name", TEXT_WRONG + ["null"]),
-    (lambda d: d["rule_sets"][0].__setitem__("persona", SLOT), "rule_sets[0].persona", TEXT_WRONG),
-    (lambda d: d["rule_sets"][0].__setitem__("half_life_days", SLOT), "rule_sets[0].half_life_days", NUMBER_WRONG),
-    (lambda d: d["rule_sets"][0].__setitem__("inactivity_days", SLOT), "rule_sets[0].inactivity_days",
+    (lambda d: d["rule_sets"][0].__setitem__("name", MARK), "rule_sets[0].name", TEXT_WRONG + ["null"]),
+    (lambda d: d["rule_sets"][0].__setitem__("persona", MARK), "rule_sets[0].persona", TEXT_WRONG),
+    (lambda d: d["rule_sets"][0].__setitem__("half_life_days", MARK), "rule_sets[0].half_life_days", NUMBER_WRONG),
+    (lambda d: d["rule_sets"][0].__setitem__("inactivity_days", MARK), "rule_sets[0].inactivity_days",
      NUMBER_WRONG + ["1.5", "36501"]),
-    (lambda d: d["rule_sets"][0].__setitem__("rules", SLOT), "rule_sets[0].rules", LIST_WRONG),
-    (lambda d: d["rule_sets"][0].__setitem__("fit_rules", SLOT), "rule_sets[0].fit_rules", LIST_WRONG),
-    (lambda d: d["rule_sets"].__setitem__(0, SLOT), "rule_sets[0]", ["[]", "5", "null", '"NaN"']),
-    (lambda d: d["stages"][0].__setitem__("name", SLOT), "stages[0].name", TEXT_WRONG + ["null"]),
-    (lambda d: d["stages"][0].__setitem__("position", SLOT), "stages[0].position",
+    (lambda d: d["rule_sets"][0].__setitem__("rules", MARK), "rule_sets[0].rules", LIST_WRONG),
+    (lambda d: d["rule_sets"][0].__setitem__("fit_rules", MARK), "rule_sets[0].fit_rules", LIST_WRONG),
+    (lambda d: d["rule_sets"].__setitem__(0, MARK), "rule_sets[0]", ["[]", "5", "null", '"NaN"']),
+    (lambda d: d["stages"][0].__setitem__("name", MARK), "stages[0].name", TEXT_WRONG + ["null"]),
+    (lambda d: d["stages"][0].__setitem__("position", MARK), "stages[0].position",
      NUMBER_WRONG + ["null", "1.5", "-1", "2147483648"]),
-    (lambda d: d["stages"][0].__setitem__("min_engagement", SLOT), "stages[0].min_engagement", NUMBER_WRONG + ["null"]),
-    (lambda d: d["stages"][0].__setitem__("min_fit", SLOT), "stages[0].min_fit", NUMBER_WRONG + ["null"]),
-    (lambda d: d["stages"].__setitem__(0, SLOT), "stages[0]", ["[]", "5", "null", '"NaN"']),
-    (lambda d: d.__setitem__("rule_sets", SLOT), "rule_sets", LIST_WRONG + ["[]"]),
-    (lambda d: d.__setitem__("stages", SLOT), "stages", LIST_WRONG + ["[]"]),
-    (lambda d: d.__setitem__("version", SLOT), "version", ["[]", "{}", "1e400", HUGE_INT, '"NaN"', '"1"', "true",
+    (lambda d: d["stages"][0].__setitem__("min_engagement", MARK), "stages[0].min_engagement", NUMBER_WRONG + ["null"]),
+    (lambda d: d["stages"][0].__setitem__("min_fit", MARK), "stages[0].min_fit", NUMBER_WRONG + ["null"]),
+    (lambda d: d["stages"].__setitem__(0, MARK), "stages[0]", ["[]", "5", "null", '"NaN"']),
+    (lambda d: d.__setitem__("rule_sets", MARK), "rule_sets", LIST_WRONG + ["[]"]),
+    (lambda d: d.__setitem__("stages", MARK), "stages", LIST_WRONG + ["[]"]),
+    (lambda d: d.__setitem__("version", MARK), "version", ["[]", "{}", "1e400", HUGE_INT, '"NaN"', '"1"', "true",
                                                         "-1", "1.5"]),
 ]
 
@@ -113,7 +116,7 @@ def test_wrong_types_in_the_interest_document_are_400_naming_the_field(admin, db
 
 def test_note_must_be_text(admin, db):
     doc = _interest_doc(admin)
-    doc["note"] = SLOT
+    doc["note"] = MARK
     for wrong in ("[]", "{}", "5", "1e400", HUGE_INT, "true"):
         response = _send(admin, "put", CONFIG, doc, wrong)
         assert response.status_code == 400 and "note" in response.json(), (wrong, response.content)
@@ -129,23 +132,25 @@ INFLUENCE_NUMBERS = [
 @pytest.mark.parametrize("field", INFLUENCE_NUMBERS)
 def test_wrong_types_in_influence_numbers_are_400_naming_the_field(admin, db, field):
     for wrong in NUMBER_WRONG + ["null"]:
-        response = _send(admin, "patch", INFLUENCE, {field: SLOT}, wrong)
+        response = _send(admin, "patch", INFLUENCE, {field: MARK}, wrong)
         assert response.status_code == 400, (wrong, response.content)
         assert list(response.json()) == [field], (wrong, response.json())
     assert admin.get(INFLUENCE).json()["version"] == 1
 
 
 @pytest.mark.parametrize("body", [
-    {"edge_weights": SLOT}, {"edge_weights": {"follow": SLOT}}, {"reach_types": SLOT}, {"reach_types": [SLOT]},
-    {"text_types": SLOT}, {"text_types": [SLOT]},
+    {"edge_weights": MARK}, {"edge_weights": {"follow": MARK}}, {"reach_types": MARK}, {"reach_types": [MARK]},
+    {"text_types": MARK}, {"text_types": [MARK]},
 ])
 def test_wrong_types_in_influence_collections_are_400_naming_the_field(admin, db, body):
     field = next(iter(body))
     for wrong in ["[]", "{}", "null", "1e400", HUGE_INT, '"NaN"', "true", "5"]:
-        if wrong == "[]" and body[field] == SLOT and field != "edge_weights":
+        if wrong == "[]" and body[field] == MARK and field != "edge_weights":
             continue  # an empty list of types is allowed
-        if wrong == "{}" and body == {"edge_weights": SLOT}:
+        if wrong == "{}" and body == {"edge_weights": MARK}:
             continue  # no edge weights at all is allowed (an empty graph)
+        if wrong == "5" and body == {"edge_weights": {"follow": MARK}}:
+            continue  # a weight of 5 is fine
         response = _send(admin, "patch", INFLUENCE, body, wrong)
         assert response.status_code == 400, (body, wrong, response.content)
         assert list(response.json()) == [field], (body, wrong, response.json())

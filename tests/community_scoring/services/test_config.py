@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.core.exceptions import ValidationError
 
 from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, RuleSet, Stage
-from community_scoring.services.config import config_apply, config_preview, config_snapshot, config_validate
+from community_scoring.selectors.config import config_snapshot
+from community_scoring.services.config import config_apply, config_preview, config_validate
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record, test_config_snapshot
 from tests.factories import MemberFactory
 
