@@ -176,6 +176,7 @@ def influence_config_update(*, changes: Any, user: Any = None) -> dict[str, Any]
         config = InfluenceConfig.objects.select_for_update().filter(pk=1).first() or influence_config_load()
         change = dict(document_parse(InfluenceConfigSerializer, changes, context={"influence_current": config}))
         _version_check(read_at=change.pop("version", None), latest=latest)
+        change = {name: value for name, value in change.items() if getattr(config, name) != value}  # sent back as read
         if change:
             _influence_write(changes=change, config=config, user=user)
             config_version_record(
