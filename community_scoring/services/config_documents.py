@@ -128,22 +128,24 @@ def _plain(bound: float) -> str:
 
 
 class Number(serializers.FloatField):
-    """A finite JSON number within [low, high] (an end open when asked). ``message`` replaces every message
-    but "at most" (the interest document's own wording)."""
+    """A finite JSON number within [low, high] (an end open when asked); ``low_message`` when only the low
+    bound is missed (the interest document's own wording)."""
 
     def __init__(self, *, low: float, high: float, low_open: bool = False, high_open: bool = False,
-                 message: str | None = None, **kwargs: Any) -> None:
+                 low_message: str | None = None, **kwargs: Any) -> None:
         self.bounds = {"low": low, "high": high, "low_open": low_open, "high_open": high_open}
-        self.message = message
+        self.low_message = low_message
         kwargs.setdefault("error_messages", {})
-        kwargs["error_messages"].setdefault("required", message or "is required and must be a number")
-        kwargs["error_messages"].setdefault("null", message or "must be a number")
+        kwargs["error_messages"].setdefault("required", "is required and must be a number")
+        kwargs["error_messages"].setdefault("null", "must be a number")
         super().__init__(min_value=low, max_value=high, **kwargs)
 
     def to_internal_value(self, data: Any) -> float:
         error = _number_error(data, **self.bounds)
+        if error and self.low_message and _number_error(data, **{**self.bounds, "low": None}) is None:
+            error = self.low_message
         if error:
-            raise serializers.ValidationError(self.message if self.message and "at most" not in error else error)
+            raise serializers.ValidationError(error)
         return float(data)
 
 
@@ -222,7 +224,7 @@ class FitValue(serializers.CharField):
             raise serializers.ValidationError(self.MESSAGE)
         if isinstance(data, float) and not math.isfinite(data):
             raise serializers.ValidationError(self.MESSAGE)
-        if isinstance(data, int) and abs(data) >= 10 ** 200 or len(str(data)) > 200:
+        if (isinstance(data, int) and abs(data) >= 10 ** 200) or len(str(data)) > 200:
             raise serializers.ValidationError(self.MESSAGE)
         return data
 
@@ -327,7 +329,7 @@ class RuleSerializer(ClosedSerializer):
     points = _interest_number("To the member who acts; negative allowed.")
     target_points = _interest_number("To the member acted on; negative allowed.", required=False, default=0.0)
     daily_cap = Number(low=0, low_open=True, high=LIMIT, allow_null=True, required=False, default=None,
-                       message="must be greater than 0 (or null for no cap)",
+                       low_message="must be greater than 0 (or null for no cap)",
                        help_text="Max |points| per member per day; null = no cap.")
     once_only = Flag(required=False, default=False, help_text="Only the member's first such action counts.")
 
@@ -354,7 +356,7 @@ class RuleSetSerializer(ClosedSerializer):
     persona = Text(max_length=64, allow_blank=True, allow_null=True, required=False, default="",
                    message="must be a string of at most 64 characters", help_text='"" = the default rule set.')
     half_life_days = Number(low=0, low_open=True, high=LIMIT, allow_null=True, required=False, default=None,
-                            message="must be greater than 0 (or null)",
+                            low_message="must be greater than 0 (or null)",
                             help_text="Decay half-life; null = none (default set) / inherit (persona set).")
     inactivity_days = WholeNumber(low=1, high=36_500, strict=True, allow_null=True, required=False, default=None,
                                   message="must be a whole number of days >= 1 (or null)",

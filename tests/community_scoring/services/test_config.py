@@ -173,3 +173,38 @@ def test_two_changes_read_at_the_same_version_one_is_refused(monkeypatch):
     assert results["first"] == read_at + 1
     assert isinstance(results["second"], ConfigVersionConflict) and results["second"].latest == read_at + 1
     assert Rule.objects.get(rule_set__persona="", action_type_id="answer").points == 11.0
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("points", "5", "must be a number"),
+    ("points", None, "is required and must be a number"),
+    ("points", float("nan"), "must be a finite number"),
+    ("points", float("inf"), "must be a finite number"),
+    ("points", 10 ** 400, "must be at most 1000000000"),
+    ("target_points", -(10 ** 400), "must be at least -1000000000"),
+    ("daily_cap", 0, "must be greater than 0 (or null for no cap)"),
+    ("daily_cap", "10", "must be a number"),
+    ("once_only", "true", "must be true or false"),
+    ("action_type", {}, "must be an action type key (a string)"),
+    ("action_type", "juggle", "unknown action type 'juggle'"),
+])
+def test_a_rule_field_of_the_wrong_type_gets_its_own_message(field, value, message):
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["rules"][0][field] = value
+    with pytest.raises(ValidationError) as error:
+        config_validate(snapshot)
+    assert error.value.message_dict == {f"rule_sets[0].rules[0].{field}": [message]}
+
+
+def test_whole_numbers_are_json_integers_in_the_document():
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["inactivity_days"] = 30.0
+    snapshot["stages"][0]["position"] = True
+    snapshot["stages"][1]["position"] = 2 ** 31
+    with pytest.raises(ValidationError) as error:
+        config_validate(snapshot)
+    assert error.value.message_dict == {
+        "rule_sets[0].inactivity_days": ["must be a whole number of days >= 1 (or null)"],
+        "stages[0].position": ["must be a whole number >= 0"],
+        "stages[1].position": ["must be at most 2147483647"],
+    }
