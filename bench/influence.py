@@ -199,7 +199,7 @@ def phase_compute(size: str, with_networkx: bool) -> dict:
 
     from community_scoring.influence.graph import graph_build, reversals_read
     from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
-    from community_scoring.selectors.config import influence_config_load
+    from community_scoring.influence.selectors import influence_config_load
 
     cfg = influence_config_load()
     result: dict = {}
@@ -277,7 +277,7 @@ def phase_sentiment(size: str) -> dict:
     from django.db import connection
 
     from community_scoring.influence.sentiment import FastSentimentAnalyzer, analyzer_get, sentiment_score_pending
-    from community_scoring.selectors.config import influence_config_load
+    from community_scoring.influence.selectors import influence_config_load
 
     types = list(influence_config_load().text_types)
     with connection.cursor() as cur:

@@ -1,34 +1,11 @@
-"""Admin: edit the influence configuration (validated and versioned like the API), watch runs, recompute."""
-from django import forms
+"""Admin: watch influence runs and scores, recompute on demand. The influence parameters are edited with the rest
+of the configuration (community_scoring/admin.py), where every change is recorded as a config version.
+"""
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
+from community_scoring.influence.models import InfluenceRun, InfluenceScore
 from community_scoring.influence.services import influence_run_request
-from community_scoring.selectors.config import INFLUENCE_FIELDS
-from community_scoring.services.config import influence_config_update
-from community_scoring.services.config_documents import InfluenceConfigSerializer, document_parse
-
-
-class InfluenceConfigForm(forms.ModelForm):
-    class Meta:
-        model = InfluenceConfig
-        fields = INFLUENCE_FIELDS
-
-    def clean(self):
-        """The form's values checked by the influence parameters' description (the API's rules)."""
-        data = super().clean()
-        values = {name: data[name] for name in INFLUENCE_FIELDS if name in data}
-        try:
-            document_parse(InfluenceConfigSerializer, values, context={"influence_current": self.instance})
-        except ValidationError as error:
-            for name, msgs in error.message_dict.items():
-                if name in self.fields and name in data:
-                    self.add_error(name, msgs)
-                else:
-                    self.add_error(None, f"{name}: {' '.join(msgs)}")
-        return data
 
 
 @admin.action(description="Recompute influence now")
@@ -36,26 +13,6 @@ def recompute_now(modeladmin, request, queryset):
     with transaction.atomic():
         run = influence_run_request(trigger="manual")
     modeladmin.message_user(request, f"Influence run {run.pk} queued.", messages.SUCCESS)
-
-
-@admin.register(InfluenceConfig)
-class InfluenceConfigAdmin(admin.ModelAdmin):
-    form = InfluenceConfigForm
-    list_display = ("__str__", "damping", "half_life_days", "window_days", "schedule_minutes", "updated_at")
-    actions = [recompute_now]
-
-    def has_add_permission(self, request):
-        return not InfluenceConfig.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        """Saved through the config service: the change is recorded as a config version, like the API's."""
-        obj.pk = 1
-        names = form.changed_data if change else INFLUENCE_FIELDS
-        changes = {name: form.cleaned_data[name] for name in names if name in INFLUENCE_FIELDS}
-        influence_config_update(changes=changes, user=request.user)
 
 
 @admin.register(InfluenceRun)

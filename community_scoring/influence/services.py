@@ -1,7 +1,7 @@
 """Influence writes: scheduling and the recompute (one run record, results swapped in atomically).
 
 The influence parameters are changed through community_scoring.services.config (which records config versions
-for both scores) and read through community_scoring.selectors.config.
+for both scores) and read through community_scoring.influence.selectors.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from community_scoring.influence.graph import graph_build, ids_to_index, reversa
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
 from community_scoring.influence.pgcopy import copy_in, is_postgresql, query_columns
-from community_scoring.influence.selectors import influence_run_current
+from community_scoring.influence.selectors import INFLUENCE_FIELDS as CONFIG_FIELDS
+from community_scoring.influence.selectors import influence_config_load, influence_run_current
 from community_scoring.influence.sentiment import sentiment_by_member, sentiment_score_pending
-from community_scoring.selectors.config import INFLUENCE_FIELDS as CONFIG_FIELDS, influence_config_load
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Config reads: the interest document, its compiled form for the engine, the influence parameters, the version.
+"""Config reads: the interest document, its compiled form for the engine, and the config version (shared by
+both scores). The influence parameters are read in community_scoring.influence.selectors.
 
 The engine reads the compiled interest configuration through ``scoring_config_current()``, cached per process
 and keyed by a cheap fingerprint (latest version number, row counts and latest ``updated_at`` of the config
@@ -12,17 +13,8 @@ from typing import Any
 from django.db import connection
 
 from community_scoring.bulk import sized_execute
-from community_scoring.influence.models import InfluenceConfig
 from community_scoring.models import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from community_scoring.scoring.ruleset import ScoringConfig
-
-# The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
-INFLUENCE_FIELDS = (
-    "damping", "tolerance", "max_iterations", "edge_weights", "half_life_days", "window_days", "reach_types",
-    "text_types", "centrality_weight", "reach_weight", "sentiment_weight", "sentiment_prior", "received_weight",
-    "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence", "detractor_max_sentiment",
-    "schedule_minutes", "keep_runs",
-)
 
 _cache: dict[str, Any] = {"key": None, "config": None}
 
@@ -87,16 +79,3 @@ def scoring_config_current() -> ScoringConfig:
 def scoring_config_cache_clear() -> None:
     """Forget the compiled configuration (the next read compiles it again)."""
     _cache["key"] = _cache["config"] = None
-
-
-def influence_config_load() -> InfluenceConfig:
-    """The influence parameters' row; the model's defaults (unsaved) until someone saves it."""
-    return InfluenceConfig.objects.filter(pk=1).first() or InfluenceConfig(pk=1)
-
-
-def influence_config_get() -> dict[str, Any]:
-    """The current influence parameters as plain data (field name -> value, plus updated_at)."""
-    config = influence_config_load()
-    data = {name: getattr(config, name) for name in INFLUENCE_FIELDS}
-    data["updated_at"] = config.updated_at.isoformat() if config.updated_at else None
-    return data

@@ -16,14 +16,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.influence.models import InfluenceConfig
+from community_scoring.influence.selectors import influence_config_get, influence_config_load
 from community_scoring.influence.services import influence_schedule_sync
 from community_scoring.models import ConfigVersion, FitRule, Member, Rule, RuleSet, Stage
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ledger import bucket_values, engagement_at
 from community_scoring.scoring.ruleset import ScoringConfig
-from community_scoring.selectors.config import (
-    config_snapshot, influence_config_get, influence_config_load, scoring_config_cache_clear,
-)
+from community_scoring.selectors.config import config_snapshot, scoring_config_cache_clear
 from community_scoring.selectors.config import scoring_config_current  # TODO(engine): remove once the engine imports selectors.config
 from community_scoring.services.config_documents import (
     InfluenceConfigSerializer, InterestConfigChangeSerializer, document_parse,

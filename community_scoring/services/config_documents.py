@@ -56,7 +56,7 @@ from rest_framework.settings import api_settings
 from community_scoring.models import ActionType
 from community_scoring.scoring.fit import OPERATORS, parse_number
 from community_scoring.scoring.ruleset import persona_key
-from community_scoring.selectors.config import INFLUENCE_FIELDS, influence_config_load
+from community_scoring.influence.selectors import INFLUENCE_FIELDS, influence_config_load
 
 LIMIT = 1_000_000_000  # the magnitude no number of the interest document may exceed
 MAX_INT = 2_147_483_647  # the largest whole number an integer column holds

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from community_scoring.influence.models import InfluenceConfig
 from community_scoring.models import ConfigVersion
-from community_scoring.selectors.config import INFLUENCE_FIELDS, influence_config_get
+from community_scoring.influence.selectors import INFLUENCE_FIELDS, influence_config_get
 
 pytestmark = pytest.mark.django_db
 

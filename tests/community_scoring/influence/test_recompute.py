@@ -15,7 +15,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from community_scoring.influence import selectors
 from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
 from community_scoring.influence.services import influence_recompute
-from community_scoring.selectors.config import influence_config_get
+from community_scoring.influence.selectors import influence_config_get
 from community_scoring.services.config import influence_config_update
 from community_scoring.influence.tasks import influence_recompute_task
 from tests.factories import ActionFactory, MemberFactory

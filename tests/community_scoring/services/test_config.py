@@ -8,7 +8,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, RuleSet, Stage
-from community_scoring.selectors.config import config_snapshot, influence_config_get
+from community_scoring.influence.selectors import influence_config_get
+from community_scoring.selectors.config import config_snapshot
 from community_scoring.services.config import (
     ConfigVersionConflict, config_apply, config_preview, config_validate, influence_config_update,
 )

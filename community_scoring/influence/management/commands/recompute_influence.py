@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["rescan_texts"]:
             from community_scoring.influence.sentiment import sentiment_score_pending
-            from community_scoring.selectors.config import influence_config_load
+            from community_scoring.influence.selectors import influence_config_load
 
             scored = sentiment_score_pending(text_types=list(influence_config_load().text_types), full=True)
             self.stdout.write(f"texts scored by the full rescan: {scored}")
