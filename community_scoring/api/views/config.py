@@ -22,8 +22,8 @@ from community_scoring.api.serializers import (
 )
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import IsAdminRole
-from community_scoring.models import ConfigVersion, RecomputeJob
 from community_scoring.influence.selectors import influence_config_get
+from community_scoring.models import ConfigVersion, RecomputeJob
 from community_scoring.selectors.config import config_snapshot, config_version_latest
 from community_scoring.services.config import (
     ConfigVersionConflict, config_apply, config_preview, influence_config_update,
