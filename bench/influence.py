@@ -197,9 +197,9 @@ def phase_compute(size: str, with_networkx: bool) -> dict:
     django_setup(size)
     from django.utils import timezone
 
-    from community_scoring.influence.config import influence_config_load
     from community_scoring.influence.graph import graph_build, reversals_read
     from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
+    from community_scoring.influence.selectors import influence_config_load
     from community_scoring.influence.store import influence_store
 
     cfg = influence_config_load()
@@ -277,10 +277,10 @@ def phase_sentiment(size: str) -> dict:
     django_setup(size)
     from django.db import connection
 
-    from community_scoring.influence.config import influence_config_load
+    from community_scoring.influence.selectors import influence_config_load
     from community_scoring.influence.sentiment import FastSentimentAnalyzer, analyzer_get
-    from community_scoring.influence.text_sentiment import sentiment_score_pending
     from community_scoring.influence.store import influence_store
+    from community_scoring.influence.text_sentiment import sentiment_score_pending
 
     types = list(influence_config_load().text_types)
     with connection.cursor() as cur:

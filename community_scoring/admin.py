@@ -1,15 +1,18 @@
 """Django admin for the interest engine: members, the (read-only) action log, rule sets, stages, versions, jobs,
-and the actions waiting for their scorer.
+the actions waiting for their scorer, and the influence parameters (configuration is edited in one place).
 
 Every save or delete of a rule set (with its rules and fit rules inline) or a stage records a new ConfigVersion
-and enqueues a full recompute (services.config.config_version_record). "Recompute now" is a button on the
+and enqueues a full recompute (services.config.config_version_record); a change of the influence parameters
+records a version too (services.config.influence_config_update). "Recompute now" is a button on the
 recompute jobs list and an action on rule sets; members have an action recomputing just the selected ones.
 """
 from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -20,8 +23,13 @@ from community_scoring.models import (
     Action, ActionType, ConfigVersion, FitRule, InterestPending, InterestScore, Member, RecomputeJob, Rule, RuleSet,
     Stage, StageTransition,
 )
-from community_scoring.services.config import config_version_record, scoring_config_current
+from community_scoring.influence.models import InfluenceConfig
+from community_scoring.influence.selectors import INFLUENCE_FIELDS
+from community_scoring.influence.services import influence_run_request
+from community_scoring.selectors.config import scoring_config_current
+from community_scoring.services.config import config_version_record, influence_config_update
 from community_scoring.services.interest_queue import interest_pending_retry
+from community_scoring.services.config_documents import InfluenceConfigSerializer, document_parse
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
 
 
@@ -260,3 +268,50 @@ class StageTransitionAdmin(ReadOnlyAdmin):
     search_fields = ("member__display_name", "member__email")
     list_select_related = ("member",)
     date_hierarchy = "occurred_at"
+
+
+class InfluenceConfigForm(forms.ModelForm):
+    class Meta:
+        model = InfluenceConfig
+        fields = INFLUENCE_FIELDS
+
+    def clean(self):
+        """The form's values checked by the influence parameters' description (the API's rules)."""
+        data = super().clean()
+        values = {name: data[name] for name in INFLUENCE_FIELDS if name in data}
+        try:
+            document_parse(InfluenceConfigSerializer, values, context={"influence_current": self.instance})
+        except ValidationError as error:
+            for name, msgs in error.message_dict.items():
+                if name in self.fields and name in data:
+                    self.add_error(name, msgs)
+                else:
+                    self.add_error(None, f"{name}: {' '.join(msgs)}")
+        return data
+
+
+@admin.register(InfluenceConfig)
+class InfluenceConfigAdmin(admin.ModelAdmin):
+    """The influence parameters, saved through the config service: each change is a config version."""
+
+    form = InfluenceConfigForm
+    list_display = ("__str__", "damping", "half_life_days", "window_days", "schedule_minutes", "updated_at")
+    actions = ["recompute_influence_now"]
+
+    def has_add_permission(self, request):
+        return not InfluenceConfig.objects.exists()
+
+    @admin.action(description="Recompute influence now")
+    def recompute_influence_now(self, request, queryset):
+        with transaction.atomic():
+            run = influence_run_request(trigger="manual")
+        self.message_user(request, f"Influence run {run.pk} queued.", messages.SUCCESS)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.pk = 1
+        names = form.changed_data if change else INFLUENCE_FIELDS
+        changes = {name: form.cleaned_data[name] for name in names if name in INFLUENCE_FIELDS}
+        influence_config_update(changes=changes, user=request.user)

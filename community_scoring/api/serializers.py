@@ -9,6 +9,9 @@ from rest_framework import serializers
 
 from community_scoring.models import RecomputeJob
 from community_scoring.scoring.fit import OPERATORS
+from community_scoring.services.config_documents import (  # noqa: F401 (the config documents, described once)
+    ClosedSerializer, InfluenceConfigSerializer, InterestConfigChangeSerializer, InterestConfigSerializer,
+)
 from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
@@ -464,65 +467,22 @@ def _iso_text(value):
 
 
 # ---- configuration ---------------------------------------------------------------------------------------------
-# These describe the interest configuration document of community_scoring.services.config (the schema); the
-# document itself is validated by config_validate, which names each offending field by its path.
-
-class ClosedSerializer(serializers.Serializer):
-    """A body whose validator rejects unknown keys; the schema says so (additionalProperties: false)."""
-
+# The interest configuration document and the influence parameters are described once, in
+# community_scoring.services.config_documents: those serializers validate every change, answer these endpoints and
+# make their schema.
 
 class ClosedSerializerSchema(OpenApiSerializerExtension):
+    """Config documents refuse unknown keys (additionalProperties: false); every field is in every answer."""
+
     target_class = ClosedSerializer
     match_subclasses = True
 
     def map_serializer(self, auto_schema, direction):
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         schema["additionalProperties"] = False
+        if direction == "response":
+            schema["required"] = sorted(name for name, field in self.target.fields.items() if not field.write_only)
         return schema
-
-
-class RuleSerializer(ClosedSerializer):
-    action_type = serializers.CharField(help_text="An action type key.")
-    points = serializers.FloatField(help_text="To the member who acts; negative allowed.")
-    target_points = serializers.FloatField(required=False, help_text="To the member acted on; negative allowed.")
-    daily_cap = serializers.FloatField(required=False, allow_null=True, help_text="Max |points| per member per day.")
-    once_only = serializers.BooleanField(required=False)
-
-
-class FitRuleSerializer(ClosedSerializer):
-    attribute = serializers.CharField()
-    operator = serializers.ChoiceField(choices=["eq", "contains", "gte", "lte", "in"])
-    value = serializers.CharField()
-    points = serializers.FloatField()
-
-
-class RuleSetSerializer(ClosedSerializer):
-    name = serializers.CharField()
-    persona = serializers.CharField(allow_blank=True, help_text='"" = the default rule set.')
-    half_life_days = serializers.FloatField(allow_null=True, help_text="Decay half-life; null = none / inherit.")
-    inactivity_days = serializers.IntegerField(allow_null=True)
-    rules = RuleSerializer(many=True)
-    fit_rules = FitRuleSerializer(many=True)
-
-
-class StageSerializer(ClosedSerializer):
-    name = serializers.CharField()
-    position = serializers.IntegerField(min_value=0)
-    min_engagement = serializers.FloatField()
-    min_fit = serializers.FloatField()
-
-
-class InterestConfigSerializer(ClosedSerializer):
-    rule_sets = RuleSetSerializer(many=True)
-    stages = StageSerializer(many=True)
-
-
-class InterestConfigReadSerializer(InterestConfigSerializer):
-    version = serializers.IntegerField(help_text="Number of the latest config version (0: never changed).")
-
-
-class InterestConfigWriteSerializer(InterestConfigSerializer):
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300, help_text="Why (kept in the version).")
 
 
 class ConfigVersionSerializer(serializers.Serializer):
@@ -551,41 +511,6 @@ class ConfigPreviewSerializer(serializers.Serializer):
     members = serializers.IntegerField(help_text="Members evaluated.")
     members_changing_stage = serializers.IntegerField()
     by_transition = serializers.DictField(child=serializers.IntegerField(), help_text='"engaged->MQL": count.')
-
-
-class InfluenceConfigSerializer(ClosedSerializer):
-    """Influence parameters (community_scoring.influence.services.influence_config_update validates them)."""
-
-    damping = serializers.FloatField(help_text="PageRank damping, 0 < d < 1.")
-    tolerance = serializers.FloatField()
-    max_iterations = serializers.IntegerField()
-    edge_weights = serializers.DictField(child=serializers.FloatField(), help_text="Action type -> edge weight.")
-    half_life_days = serializers.FloatField()
-    window_days = serializers.IntegerField()
-    reach_types = serializers.ListField(child=serializers.CharField())
-    text_types = serializers.ListField(child=serializers.CharField())
-    centrality_weight = serializers.FloatField()
-    reach_weight = serializers.FloatField()
-    sentiment_weight = serializers.FloatField()
-    sentiment_prior = serializers.FloatField()
-    received_weight = serializers.FloatField()
-    advocate_min_influence = serializers.FloatField()
-    advocate_min_sentiment = serializers.FloatField()
-    detractor_min_influence = serializers.FloatField()
-    detractor_max_sentiment = serializers.FloatField()
-    schedule_minutes = serializers.IntegerField()
-    keep_runs = serializers.IntegerField()
-
-
-class InfluenceConfigReadSerializer(InfluenceConfigSerializer):
-    updated_at = serializers.DateTimeField(allow_null=True)
-
-
-class InfluenceConfigPatchSerializer(InfluenceConfigSerializer):
-    """Any subset of the parameters."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, partial=True, **kwargs)
 
 
 class InfluenceRunPageSerializer(serializers.Serializer):

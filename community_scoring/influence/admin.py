@@ -1,28 +1,12 @@
-"""Admin: edit the influence configuration (validated like the API), watch runs, recompute on demand."""
-from django import forms
+"""Admin: watch influence runs and scores, recompute on demand. The influence parameters are edited with the rest
+of the configuration (community_scoring/admin.py), where every change is recorded as a config version.
+"""
 from django.contrib import admin, messages
 from django.db import transaction
 
-from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
+from community_scoring.influence.models import InfluenceRun, InfluenceScore
 from community_scoring.influence.selectors import influence_run_current
-from community_scoring.influence.config import CONFIG_FIELDS, influence_config_errors, influence_schedule_sync
 from community_scoring.influence.services import influence_run_request
-
-
-class InfluenceConfigForm(forms.ModelForm):
-    class Meta:
-        model = InfluenceConfig
-        fields = CONFIG_FIELDS
-
-    def clean(self):
-        data = super().clean()
-        values = {name: data.get(name) for name in CONFIG_FIELDS}
-        for name, msgs in influence_config_errors(values).items():
-            if name in self.fields:
-                self.add_error(name, msgs)
-            else:
-                self.add_error(None, f"{name}: {' '.join(msgs)}")
-        return data
 
 
 @admin.action(description="Recompute influence now")
@@ -30,26 +14,6 @@ def recompute_now(modeladmin, request, queryset):
     with transaction.atomic():
         run = influence_run_request(trigger="manual")
     modeladmin.message_user(request, f"Influence run {run.pk} queued.", messages.SUCCESS)
-
-
-@admin.register(InfluenceConfig)
-class InfluenceConfigAdmin(admin.ModelAdmin):
-    form = InfluenceConfigForm
-    list_display = ("__str__", "damping", "half_life_days", "window_days", "schedule_minutes", "updated_at")
-    actions = [recompute_now]
-
-    def has_add_permission(self, request):
-        return not InfluenceConfig.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def save_model(self, request, obj, form, change):
-        obj.pk = 1
-        if request.user.is_authenticated:
-            obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
-        influence_schedule_sync(config=obj)
 
 
 @admin.register(InfluenceRun)

@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.influence import formula
-from community_scoring.influence.config import CONFIG_FIELDS, influence_config_load
+from community_scoring.influence.selectors import INFLUENCE_FIELDS as CONFIG_FIELDS
+from community_scoring.influence.selectors import influence_config_load
 from community_scoring.influence.graph import InfluenceGraph, graph_build, ids_to_index, reversals_read
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix

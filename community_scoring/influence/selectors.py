@@ -14,6 +14,14 @@ from community_scoring.influence.graph import inbound_edges, reversals_read
 from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
 from community_scoring.models import Member
 
+# The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
+INFLUENCE_FIELDS = (
+    "damping", "tolerance", "max_iterations", "edge_weights", "half_life_days", "window_days", "reach_types",
+    "text_types", "centrality_weight", "reach_weight", "sentiment_weight", "sentiment_prior", "received_weight",
+    "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence", "detractor_max_sentiment",
+    "schedule_minutes", "keep_runs",
+)
+
 
 def influence_run_current() -> InfluenceRun | None:
     """The run whose scores are current: the latest finished one (None before the first run)."""
@@ -172,3 +180,16 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         "inbound_edges": _inbound_edges_named(run, member, limit=edges),
         "history": influence_history(member=member),
     }
+
+
+def influence_config_load() -> InfluenceConfig:
+    """The influence parameters' row; the model's defaults (unsaved) until someone saves it."""
+    return InfluenceConfig.objects.filter(pk=1).first() or InfluenceConfig(pk=1)
+
+
+def influence_config_get() -> dict[str, Any]:
+    """The current influence parameters as plain data (field name -> value, plus updated_at)."""
+    config = influence_config_load()
+    data = {name: getattr(config, name) for name in INFLUENCE_FIELDS}
+    data["updated_at"] = config.updated_at.isoformat() if config.updated_at else None
+    return data

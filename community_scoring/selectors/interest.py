@@ -11,7 +11,8 @@ from django.utils import timezone
 from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
 from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_days, value_at
 from community_scoring.scoring.fit import fit_matches
-from community_scoring.services.config import ScoringConfig, scoring_config_current
+from community_scoring.scoring.ruleset import ScoringConfig
+from community_scoring.selectors.config import scoring_config_current
 
 
 def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from community_scoring.models import Action, Member
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
-from community_scoring.services.config import scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 

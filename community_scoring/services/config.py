@@ -1,283 +1,72 @@
-"""The interest-scoring configuration as one versioned JSON document: read, validate, apply, preview.
+"""Config writes for both scores: the interest document and the influence parameters, validated by their one
+description (``services/config_documents.py``, where the documents' shapes are written down), and the config
+versions, which this module alone records.
 
-Snapshot document (``config_snapshot()`` returns it, ``config_apply(snapshot=...)`` takes it)::
-
-    {
-      "rule_sets": [                              # exactly one with persona "" (the default set)
-        {
-          "name": "Default",                      # unique, non-empty
-          "persona": "",                          # "" = default; else the persona it applies to (unique)
-          "half_life_days": 90.0,                 # > 0, or null (default set: no decay; persona set: inherit)
-          "inactivity_days": 60,                  # integer >= 1, or null (default set: off; persona set: inherit)
-          "rules": [                              # at most one per action type
-            {"action_type": "answer",             # an existing ActionType key
-             "points": 8.0,                       # to the actor; negative allowed
-             "target_points": 0.0,                # to the member acted on; negative allowed
-             "daily_cap": 40.0,                   # > 0 or null (no cap): |points| per member per type per day
-             "once_only": false}                  # only the member's first such action counts
-          ],
-          "fit_rules": [
-            {"attribute": "job_title", "operator": "contains",   # eq, contains, gte, lte, in
-             "value": "engineer", "points": 10.0}                # gte/lte need a numeric value
-          ]
-        }
-      ],
-      "stages": [                                 # at least one; unique names and positions
-        {"name": "visitor", "position": 0, "min_engagement": 0.0, "min_fit": 0.0}
-      ]
-    }
-
-Validation errors raise ``django.core.exceptions.ValidationError`` built from a dict, so
-``error.message_dict`` maps field paths (``rule_sets[0].rules[2].daily_cap``) to lists of messages.
-
-Every change makes a ConfigVersion (number + 1, the normalised document, who and why) and a RecomputeJob, and
-enqueues the recompute on commit. The engine reads the compiled configuration through
-``scoring_config_current()``, cached per process and keyed by a cheap fingerprint (latest version number,
-row counts and latest ``updated_at`` of the config tables), so edits made any other way are seen too.
+Every change makes a ConfigVersion (number + 1, the interest document plus the influence parameters under
+"influence", who and why); a change of the interest document also makes a RecomputeJob and enqueues the
+recompute on commit. A change may name the version it was read at: if another version was saved since, it is
+refused with ConfigVersionConflict (the API's 409) and nothing is written. Reads are in ``selectors/config.py``.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from community_scoring.store.bulk import sized_execute
-from community_scoring.models import ActionType, ConfigVersion, FitRule, Member, Rule, RuleSet, Stage
+from community_scoring.influence.config import influence_schedule_sync
+from community_scoring.influence.models import InfluenceConfig
+from community_scoring.influence.selectors import influence_config_get, influence_config_load
+from community_scoring.models import ConfigVersion, FitRule, Member, Rule, RuleSet, Stage
 from community_scoring.scoring.decay import to_epoch_days
-from community_scoring.scoring.fit import OPERATORS, parse_number
-from community_scoring.scoring.ruleset import ScoringConfig, persona_key
-
-_cache: dict[str, Any] = {"key": None, "config": None}
-
-
-# --- reading -------------------------------------------------------------------------------------------------
-
-def snapshot_from_models(rule_set_model: Any, stage_model: Any) -> dict[str, Any]:
-    """The config document from the given model classes (also used by migrations with historical models)."""
-    rule_sets = []
-    for rs in rule_set_model.objects.order_by("persona", "name").prefetch_related("rules", "fit_rules"):
-        rule_sets.append({
-            "name": rs.name,
-            "persona": rs.persona,
-            "half_life_days": rs.half_life_days,
-            "inactivity_days": rs.inactivity_days,
-            "rules": [
-                {"action_type": r.action_type_id, "points": r.points, "target_points": r.target_points,
-                 "daily_cap": r.daily_cap, "once_only": r.once_only}
-                for r in sorted(rs.rules.all(), key=lambda r: r.action_type_id)
-            ],
-            "fit_rules": [
-                {"attribute": f.attribute, "operator": f.operator, "value": f.value, "points": f.points}
-                for f in sorted(rs.fit_rules.all(), key=lambda f: f.pk)
-            ],
-        })
-    stages = [
-        {"name": s.name, "position": s.position, "min_engagement": s.min_engagement, "min_fit": s.min_fit}
-        for s in stage_model.objects.order_by("position")
-    ]
-    return {"rule_sets": rule_sets, "stages": stages}
+from community_scoring.scoring.ledger import bucket_values, engagement_at
+from community_scoring.scoring.ruleset import ScoringConfig
+from community_scoring.selectors.config import config_snapshot, scoring_config_cache_clear
+from community_scoring.services.config_documents import (
+    InfluenceConfigSerializer, InterestConfigChangeSerializer, document_parse,
+)
+from community_scoring.services.recompute import interest_tallies_load, recompute_job_start
 
 
-def config_snapshot() -> dict[str, Any]:
-    """The current configuration as a JSON-ready document (shape in the module docstring)."""
-    return snapshot_from_models(RuleSet, Stage)
+class ConfigVersionConflict(Exception):
+    """A change was read at an older version than the latest: applying it would undo what was saved since."""
 
-
-def _fingerprint() -> tuple:
-    """(latest version number, then row count and latest updated_at of each config table), in one query."""
-    selects = [f"(SELECT MAX(number) FROM {ConfigVersion._meta.db_table})"]
-    for model in (RuleSet, Rule, FitRule, Stage):
-        table = model._meta.db_table
-        selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})"]
-    with connection.cursor() as cursor:
-        sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
-        row = cursor.fetchone()
-    return (row[0] or 0, *row[1:])
-
-
-def scoring_config_current() -> ScoringConfig:
-    """The compiled current configuration (cached until the config tables or the version number change)."""
-    key = _fingerprint()
-    if _cache["key"] != key:
-        _cache["config"] = ScoringConfig.from_snapshot(config_snapshot(), version=key[0])
-        _cache["key"] = key
-    return _cache["config"]
-
-
-def scoring_config_cache_clear() -> None:
-    _cache["key"] = _cache["config"] = None
+    def __init__(self, *, read_at: int, latest: int) -> None:
+        self.read_at, self.latest = read_at, latest
+        super().__init__(
+            f"this change was read at version {read_at}, but version {latest} has been saved since: read the "
+            f"configuration again, make the change there and send it with version {latest}"
+        )
 
 
 # --- validation ----------------------------------------------------------------------------------------------
 
-def _number(value: Any, *, allow_null: bool = False) -> str | None:
-    """An error message when value is not a finite number (None when it is fine)."""
-    if value is None:
-        return None if allow_null else "is required and must be a number"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "must be a number"
-    if not math.isfinite(value):
-        return "must be a finite number"
-    return None
+def config_validate(snapshot: Any) -> dict[str, Any]:
+    """The change normalised, or ValidationError({field path: [messages]}) naming every offending field.
+
+    A change is an interest document, optionally with the version it was read at, a note and influence
+    parameters (see services/config_documents.py).
+    """
+    return document_parse(InterestConfigChangeSerializer, snapshot)
 
 
-def config_validate(snapshot: Any) -> None:
-    """Raise ValidationError({field_path: [messages]}) listing every problem in a config document."""
-    errors: dict[str, list[str]] = {}
+# --- versions ------------------------------------------------------------------------------------------------
 
-    def add(path: str, message: str) -> None:
-        errors.setdefault(path, []).append(message)
+def _versions_lock() -> int:
+    """Hold the config lock until the transaction ends and return the latest version number.
 
-    if not isinstance(snapshot, dict):
-        raise ValidationError({"snapshot": ["must be an object with rule_sets and stages"]})
-    for key in snapshot:
-        if key not in ("rule_sets", "stages"):
-            add(key, "unknown field")
-    known_types = set(ActionType.objects.values_list("key", flat=True))
+    Every config writer locks the first version row (versions are never deleted), so writers queue one behind
+    another; the latest number is read once the lock is held, so it includes a version committed meanwhile.
+    """
+    ConfigVersion.objects.select_for_update().order_by("number").values_list("number", flat=True).first()
+    return ConfigVersion.objects.order_by("-number").values_list("number", flat=True).first() or 0
 
-    rule_sets = snapshot.get("rule_sets")
-    if not isinstance(rule_sets, list) or not rule_sets:
-        add("rule_sets", "must be a non-empty list")
-        rule_sets = []
-    names: Counter = Counter()
-    personas: Counter = Counter()
-    for i, rs in enumerate(rule_sets):
-        p = f"rule_sets[{i}]"
-        if not isinstance(rs, dict):
-            add(p, "must be an object")
-            continue
-        for key in rs:
-            if key not in ("name", "persona", "half_life_days", "inactivity_days", "rules", "fit_rules"):
-                add(f"{p}.{key}", "unknown field")
-        name = rs.get("name")
-        if not isinstance(name, str) or not name.strip():
-            add(f"{p}.name", "is required")
-        elif len(name) > 100:
-            add(f"{p}.name", "must be at most 100 characters")
-        else:
-            names[name.strip()] += 1
-        persona = rs.get("persona", "")
-        if persona is None:
-            persona = ""
-        if not isinstance(persona, str) or len(persona) > 64:
-            add(f"{p}.persona", "must be a string of at most 64 characters")
-        else:
-            personas[persona_key(persona)] += 1
-        half_life = rs.get("half_life_days")
-        if (msg := _number(half_life, allow_null=True)) is not None:
-            add(f"{p}.half_life_days", msg)
-        elif half_life is not None and half_life <= 0:
-            add(f"{p}.half_life_days", "must be greater than 0 (or null)")
-        inactivity = rs.get("inactivity_days")
-        if inactivity is not None and (isinstance(inactivity, bool) or not isinstance(inactivity, int) or inactivity < 1):
-            add(f"{p}.inactivity_days", "must be a whole number of days >= 1 (or null)")
 
-        rules = rs.get("rules", [])
-        if not isinstance(rules, list):
-            add(f"{p}.rules", "must be a list")
-            rules = []
-        seen_types: set[str] = set()
-        for j, rule in enumerate(rules):
-            rp = f"{p}.rules[{j}]"
-            if not isinstance(rule, dict):
-                add(rp, "must be an object")
-                continue
-            for key in rule:
-                if key not in ("action_type", "points", "target_points", "daily_cap", "once_only"):
-                    add(f"{rp}.{key}", "unknown field")
-            action_type = rule.get("action_type")
-            if action_type not in known_types:
-                add(f"{rp}.action_type", f"unknown action type {action_type!r}")
-            elif action_type in seen_types:
-                add(f"{rp}.action_type", f"duplicate rule for {action_type!r} in this rule set")
-            else:
-                seen_types.add(action_type)
-            if (msg := _number(rule.get("points"))) is not None:
-                add(f"{rp}.points", msg)
-            if (msg := _number(rule.get("target_points", 0))) is not None:
-                add(f"{rp}.target_points", msg)
-            cap = rule.get("daily_cap")
-            if (msg := _number(cap, allow_null=True)) is not None:
-                add(f"{rp}.daily_cap", msg)
-            elif cap is not None and cap <= 0:
-                add(f"{rp}.daily_cap", "must be greater than 0 (or null for no cap)")
-            if not isinstance(rule.get("once_only", False), bool):
-                add(f"{rp}.once_only", "must be true or false")
-
-        fit_rules = rs.get("fit_rules", [])
-        if not isinstance(fit_rules, list):
-            add(f"{p}.fit_rules", "must be a list")
-            fit_rules = []
-        for j, fit in enumerate(fit_rules):
-            fp = f"{p}.fit_rules[{j}]"
-            if not isinstance(fit, dict):
-                add(fp, "must be an object")
-                continue
-            for key in fit:
-                if key not in ("attribute", "operator", "value", "points"):
-                    add(f"{fp}.{key}", "unknown field")
-            attribute = fit.get("attribute")
-            if not isinstance(attribute, str) or not attribute.strip() or len(attribute) > 64:
-                add(f"{fp}.attribute", "is required (at most 64 characters)")
-            operator = fit.get("operator")
-            if operator not in OPERATORS:
-                add(f"{fp}.operator", f"must be one of {', '.join(OPERATORS)}")
-            value = fit.get("value")
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)) or len(str(value)) > 200:
-                add(f"{fp}.value", "must be a string or number (at most 200 characters)")
-            elif operator in ("gte", "lte") and parse_number(value) is None:
-                add(f"{fp}.value", f"must be a number for operator {operator!r}")
-            if (msg := _number(fit.get("points"))) is not None:
-                add(f"{fp}.points", msg)
-
-    for name, n in names.items():
-        if n > 1:
-            add("rule_sets", f"rule set name {name!r} is used {n} times")
-    for persona, n in personas.items():
-        if n > 1:
-            add("rule_sets", f"persona {persona!r} has {n} rule sets" if persona else "more than one default rule set")
-    if rule_sets and personas.get("", 0) == 0:
-        add("rule_sets", "a default rule set (persona \"\") is required")
-
-    stages = snapshot.get("stages")
-    if not isinstance(stages, list) or not stages:
-        add("stages", "must be a non-empty list")
-        stages = []
-    stage_names: Counter = Counter()
-    positions: Counter = Counter()
-    for i, st in enumerate(stages):
-        sp = f"stages[{i}]"
-        if not isinstance(st, dict):
-            add(sp, "must be an object")
-            continue
-        for key in st:
-            if key not in ("name", "position", "min_engagement", "min_fit"):
-                add(f"{sp}.{key}", "unknown field")
-        name = st.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 64:
-            add(f"{sp}.name", "is required (at most 64 characters)")
-        else:
-            stage_names[name] += 1
-        position = st.get("position")
-        if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-            add(f"{sp}.position", "must be a whole number >= 0")
-        else:
-            positions[position] += 1
-        for key in ("min_engagement", "min_fit"):
-            if (msg := _number(st.get(key, 0))) is not None:
-                add(f"{sp}.{key}", msg)
-    for name, n in stage_names.items():
-        if n > 1:
-            add("stages", f"stage name {name!r} is used {n} times")
-    for position, n in positions.items():
-        if n > 1:
-            add("stages", f"position {position} is used {n} times")
-    if errors:
-        raise ValidationError(errors)
+def _version_check(*, read_at: int | None, latest: int) -> None:
+    """A change read at an older version than the latest is refused; one that names no version applies."""
+    if read_at is not None and read_at != latest:
+        raise ConfigVersionConflict(read_at=read_at, latest=latest)
 
 
 # --- writing -------------------------------------------------------------------------------------------------
@@ -317,6 +106,17 @@ def _config_write(snapshot: dict[str, Any]) -> None:
     ])
 
 
+def _influence_write(*, changes: dict[str, Any], config: InfluenceConfig, user: Any = None) -> None:
+    """Save validated influence parameters; a change of schedule_minutes updates the beat schedule with them."""
+    for name, value in changes.items():
+        setattr(config, name, value)
+    if getattr(user, "pk", None):
+        config.updated_by = user
+    config.save()
+    if "schedule_minutes" in changes:
+        influence_schedule_sync(config=config)
+
+
 def config_version_record(*, user: Any = None, note: str = "", recompute_interest: bool = True) -> ConfigVersion:
     """Record the configuration as it now stands as a new version and recompute every interest score on commit.
 
@@ -325,15 +125,12 @@ def config_version_record(*, user: Any = None, note: str = "", recompute_interes
     rule sets or stages; config_apply after writing a document; influence_config_update (with
     recompute_interest=False: interest does not depend on influence parameters) after saving them.
     """
-    from community_scoring.influence.config import influence_config_get
-    from community_scoring.services.recompute import recompute_job_start
-
     with transaction.atomic():
-        last = ConfigVersion.objects.select_for_update().order_by("-number").first()
+        latest = _versions_lock()
         influence = influence_config_get()
         influence.pop("updated_at", None)
         version = ConfigVersion.objects.create(
-            number=(last.number if last else 0) + 1,
+            number=latest + 1,
             created_by=user if getattr(user, "is_authenticated", False) else None,
             note=note[:300],
             snapshot={**config_snapshot(), "influence": influence},
@@ -344,41 +141,54 @@ def config_version_record(*, user: Any = None, note: str = "", recompute_interes
     return version
 
 
-def config_apply(*, snapshot: dict[str, Any], user: Any = None, note: str = "") -> ConfigVersion:
-    """Validate and store a config document, record it as a new version and enqueue a full recompute.
+def config_apply(*, snapshot: Any, user: Any = None, note: str = "") -> ConfigVersion:
+    """Validate and store an interest configuration change, record it as a new version, enqueue a full recompute.
 
-    A document may carry an "influence" object (as stored in versions): those parameters are applied too.
+    ``snapshot`` is a document as GET /api/v1/config/interest/ answers it or as versions store it: its
+    "version" (if any) must be the latest (else ConfigVersionConflict), its "note" follows ``note`` in the
+    version's note, and the parameters in its "influence" object (if any) are applied in the same version.
     """
-    from community_scoring.influence.config import influence_config_update
-
-    influence = None
-    if isinstance(snapshot, dict):
-        snapshot = dict(snapshot)
-        influence = snapshot.pop("influence", None)
-    config_validate(snapshot)
     with transaction.atomic():
-        if influence is not None:
-            try:
-                influence_config_update(changes=influence, user=user, record_version=False)
-            except ValidationError as error:
-                raise ValidationError({f"influence.{k}": v for k, v in error.message_dict.items()}) from error
-        _config_write(snapshot)
-        return config_version_record(user=user, note=note)
+        latest = _versions_lock()
+        change = config_validate(snapshot)
+        _version_check(read_at=change.get("version"), latest=latest)
+        influence = dict(change.get("influence") or {})
+        influence.pop("version", None)
+        if influence:
+            _influence_write(changes=influence, config=influence_config_load(), user=user)
+        _config_write(change)
+        return config_version_record(user=user, note=note + (change.get("note") or ""))
 
 
-def config_preview(*, snapshot: dict[str, Any]) -> dict[str, Any]:
+def influence_config_update(*, changes: Any, user: Any = None) -> dict[str, Any]:
+    """Validate and save a change of some influence parameters, recorded as a new config version.
+
+    Raises ValidationError({field: [messages]}) naming each bad field, or ConfigVersionConflict when the change
+    names a "version" that is not the latest. Takes effect at the next influence run.
+    """
+    with transaction.atomic():
+        latest = _versions_lock()
+        config = InfluenceConfig.objects.select_for_update().filter(pk=1).first() or influence_config_load()
+        change = dict(document_parse(InfluenceConfigSerializer, changes, context={"influence_current": config}))
+        _version_check(read_at=change.pop("version", None), latest=latest)
+        change = {name: value for name, value in change.items() if getattr(config, name) != value}  # sent back as read
+        if change:
+            _influence_write(changes=change, config=config, user=user)
+            config_version_record(
+                user=user, note=f"influence parameters: {', '.join(sorted(change))}", recompute_interest=False
+            )
+    return influence_config_get()
+
+
+def config_preview(*, snapshot: Any) -> dict[str, Any]:
     """What applying ``snapshot`` would do to stages, computed from the action log without writing anything.
 
     Every member's engagement and fit are computed now under the current and under the proposed
     configuration, the same way (so decay since the last stored update is not mistaken for an effect).
     Returns {"members_changing_stage": n, "by_transition": {"engaged->MQL": k, ...}, "members": total}.
     """
-    from community_scoring.services.recompute import interest_tallies_load
-
-    config_validate(snapshot)
+    proposed = ScoringConfig.from_snapshot(config_validate(snapshot))
     current = ScoringConfig.from_snapshot(config_snapshot())
-    proposed = ScoringConfig.from_snapshot(snapshot)
-    from community_scoring.scoring.ledger import bucket_values, engagement_at
 
     now = to_epoch_days(timezone.now())
     transitions: Counter = Counter()

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from community_scoring.models import Action, InterestScore
 from community_scoring.scoring.ruleset import INACTIVITY
-from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest_queue import interest_pending_dispatch
 from community_scoring.store import interest_store
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.store import interest_store
 from community_scoring.store.base import StageChange, score_evaluate, stage_change_of
 from community_scoring.webhooks.services import webhook_events_enqueue

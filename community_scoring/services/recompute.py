@@ -22,7 +22,7 @@ from community_scoring.models import Member, RecomputeJob
 from community_scoring.scoring.decay import day_start, from_epoch_days, to_epoch_days
 from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at, primary_topic, topics_at
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
-from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import stage_changes_announce
 from community_scoring.store import interest_store
 from community_scoring.store.base import counted_actions, rules_for, score_evaluate, stage_change_of

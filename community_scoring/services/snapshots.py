@@ -15,7 +15,7 @@ from django.utils import timezone
 from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot
 from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
 from community_scoring.scoring.ledger import primary_topic_of
-from community_scoring.services.config import scoring_config_current  # TODO(merge): selectors.config
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import stage_changes_announce
 from community_scoring.store import interest_store
 from community_scoring.store.base import rules_for, score_evaluate, stage_change_of

@@ -1,33 +1,52 @@
 """Scoring configuration: read and change the interest document and the influence parameters, preview a change,
 browse and restore versions. Admin only.
+
+What a GET answers can be sent back unchanged: its `version` is the version it was read at, and a change naming
+a version older than the latest is refused with 409 (a change without one applies).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.pagination import KeysetOrder, keyset_paginate, page_size_parse
 from community_scoring.api.serializers import (
     ConfigAppliedSerializer, ConfigPreviewSerializer, ConfigVersionPageSerializer, ConfigVersionSerializer,
-    InfluenceConfigPatchSerializer, InfluenceConfigReadSerializer, InterestConfigReadSerializer,
-    InterestConfigSerializer, InterestConfigWriteSerializer,
+    InfluenceConfigSerializer, InterestConfigChangeSerializer,
 )
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import IsAdminRole
-from community_scoring.influence.config import influence_config_get, influence_config_update
+from community_scoring.influence.selectors import influence_config_get
 from community_scoring.models import ConfigVersion, RecomputeJob
-from community_scoring.services.config import config_apply, config_preview, config_snapshot
+from community_scoring.selectors.config import config_snapshot, config_version_latest
+from community_scoring.services.config import (
+    ConfigVersionConflict, config_apply, config_preview, influence_config_update,
+)
+
+ERROR_409 = OpenApiResponse(
+    {"type": "object", "properties": {"version": {"type": "array", "items": {"type": "string"}}},
+     "required": ["version"]},
+    description="The change was read at an older version than the latest: read again, change, send again.",
+)
 
 
-def _body_object(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise exceptions.ValidationError({"non_field_errors": ["the body must be a JSON object"]})
-    return dict(request.data)
+class VersionConflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "version_conflict"
+
+
+@contextmanager
+def _conflict_as_409():
+    try:
+        yield
+    except ConfigVersionConflict as conflict:
+        raise VersionConflict({"version": [str(conflict)]}) from conflict
 
 
 def _author(request) -> tuple[object | None, str]:
@@ -38,50 +57,47 @@ def _author(request) -> tuple[object | None, str]:
     return None, f"[{user}] "
 
 
-def _applied(request, snapshot: dict, note: str) -> Response:
+def _applied(request, snapshot, note: str) -> Response:
     user, label = _author(request)
-    version = config_apply(snapshot=snapshot, user=user, note=(label + note)[:300])
+    with _conflict_as_409():
+        version = config_apply(snapshot=snapshot, user=user, note=label + note)
     job = RecomputeJob.objects.filter(kind=RecomputeJob.Kind.INTEREST, config_version=version.number).first()
     return Response(ConfigAppliedSerializer({"version": version, "recompute": job}).data)
-
-
-def latest_version_number() -> int:
-    return ConfigVersion.objects.order_by("-number").values_list("number", flat=True).first() or 0
 
 
 class InterestConfigApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="config_interest_retrieve", responses={200: InterestConfigReadSerializer, **errors()})
+    @extend_schema(operation_id="config_interest_retrieve", responses={200: InterestConfigChangeSerializer, **errors()})
     def get(self, request):
-        return Response(InterestConfigReadSerializer({**config_snapshot(), "version": latest_version_number()}).data)
+        document = {**config_snapshot(), "version": config_version_latest()}
+        return Response(InterestConfigChangeSerializer(document).data)
 
     @extend_schema(
-        operation_id="config_interest_update", request=InterestConfigWriteSerializer,
-        responses={200: ConfigAppliedSerializer, **errors(400)},
+        operation_id="config_interest_update", request=InterestConfigChangeSerializer,
+        responses={200: ConfigAppliedSerializer, **errors(400), 409: ERROR_409},
         description="Replace the interest configuration (rule sets with weights, caps, once-only rules, decay "
                     "half-life and inactivity; fit rules; stages). Records a new config version and starts a full "
-                    "recompute. Errors name the field by path, e.g. `rule_sets[0].rules[2].daily_cap`.",
+                    "recompute. What GET answers can be sent back unchanged: `version` is the version it was read "
+                    "at, and if another version was saved since, the change is refused with 409 (without "
+                    "`version` it applies). Errors name the field by path, e.g. `rule_sets[0].rules[2].daily_cap`.",
     )
     def put(self, request):
-        body = _body_object(request)
-        note = body.pop("note", "") or ""
-        if not isinstance(note, str):
-            raise exceptions.ValidationError({"note": ["must be a string"]})
-        return _applied(request, body, note)
+        return _applied(request, request.data, "")
 
 
 class InterestConfigPreviewApi(APIView):
     permission_classes = [IsAdminRole]
 
     @extend_schema(
-        operation_id="config_interest_preview", request=InterestConfigSerializer,
+        operation_id="config_interest_preview", request=InterestConfigChangeSerializer,
         responses={200: ConfigPreviewSerializer, **errors(400)},
         description="Dry run: how many members would change stage (and between which stages) if this "
-                    "configuration were applied now. Nothing is written.",
+                    "configuration were applied now. Takes the body a PUT takes (`version`, `note` and "
+                    "`influence` are checked, then ignored). Nothing is written.",
     )
     def post(self, request):
-        return Response(ConfigPreviewSerializer(config_preview(snapshot=_body_object(request))).data)
+        return Response(ConfigPreviewSerializer(config_preview(snapshot=request.data)).data)
 
 
 class ConfigVersionListApi(APIView):
@@ -131,19 +147,22 @@ class ConfigVersionRestoreApi(APIView):
 class InfluenceConfigApi(APIView):
     permission_classes = [IsAdminRole]
 
-    @extend_schema(operation_id="config_influence_retrieve", responses={200: InfluenceConfigReadSerializer, **errors()})
+    @extend_schema(operation_id="config_influence_retrieve", responses={200: InfluenceConfigSerializer, **errors()})
     def get(self, request):
-        return Response(InfluenceConfigReadSerializer(influence_config_get()).data)
+        return Response(InfluenceConfigSerializer({**influence_config_get(), "version": config_version_latest()}).data)
 
     @extend_schema(
-        operation_id="config_influence_partial_update", request=InfluenceConfigPatchSerializer,
-        responses={200: InfluenceConfigReadSerializer, **errors(400)},
+        operation_id="config_influence_partial_update", request=InfluenceConfigSerializer,
+        responses={200: InfluenceConfigSerializer, **errors(400), 409: ERROR_409},
         description="Change some influence parameters (damping, edge weights, decay, windows, formula weights, "
                     "advocate/detractor thresholds, schedule). Takes effect at the next influence run "
-                    "(POST /api/v1/recompute/influence/ or the schedule). Each change is recorded as a new config version.",
+                    "(POST /api/v1/recompute/influence/ or the schedule). Each change is recorded as a new config "
+                    "version. What GET answers can be sent back unchanged (`updated_at` is ignored); `version` is "
+                    "the version it was read at, and if another version was saved since, the change is refused "
+                    "with 409 (without `version` it applies).",
     )
     def patch(self, request):
         user, _ = _author(request)
-        with transaction.atomic():
-            data = influence_config_update(changes=_body_object(request), user=user)
-        return Response(InfluenceConfigReadSerializer(data).data)
+        with _conflict_as_409():
+            data = influence_config_update(changes=request.data, user=user)
+        return Response(InfluenceConfigSerializer({**data, "version": config_version_latest()}).data)

@@ -11,7 +11,7 @@ from community_scoring.api.serializers import (
     InfluenceRunPageSerializer, InfluenceRunSerializer, RecomputeJobListSerializer, RecomputeJobSerializer,
 )
 from community_scoring.api.views.common import errors, path_id
-from community_scoring.api.views.config import latest_version_number
+from community_scoring.selectors.config import config_version_latest as latest_version_number
 from community_scoring.auth import IsAdminRole
 from community_scoring.influence.models import InfluenceRun
 from community_scoring.influence.services import influence_run_request

@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand
 
 from community_scoring.models import RecomputeJob
-from community_scoring.services.config import scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.recompute import interest_recompute
 
 

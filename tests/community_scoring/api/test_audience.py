@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from community_scoring.models import Action, ActionType, StageTransition
 from tests.community_scoring.services.interest_helpers import record
-from community_scoring.services.config import config_apply, scoring_config_cache_clear
+from community_scoring.selectors.config import scoring_config_cache_clear
+from community_scoring.services.config import config_apply
 from tests.community_scoring.api.conftest import NOW, TODAY
 from tests.factories import ContentFactory, MemberFactory
 

@@ -185,3 +185,52 @@ def test_rejected_influence_change_records_no_version(admin, db):
     before = ConfigVersion.objects.count()
     assert admin.patch("/api/v1/config/influence/", {"damping": 7}, format="json").status_code == 400
     assert ConfigVersion.objects.count() == before
+
+
+def test_what_get_answers_can_be_put_back_unchanged(admin, db):
+    doc = admin.get(CONFIG).json()
+    response = admin.put(CONFIG, doc, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["version"]["number"] == doc["version"] + 1
+    assert admin.get(CONFIG).json() == {**doc, "version": doc["version"] + 1}
+    preview = admin.post(f"{CONFIG}preview/", doc, format="json")  # a preview takes the same body
+    assert preview.status_code == 200 and preview.json()["members_changing_stage"] == 0
+
+
+def test_a_change_read_before_another_was_saved_is_409_and_changes_nothing(admin, db):
+    mine = admin.get(CONFIG).json()
+    theirs = admin.get(CONFIG).json()
+    _rule(theirs, "answer")["points"] = 12.0
+    assert admin.put(CONFIG, theirs, format="json").status_code == 200  # saved as version mine["version"] + 1
+    _rule(mine, "answer")["points"] = 3.0
+    response = admin.put(CONFIG, mine, format="json")
+    assert response.status_code == 409, response.content
+    assert list(response.json()) == ["version"]
+    assert f"read at version {mine['version']}" in response.json()["version"][0]
+    now = admin.get(CONFIG).json()
+    assert now["version"] == mine["version"] + 1 and _rule(now, "answer")["points"] == 12.0
+    assert admin.post(f"{CONFIG}preview/", mine, format="json").status_code == 200  # a dry run ignores the version
+    for version in (None, "absent"):  # without a version the change applies
+        if version == "absent":
+            del mine["version"]
+        else:
+            mine["version"] = version
+        assert admin.put(CONFIG, mine, format="json").status_code == 200
+    assert _rule(admin.get(CONFIG).json(), "answer")["points"] == 3.0
+
+
+def test_influence_parameters_can_be_sent_back_and_are_version_checked(admin, db):
+    url = "/api/v1/config/influence/"
+    body = admin.get(url).json()
+    assert body["version"] == ConfigVersion.objects.aggregate(n=Max("number"))["n"]
+    unchanged = admin.patch(url, body, format="json")  # updated_at and version come back too
+    assert unchanged.status_code == 200, unchanged.content
+    assert ConfigVersion.objects.aggregate(n=Max("number"))["n"] == body["version"]  # nothing changed: no version
+    assert admin.patch(url, {**body, "damping": 0.9}, format="json").status_code == 200
+    stale = admin.patch(url, {**body, "damping": 0.8}, format="json")
+    assert stale.status_code == 409 and list(stale.json()) == ["version"]
+    assert admin.get(url).json()["damping"] == 0.9
+    # An interest change read before this influence change is stale too: the versions are shared.
+    doc = admin.get(CONFIG).json()
+    assert admin.patch(url, {"damping": 0.7}, format="json").status_code == 200
+    assert admin.put(CONFIG, doc, format="json").status_code == 409

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
 from community_scoring.models import ConfigVersion, RecomputeJob
-from community_scoring.services.config import config_snapshot
+from community_scoring.selectors.config import config_snapshot
 from community_scoring.webhooks.models import WebhookDelivery, WebhookSubscription
 
 READ = {"admin", "community_manager", "community_manager_pii", "marketing"}

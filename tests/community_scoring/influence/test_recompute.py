@@ -14,9 +14,10 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from community_scoring.influence import selectors
 from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
-from community_scoring.influence.config import influence_config_get, influence_config_update
 from community_scoring.influence.recompute import influence_recompute
+from community_scoring.influence.selectors import influence_config_get
 from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
+from community_scoring.services.config import influence_config_update
 from community_scoring.influence.tasks import influence_recompute_task
 from community_scoring.selectors.members import member_list
 from tests.factories import ActionFactory, MemberFactory

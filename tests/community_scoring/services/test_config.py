@@ -1,12 +1,18 @@
 """Config documents: snapshot round trip, validation naming fields, apply -> version -> recompute, preview."""
 import copy
+import threading
 
 import pytest
-from django.utils import timezone
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
 
 from community_scoring.models import ConfigVersion, InterestScore, RecomputeJob, Rule, RuleSet, Stage
-from community_scoring.services.config import config_apply, config_preview, config_snapshot, config_validate
+from community_scoring.influence.selectors import influence_config_get
+from community_scoring.selectors.config import config_snapshot
+from community_scoring.services.config import (
+    ConfigVersionConflict, config_apply, config_preview, config_validate, influence_config_update,
+)
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record, test_config_snapshot
 from tests.factories import MemberFactory
 
@@ -104,3 +110,102 @@ def test_apply_renames_adds_and_removes_rule_sets():
     snapshot["rule_sets"] = snapshot["rule_sets"][:1]
     config_apply(snapshot=snapshot)
     assert list(RuleSet.objects.values_list("persona", flat=True)) == [""]
+
+
+def test_a_change_read_at_an_older_version_is_refused():
+    latest = ConfigVersion.objects.latest("number").number
+    stale = {**test_config_snapshot(), "version": latest}
+    install_test_config()  # another change: version latest + 1
+    with pytest.raises(ConfigVersionConflict) as conflict:
+        config_apply(snapshot=stale)
+    assert (conflict.value.read_at, conflict.value.latest) == (latest, latest + 1)
+    with pytest.raises(ConfigVersionConflict):
+        influence_config_update(changes={"damping": 0.9, "version": latest})
+    assert ConfigVersion.objects.latest("number").number == latest + 1
+    assert influence_config_get()["damping"] == 0.85
+    assert config_apply(snapshot={**stale, "version": latest + 1}).number == latest + 2
+
+
+def test_a_change_with_influence_parameters_applies_both_in_one_version():
+    doc = test_config_snapshot()
+    doc["stages"][1]["min_engagement"] = 33
+    version = config_apply(snapshot={**doc, "influence": {"damping": 0.9}}, note="both")
+    assert version.snapshot["influence"]["damping"] == 0.9 and influence_config_get()["damping"] == 0.9
+    assert version.snapshot["stages"][1]["min_engagement"] == 33
+    with pytest.raises(ValidationError) as error:
+        config_apply(snapshot={**doc, "influence": {"damping": 2}})
+    assert list(error.value.message_dict) == ["influence.damping"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_changes_read_at_the_same_version_one_is_refused(monkeypatch):
+    """The second writer waits for the first one's lock, then sees its version: it cannot overwrite it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    monkeypatch.setattr("community_scoring.tasks.interest_recompute_task.delay", lambda job_id: None)
+    read_at = ConfigVersion.objects.latest("number").number
+    first_applied, release = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def change(name: str, points: float, hold: bool) -> None:
+        snapshot = {**test_config_snapshot(), "version": read_at}
+        snapshot["rule_sets"][0]["rules"][0]["points"] = points
+        try:
+            with transaction.atomic():
+                results[name] = config_apply(snapshot=snapshot).number
+                if hold:
+                    first_applied.set()
+                    release.wait(10)
+        except Exception as exc:  # checked below
+            results[name] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=change, args=("first", 11.0, True))
+    first.start()
+    assert first_applied.wait(10)
+    second = threading.Thread(target=change, args=("second", 22.0, False))
+    second.start()
+    second.join(0.5)
+    assert second.is_alive()  # waiting for the first change's lock
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert results["first"] == read_at + 1
+    assert isinstance(results["second"], ConfigVersionConflict) and results["second"].latest == read_at + 1
+    assert Rule.objects.get(rule_set__persona="", action_type_id="answer").points == 11.0
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("points", "5", "must be a number"),
+    ("points", None, "is required and must be a number"),
+    ("points", float("nan"), "must be a finite number"),
+    ("points", float("inf"), "must be a finite number"),
+    ("points", 10 ** 400, "must be at most 1000000000"),
+    ("target_points", -(10 ** 400), "must be at least -1000000000"),
+    ("daily_cap", 0, "must be greater than 0 (or null for no cap)"),
+    ("daily_cap", "10", "must be a number"),
+    ("once_only", "true", "must be true or false"),
+    ("action_type", {}, "must be an action type key (a string)"),
+    ("action_type", "juggle", "unknown action type 'juggle'"),
+])
+def test_a_rule_field_of_the_wrong_type_gets_its_own_message(field, value, message):
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["rules"][0][field] = value
+    with pytest.raises(ValidationError) as error:
+        config_validate(snapshot)
+    assert error.value.message_dict == {f"rule_sets[0].rules[0].{field}": [message]}
+
+
+def test_whole_numbers_are_json_integers_in_the_document():
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][0]["inactivity_days"] = 30.0
+    snapshot["stages"][0]["position"] = True
+    snapshot["stages"][1]["position"] = 2 ** 31
+    with pytest.raises(ValidationError) as error:
+        config_validate(snapshot)
+    assert error.value.message_dict == {
+        "rule_sets[0].inactivity_days": ["must be a whole number of days >= 1 (or null)"],
+        "stages[0].position": ["must be a whole number >= 0"],
+        "stages[1].position": ["must be at most 2147483647"],
+    }

@@ -13,7 +13,8 @@ from community_scoring.models import (
     Action, Content, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, StageTransition,
 )
 from community_scoring.scoring.decay import to_epoch_days, value_at
-from community_scoring.services.config import config_apply, scoring_config_current
+from community_scoring.selectors.config import scoring_config_current
+from community_scoring.services.config import config_apply
 from community_scoring.services.events import ContentIn, EventIn, MemberIn
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from community_scoring.influence.config import influence_config_load
+from community_scoring.influence.selectors import influence_config_load
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import run_record
 from community_scoring.influence.text_sentiment import sentiment_score_pending

@@ -1,0 +1,81 @@
+"""Config reads: the interest document, its compiled form for the engine, and the config version (shared by
+both scores). The influence parameters are read in community_scoring.influence.selectors.
+
+The engine reads the compiled interest configuration through ``scoring_config_current()``, cached per process
+and keyed by a cheap fingerprint (latest version number, row counts and latest ``updated_at`` of the config
+tables), so edits made any other way (the admin, a shell) are seen too. The document's shape is described once,
+in ``community_scoring.services.config_documents``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from community_scoring.store.bulk import sized_execute
+from community_scoring.models import ConfigVersion, FitRule, Rule, RuleSet, Stage
+from community_scoring.scoring.ruleset import ScoringConfig
+
+_cache: dict[str, Any] = {"key": None, "config": None}
+
+
+def snapshot_from_models(rule_set_model: Any, stage_model: Any) -> dict[str, Any]:
+    """The config document from the given model classes (also used by migrations with historical models)."""
+    rule_sets = []
+    for rs in rule_set_model.objects.order_by("persona", "name").prefetch_related("rules", "fit_rules"):
+        rule_sets.append({
+            "name": rs.name,
+            "persona": rs.persona,
+            "half_life_days": rs.half_life_days,
+            "inactivity_days": rs.inactivity_days,
+            "rules": [
+                {"action_type": r.action_type_id, "points": r.points, "target_points": r.target_points,
+                 "daily_cap": r.daily_cap, "once_only": r.once_only}
+                for r in sorted(rs.rules.all(), key=lambda r: r.action_type_id)
+            ],
+            "fit_rules": [
+                {"attribute": f.attribute, "operator": f.operator, "value": f.value, "points": f.points}
+                for f in sorted(rs.fit_rules.all(), key=lambda f: f.pk)
+            ],
+        })
+    stages = [
+        {"name": s.name, "position": s.position, "min_engagement": s.min_engagement, "min_fit": s.min_fit}
+        for s in stage_model.objects.order_by("position")
+    ]
+    return {"rule_sets": rule_sets, "stages": stages}
+
+
+def config_snapshot() -> dict[str, Any]:
+    """The current interest configuration as a JSON-ready document."""
+    return snapshot_from_models(RuleSet, Stage)
+
+
+def config_version_latest() -> int:
+    """The number of the latest config version (0 when the configuration was never recorded)."""
+    return ConfigVersion.objects.order_by("-number").values_list("number", flat=True).first() or 0
+
+
+def config_fingerprint() -> tuple:
+    """(latest version number, then row count and latest updated_at of each config table), in one query."""
+    selects = [f"(SELECT MAX(number) FROM {ConfigVersion._meta.db_table})"]
+    for model in (RuleSet, Rule, FitRule, Stage):
+        table = model._meta.db_table
+        selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})"]
+    with connection.cursor() as cursor:
+        sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
+        row = cursor.fetchone()
+    return (row[0] or 0, *row[1:])
+
+
+def scoring_config_current() -> ScoringConfig:
+    """The compiled current configuration (cached until the config tables or the version number change)."""
+    key = config_fingerprint()
+    if _cache["key"] != key:
+        _cache["config"] = ScoringConfig.from_snapshot(config_snapshot(), version=key[0])
+        _cache["key"] = key
+    return _cache["config"]
+
+
+def scoring_config_cache_clear() -> None:
+    """Forget the compiled configuration (the next read compiles it again)."""
+    _cache["key"] = _cache["config"] = None
