@@ -9,7 +9,7 @@ from datetime import datetime
 import numpy as np
 
 from community_scoring.influence.graph import ids_to_index
-from community_scoring.influence.sentiment import analyzer_get, compounds
+from community_scoring.influence.sentiment import NEGATIVE, POSITIVE, analyzer_get, compounds
 from community_scoring.influence.store import InfluenceStore
 
 

@@ -153,6 +153,143 @@ def _buckets_new(adds: _Adds, stored: dict[BucketKey, _Bucket], series: set[tupl
     return deltas, rows
 
 
+class _Batch:
+    """A batch of valid events applied in order to its members and contents (read once, kept in memory), then
+    written in a few statements: new members, changed members, new contents, changed contents, new actions.
+
+    Each event sees its members and contents as the events before it left them: what the event gives replaces
+    what is stored (attributes are merged), a target member defaults to the target content's author, and the
+    action's topic is the target content's, else the created content's. A member new in the batch is never
+    "changed"; an existing one whose persona (or else attributes) changed is reported for re-scoring."""
+
+    def __init__(self, accepted: list[tuple[int, Any]], *, now: datetime) -> None:
+        self.accepted, self.now = accepted, now
+        member_keys, content_keys = set(), set()
+        for _, event in accepted:
+            source = event.source
+            member_keys.add((source, event.member.external_id))
+            if event.target_member is not None:
+                member_keys.add((source, event.target_member.external_id))
+            for content in (event.target_content, event.content):
+                if content is not None:
+                    content_keys.add((source, content.external_id))
+                    if content.author_external_id:
+                        member_keys.add((source, content.author_external_id))
+        self.members = _by_key(Member.objects.all(), member_keys)
+        self.contents = _by_key(Content.objects.select_related("author"), content_keys)
+        self.existing_members = set(self.members)
+        self.changed_members: set[tuple[str, str]] = set()
+        self.changed_contents: set[tuple[str, str]] = set()
+        self.known_events = {key for key in _keys(Action.objects.all(), {(e.source, e.event_id) for _, e in accepted},
+                                                  field="external_event_id")}
+
+    def member(self, source: str, external_id: str, given: Any = None, batch: StoredBatch | None = None) -> Member:
+        key = (source, external_id)
+        member = self.members.get(key)
+        if member is None:
+            member = self.members[key] = Member(source=source, external_id=external_id, joined_at=self.now)
+        if given is None:
+            return member
+        persona = event_persona(given)
+        changed = set()
+        for name, value in (("email", given.email or None), ("display_name", given.name), ("persona", persona)):
+            if value is not None and getattr(member, name) != value:
+                setattr(member, name, value)
+                changed.add(name)
+        if given.attributes:
+            merged = {**member.attributes, **given.attributes}
+            if merged != member.attributes:
+                member.attributes = merged
+                changed.add("attributes")
+        if changed and key in self.existing_members:
+            member.updated_at = self.now  # auto_now: bulk_update does not set it
+            self.changed_members.add(key)
+            if "persona" in changed:
+                batch.persona_changed.add(member.pk)
+            elif "attributes" in changed:
+                batch.attributes_changed.add(member.pk)
+        return member
+
+    def content(self, source: str, given: Any, *, author: Member | None) -> Content | None:
+        if given is None:
+            return None
+        if author is None and given.author_external_id:
+            author = self.member(source, given.author_external_id)
+        key = (source, given.external_id)
+        content = self.contents.get(key)
+        if content is None:
+            content = self.contents[key] = Content(source=source, external_id=given.external_id)
+        changed = False
+        if author is not None and (content.author is None or _key(content.author) != _key(author)):
+            content.author, changed = author, True
+        for name in ("topic", "kind", "title"):
+            value = getattr(given, name)
+            if value and getattr(content, name) != value:
+                setattr(content, name, value)
+                changed = True
+        if changed and content.pk is not None:
+            self.changed_contents.add(key)
+        return content
+
+    def write(self, store: InterestStore) -> StoredBatch:
+        batch = StoredBatch()
+        actions: list[tuple[int, Action]] = []
+        for i, event in self.accepted:
+            source = event.source
+            member = self.member(source, event.member.external_id, event.member, batch)
+            target_member = self.member(source, event.target_member.external_id) if event.target_member else None
+            target_content = self.content(source, event.target_content, author=None)
+            made = self.content(source, event.content, author=member)
+            if target_member is None and target_content is not None:
+                target_member = target_content.author
+            topic = (target_content.topic if target_content else "") or (made.topic if made else "") or ""
+            if (source, event.event_id) not in self.known_events:
+                actions.append((i, Action(
+                    member=member, action_type_id=event.type, occurred_at=event.occurred_at,
+                    target_member=target_member, target_content=target_content, topic=topic,
+                    text=event.text or "", metadata=event_metadata(event), source=source,
+                    external_event_id=event.event_id, recorded_at=self.now)))
+        Member.objects.bulk_create([m for m in self.members.values() if m.pk is None])
+        Member.objects.bulk_update([self.members[k] for k in sorted(self.changed_members)],
+                                   ["email", "display_name", "persona", "attributes", "updated_at"])
+        # Rows pointing at members (or contents) created just above get their ids as they are written.
+        Content.objects.bulk_create([c for c in self.contents.values() if c.pk is None])
+        Content.objects.bulk_update([self.contents[k] for k in sorted(self.changed_contents)],
+                                    ["author", "topic", "kind", "title"])
+        Action.objects.bulk_create([action for _, action in actions])
+        for i, action in actions:
+            batch.created[i] = action.pk
+            batch.actors.add(action.member_id)
+        if batch.created:
+            batch.pending = store.pending_add(action_ids=list(batch.created.values()), refit=batch.attributes_changed)
+        return batch
+
+
+def _key(row: Any) -> tuple[str, str]:
+    return row.source, row.external_id
+
+
+def _by_key(queryset, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The rows of these (source, external id) keys, by key (one query per source)."""
+    found = {}
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, external_id in keys:
+        by_source[source].append(external_id)
+    for source, ids in by_source.items():
+        for row in queryset.filter(source=source, external_id__in=ids):
+            found[(row.source, row.external_id)] = row
+    return found
+
+
+def _keys(queryset, keys: set[tuple[str, str]], *, field: str) -> set[tuple[str, str]]:
+    """The (source, value of ``field``) keys among these that are stored."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, value in keys:
+        by_source[source].append(value)
+    return {(source, value) for source, values in by_source.items()
+            for value in queryset.filter(source=source, **{f"{field}__in": values}).values_list(field, flat=True)}
+
+
 def _days(moment: datetime | None) -> float | None:
     return None if moment is None else to_epoch_days(moment)
 
@@ -192,80 +329,14 @@ class PythonInterestStore(InterestStore):
         return frozenset(ActionType.objects.values_list("key", flat=True))
 
     def events_write(self, accepted: list[tuple[int, Any]], *, now: datetime) -> StoredBatch:
-        batch = StoredBatch()
-        with transaction.atomic():
-            for i, event in accepted:
+        for attempt in range(3):
+            try:
                 with transaction.atomic():
-                    action = self._event_write(event, now=now, batch=batch)
-                if action is not None:
-                    batch.created[i] = action.pk
-                    batch.actors.add(action.member_id)
-            if batch.created:
-                batch.pending = self.pending_add(action_ids=list(batch.created.values()),
-                                                 refit=batch.attributes_changed)
-        return batch
-
-    def _event_write(self, event: Any, *, now: datetime, batch: StoredBatch) -> Action | None:
-        source, given = event.source, event.member
-        member = self._member(source, given.external_id, email=given.email or None, name=given.name,
-                              persona=event_persona(given), attributes=given.attributes, batch=batch)
-        target_member = self._member(source, event.target_member.external_id) if event.target_member else None
-        target_content = self._content(source, event.target_content, author=None)
-        made = self._content(source, event.content, author=member)
-        if target_member is None and target_content is not None:
-            target_member = target_content.author
-        topic = (target_content.topic if target_content else "") or (made.topic if made else "") or ""
-        try:
-            with transaction.atomic():
-                return Action.objects.create(
-                    member=member, action_type_id=event.type, occurred_at=event.occurred_at,
-                    target_member=target_member, target_content=target_content, topic=topic,
-                    text=event.text or "", metadata=event_metadata(event), source=source,
-                    external_event_id=event.event_id, recorded_at=now,
-                )
-        except IntegrityError:  # stored before (the same event sent again, or a concurrent delivery)
-            if not Action.objects.filter(source=source, external_event_id=event.event_id).exists():
-                raise
-            return None
-
-    def _member(self, source: str, external_id: str, *, email: str | None = None, name: str | None = None,
-                persona: str | None = None, attributes: dict[str, Any] | None = None,
-                batch: StoredBatch | None = None) -> Member:
-        member, created = Member.objects.get_or_create(source=source, external_id=external_id)
-        changed: list[str] = []
-        for name_, value in (("email", email), ("display_name", name), ("persona", persona)):
-            if value is not None and getattr(member, name_) != value:
-                setattr(member, name_, value)
-                changed.append(name_)
-        if attributes:
-            merged = {**member.attributes, **attributes}
-            if merged != member.attributes:
-                member.attributes = merged
-                changed.append("attributes")
-        if changed:
-            member.save(update_fields=[*changed, "updated_at"])
-            if not created and batch is not None:
-                if "persona" in changed:
-                    batch.persona_changed.add(member.pk)
-                elif "attributes" in changed:
-                    batch.attributes_changed.add(member.pk)
-        return member
-
-    def _content(self, source: str, given: Any, *, author: Member | None) -> Content | None:
-        if given is None:
-            return None
-        if author is None and given.author_external_id:
-            author = self._member(source, given.author_external_id)
-        content, _ = Content.objects.get_or_create(source=source, external_id=given.external_id)
-        changed: list[str] = []
-        for name, value in (("author", author), ("topic", given.topic or None), ("kind", given.kind or None),
-                            ("title", given.title or None)):
-            if value is not None and getattr(content, name) != value:
-                setattr(content, name, value)
-                changed.append(name)
-        if changed:
-            content.save(update_fields=changed)
-        return content
+                    return _Batch(accepted, now=now).write(self)
+            except IntegrityError:  # a concurrent writer stored a key meanwhile: read again and retry
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     # --- scoring ---
 

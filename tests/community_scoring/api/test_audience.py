@@ -97,8 +97,7 @@ def test_fit_breakdown_lists_the_fit_rules_met(token_client, db, django_capture_
     scoring_config_cache_clear()
     member = MemberFactory(persona="developer",
                            attributes={"job_title": "Senior Engineer", "company_size": "1,200", "industry": "finance"})
-    action_record(source="t", external_event_id="fit-1", action_type="answer", member=member,
-                  occurred_at=timezone.now())
+    record(member, "answer", event_id="fit-1", occurred_at=timezone.now())
     interest = token_client("marketing").get(f"/api/v1/members/{member.pk}/").json()["interest"]
     # "Senior Engineer" contains "engineer"; 1,200 >= 500; the persona is one of the listed; finance is not retail.
     assert interest["fit_breakdown"] == [

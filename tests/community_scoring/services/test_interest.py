@@ -1,4 +1,4 @@
-"""The interest engine through action_record, against numbers worked out by hand (half-life 10 days)."""
+"""The interest engine through the door (actions_ingest), against numbers worked out by hand (half-life 10 days)."""
 from datetime import timedelta
 
 import pytest
