@@ -228,7 +228,7 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
 def prepared_execute(cursor, name: str, sql: str, params: dict[str, Any] | Sequence[Any]) -> None:
     """Execute ``sql`` (``%(name)s`` or ``%s`` placeholders) as a server-side prepared statement (PostgreSQL).
 
-    A statement of many CTEs costs PostgreSQL several milliseconds to plan (6 ms for interest_pg's apply
+    A statement of many CTEs costs PostgreSQL several milliseconds to plan (6 ms for the interest store's apply
     statement, measured), more than executing it for one event; even a one-row INSERT spends a good part of its
     time in parsing and planning. Prepared once per database session under ``name`` (PREPARE outlives
     transactions, rollbacks included), then run with EXECUTE: the plan is cached. The session's plan_cache_mode
@@ -253,7 +253,7 @@ def prepared_execute(cursor, name: str, sql: str, params: dict[str, Any] | Seque
 def sized_execute(cursor, sql: str, params: dict[str, Any] | Sequence[Any], *, rows: int) -> None:
     """Run ``sql`` prepared (generic plan, no planning) when it handles at most PREPARED_MAX_ROWS rows, else
     planned for its actual sizes (a generic plan, made without knowing them, can be much slower for 1,000 rows:
-    ~7x for interest_pg's apply statement, measured). The prepared statement's name derives from the text."""
+    ~7x for the interest store's apply statement, measured). The prepared statement's name derives from the text."""
     if rows <= PREPARED_MAX_ROWS and connection.vendor == "postgresql":
         prepared_execute(cursor, _statement_name(sql), sql, params)
     else:

@@ -367,7 +367,7 @@ class _ContentSpec:
 # anything else it stores changes. The changes are written later (_MEMBERS_UPDATE_SQL), just before
 # the batch's score rows are locked: an updated row stays locked until commit, and a concurrent batch naming the
 # same member waits that long (updating here, first thing, made two concurrent batches run one after the other:
-# measured; see _store_bulk).
+# measured; see _events_write).
 # A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
 # as a conflict); the caller runs the statement again for it.
 _MEMBERS_UPSERT_SQL = f"""
