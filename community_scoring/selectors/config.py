@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
-
-from community_scoring.store.bulk import sized_execute
-from community_scoring.models import ConfigVersion, FitRule, Rule, RuleSet, Stage
+from community_scoring.models import ConfigVersion, RuleSet, Stage
 from community_scoring.scoring.ruleset import ScoringConfig
+from community_scoring.store import interest_store
 
 _cache: dict[str, Any] = {"key": None, "config": None}
 
@@ -57,14 +55,7 @@ def config_version_latest() -> int:
 
 def config_fingerprint() -> tuple:
     """(latest version number, then row count and latest updated_at of each config table), in one query."""
-    selects = [f"(SELECT MAX(number) FROM {ConfigVersion._meta.db_table})"]
-    for model in (RuleSet, Rule, FitRule, Stage):
-        table = model._meta.db_table
-        selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})"]
-    with connection.cursor() as cursor:
-        sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
-        row = cursor.fetchone()
-    return (row[0] or 0, *row[1:])
+    return interest_store().config_fingerprint()
 
 
 def scoring_config_current() -> ScoringConfig:

@@ -22,15 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from community_scoring.models import (
-    Action, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, StageTransition,
+    Action, ConfigVersion, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, Rule,
+    RuleSet, Stage, StageTransition,
 )
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
-from community_scoring.store.bulk import ids_q, rows_upsert
+from community_scoring.store.bulk import ids_q, rows_upsert, sized_execute
 
 
 @dataclass
@@ -205,6 +207,19 @@ class InterestStore(ABC):
         stored; announcing them is the caller's."""
 
     # --- rows shared by every backend ---
+
+    def config_fingerprint(self) -> tuple:
+        """(latest config version number, then row count and latest updated_at of each config table), one query:
+        what the compiled configuration's cache is keyed by (selectors.config)."""
+        quote = connection.ops.quote_name
+        selects = [f"(SELECT MAX({quote('number')}) FROM {quote(ConfigVersion._meta.db_table)})"]
+        for model in (RuleSet, Rule, FitRule, Stage):
+            table = quote(model._meta.db_table)
+            selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({quote('updated_at')}) FROM {table})"]
+        with connection.cursor() as cursor:
+            sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
+            row = cursor.fetchone()
+        return (row[0] or 0, *row[1:])
 
     def members_facts(self, member_ids: Iterable[int]) -> dict[int, MemberFacts]:
         rows = Member.objects.filter(ids_q("pk", member_ids)).values_list(

@@ -522,8 +522,9 @@ assert {"id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)
     f.attname for f in Action._meta.concrete_fields}, "an Action field is not written"
 
 
-def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now: datetime) -> StoredBatch:
-    """PostgresInterestStore.events_write: see the module docstring."""
+def _specs(accepted: list[tuple[int, Any]]) -> tuple[dict[tuple[str, str], _MemberSpec],
+                                                     dict[tuple[str, str], _ContentSpec]]:
+    """What the batch's events say of each member and content they name, merged in event order."""
     member_specs: dict[tuple[str, str], _MemberSpec] = {}
     content_specs: dict[tuple[str, str], _ContentSpec] = {}
     for _, event in accepted:
@@ -540,7 +541,12 @@ def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now:
         if event.content is not None:
             content_specs.setdefault((source, event.content.external_id), _ContentSpec()).merge(
                 event.content, (source, event.member.external_id))
+    return member_specs, content_specs
 
+
+def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now: datetime) -> StoredBatch:
+    """PostgresInterestStore.events_write: see the module docstring."""
+    member_specs, content_specs = _specs(accepted)
     # The members and contents the batch names first, in a transaction of their own: a row a transaction inserts
     # stays locked until it commits, and a concurrent batch naming the same new member or content would wait for
     # this whole batch (measured: two concurrent batches ran one after the other). That commit does not wait
