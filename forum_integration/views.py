@@ -33,6 +33,8 @@ class DiscourseWebhookView(View):
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return JsonResponse({"body": [f"malformed JSON: {exc}"]}, status=400)
+        except RecursionError:  # the parser recurses per level; no Discourse payload comes near its limit
+            return JsonResponse({"body": ["malformed JSON: nested too deeply"]}, status=400)
         if not isinstance(payload, dict):
             return JsonResponse({"body": ["must be a JSON object"]}, status=400)
         event = request.headers.get("X-Discourse-Event") or request.headers.get("X-Discourse-Event-Type", "")

@@ -105,6 +105,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSONParser that reads a body nested beyond the parser's recursion limit instead of failing (a 500).
+    "DEFAULT_PARSER_CLASSES": ["community_scoring.api.renderers.DepthSafeJSONParser",
+                               "rest_framework.parsers.FormParser", "rest_framework.parsers.MultiPartParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["community_scoring.auth.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("API_THROTTLE_RATE", default="6000/min")},

@@ -10,14 +10,24 @@ Where orjson would differ from the stdlib it is not used, so clients see exactly
   Floats are the one thing orjson writes differently (1e-07 is 1e-7, NaN is null): FastJSONRenderer is for
   bodies of strings, integers, booleans, None, lists and dicts (subclasses too, e.g. ErrorDetail), as the
   ingest view's are; a view that answers floats keeps JSONRenderer.
+
+Nesting: both parsers recurse (orjson refuses beyond 1,024 levels, the stdlib raises RecursionError near
+Python's recursion limit). A body nested deeper than they go is read with every value below JSON_NESTING_KEPT
+levels replaced by null (`json_nesting_clip`): far deeper than anything the API accepts, so a value clipped
+there is still refused by its own validation (an ingest event's `member.attributes`, say, is "nested deeper than
+20 levels") and the rest of the body (the other events of a batch) is read as sent. What is clipped is not
+read at all: a syntax error inside it goes unnoticed, and the clipped value is refused (or ignored, under a
+field the API does not read) like any too-deep value.
 """
 from __future__ import annotations
 
 import codecs
 import io
+import re
 
 import orjson
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
@@ -25,6 +35,54 @@ from rest_framework.renderers import JSONRenderer
 _DIGITS_ONLY = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_NUMBER = b"0" * 19
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+JSON_NESTING_KEPT = 128  # levels a too-deep body keeps (below both parsers' limits; far above any API limit)
+_STRUCTURE = re.compile(rb'[\[\]{}"]')
+_STRING_REST = re.compile(rb'[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)  # after an opening quote; linear time
+
+
+def json_nesting_clip(body: bytes, levels: int = JSON_NESTING_KEPT) -> bytes:
+    """`body` with each array or object that opens below `levels` levels replaced by null (strings left
+    intact); the rest of the body is kept byte for byte. Well-formed JSON stays well-formed. Linear in the body's
+    size (possessive quantifiers: an unterminated string cannot make the scan backtrack)."""
+    out, kept_from, depth, position = [], 0, 0, 0
+    while (match := _STRUCTURE.search(body, position)) is not None:
+        char, position = match.group(), match.end()
+        if char == b'"':
+            string = _STRING_REST.match(body, position)
+            if string is None:  # an unterminated string: the rest of the body is inside it
+                break
+            position = string.end()
+        elif char in b"[{":
+            depth += 1
+            if depth == levels + 1:
+                out += (body[kept_from:match.start()], b"null")
+        else:
+            if depth == levels + 1:
+                kept_from = position
+            depth -= 1
+    if depth <= levels:
+        out.append(body[kept_from:])
+    return b"".join(out)
+
+
+class DepthSafeJSONParser(JSONParser):
+    """DRF's JSONParser, reading bodies nested beyond the parser's recursion limit clipped (json_nesting_clip)
+    instead of failing with RecursionError (a 500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        if stream is None:
+            return super().parse(stream, media_type, parser_context)
+        body = stream.read()
+        try:
+            return self.parse_bytes(body, media_type, parser_context)
+        except RecursionError:
+            if not _utf8((parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)):
+                raise ParseError("JSON parse error - nested too deeply") from None
+            return self.parse_bytes(json_nesting_clip(body), media_type, parser_context)
+
+    def parse_bytes(self, body: bytes, media_type, parser_context):
+        return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
 def _utf8(encoding: str) -> bool:
@@ -34,20 +92,17 @@ def _utf8(encoding: str) -> bool:
         return False
 
 
-class FastJSONParser(JSONParser):
+class FastJSONParser(DepthSafeJSONParser):
     """JSONParser through orjson; the stdlib reads whatever orjson would read differently or refuses."""
 
-    def parse(self, stream, media_type=None, parser_context=None):
+    def parse_bytes(self, body: bytes, media_type, parser_context):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        if stream is None or not _utf8(encoding):
-            return super().parse(stream, media_type, parser_context)
-        body = stream.read()
-        if body.translate(_DIGITS_ONLY).find(_LONG_NUMBER) < 0:
+        if _utf8(encoding) and body.translate(_DIGITS_ONLY).find(_LONG_NUMBER) < 0:
             try:
                 return orjson.loads(body)
             except orjson.JSONDecodeError:
                 pass
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        return super().parse_bytes(body, media_type, parser_context)
 
 
 class FastJSONRenderer(JSONRenderer):

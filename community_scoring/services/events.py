@@ -2,6 +2,11 @@
 
 services.ingest stores what passes; forum_integration.api parses JSON into these. A bad event is rejected
 alone, with errors by field (dotted for nested fields), and never reaches the database.
+
+Per-event limits (the constants below are the one place they are set; the API serializers and docs read them):
+`member.attributes` and `metadata` nest at most JSON_DEPTH_MAX levels (the object itself is level 1, each
+object or list inside one more), each of their objects has at most JSON_KEYS_MAX keys, and every number in
+them lies in NUMBER_RANGE (int64; a float must also be finite); `text` is at most TEXT_MAX characters.
 """
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ from django.utils import timezone
 MAX_BATCH = 1000
 # Clocks drift: an event a little in the future is accepted, further is rejected.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+JSON_DEPTH_MAX = 20  # levels of objects and lists in attributes/metadata, the outer object included
+JSON_KEYS_MAX = 100  # keys of any one object in attributes/metadata
+NUMBER_RANGE = (-(2 ** 63), 2 ** 63 - 1)  # any number in attributes/metadata (what PostgreSQL and float() take)
+TEXT_MAX = 65_536  # characters of an event's text
 EARLIEST = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)  # older timestamps are typos (and overflow day arithmetic)
 
 CREATED, DUPLICATE, REJECTED = "created", "duplicate", "rejected"
@@ -87,9 +96,41 @@ def _text_error(value: Any, limit: int | None) -> str | None:
     return None
 
 
+def _path_join(path: str, key: Any) -> str:
+    key = str(key)
+    return (f"{path}.{key}" if path else key)[:200]
+
+
+def json_limits_error(value: dict | list) -> str | None:
+    """The first per-event limit that attributes or metadata break (depth, keys per object, number range),
+    naming where inside; None when within. Walks at most JSON_DEPTH_MAX levels, so any depth is safe to check."""
+    low, high = NUMBER_RANGE
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while stack:
+        node, depth, path = stack.pop()
+        if depth > JSON_DEPTH_MAX:
+            return f"nested deeper than {JSON_DEPTH_MAX} levels"
+        if isinstance(node, dict):
+            if len(node) > JSON_KEYS_MAX:
+                return f"{path + ': ' if path else ''}more than {JSON_KEYS_MAX} keys"
+            items = [(_path_join(path, key), item) for key, item in node.items()]
+        else:
+            items = [(f"{path}[{i}]"[:200], item) for i, item in enumerate(node)]
+        for item_path, item in reversed(items):  # the stack pops them in their order
+            if isinstance(item, (dict, list, tuple)):
+                stack.append((item, depth + 1, item_path))
+            elif isinstance(item, (int, float)) and not isinstance(item, bool) and not low <= item <= high:
+                return (f"{item_path}: number out of range: numbers must lie within {low}..{high} "
+                        "(int64; floats finite)")
+    return None
+
+
 def _json_error(value: Any) -> str | None:
     if not isinstance(value, dict):
         return "must be an object"
+    limit = json_limits_error(value)
+    if limit:
+        return limit
     try:
         dumped = json.dumps(value)
     except (TypeError, ValueError):
@@ -168,16 +209,19 @@ _SOURCE_MAX, _EVENT_ID_MAX, _EXTERNAL_ID_MAX = _LIMITS["source"], _LIMITS["event
 _EMAIL_MAX, _NAME_MAX, _PERSONA_MAX = _LIMITS["email"], _LIMITS["name"], _LIMITS["persona"]
 _TOPIC_MAX, _KIND_MAX, _TITLE_MAX = _LIMITS["topic"], _LIMITS["kind"], _LIMITS["title"]
 _PLAIN_DEPTH = 4  # deeper attributes/metadata take the detailed check (which also meets cycles and odd types)
-_INT64 = 1 << 63
+assert _PLAIN_DEPTH < JSON_DEPTH_MAX  # so the fast path never needs to check depth itself
+_NUMBER_LOW, _NUMBER_HIGH = NUMBER_RANGE
 
 
 def _json_plain(value: Any, texts: list[str], depth: int = 0) -> bool:
     """True when json.dumps takes the dict or list `value` as it is (str keys; str, int, float, bool, None, list
-    and dict values). Its strings go to `texts`, which the caller checks for NUL and lone surrogates as
+    and dict values) and it is within the per-event limits (json_limits_error). Its strings go to `texts`, which the caller checks for NUL and lone surrogates as
     _text_error and _json_error do. False means: let _json_error decide."""
     if depth > _PLAIN_DEPTH:
         return False
     if type(value) is dict:
+        if len(value) > JSON_KEYS_MAX:
+            return False
         for key in value:
             if type(key) is not str:
                 return False
@@ -191,10 +235,10 @@ def _json_plain(value: Any, texts: list[str], depth: int = 0) -> bool:
         kind = type(item)
         if kind is str:
             texts.append(item)
-        elif kind is int:
-            if not -_INT64 <= item < _INT64:  # far below the 4,300 digits json.dumps refuses
+        elif kind is int or kind is float:
+            if not _NUMBER_LOW <= item <= _NUMBER_HIGH:  # NaN fails too
                 return False
-        elif not (item is None or kind is bool or kind is float or _json_plain(item, texts, depth + 1)):
+        elif not (item is None or kind is bool or _json_plain(item, texts, depth + 1)):
             return False
     return True
 
@@ -264,7 +308,7 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
             texts.append(author)
     text, metadata = event.text, event.metadata
     if text:
-        if type(text) is not str:
+        if type(text) is not str or len(text) > TEXT_MAX:
             return False
         texts.append(text)
     if metadata and (type(metadata) is not dict or not _json_plain(metadata, texts)):
@@ -312,7 +356,7 @@ def _event_errors_detailed(event: EventIn, *, known_types: set[str] | frozenset[
         _content_errors("target_content", event.target_content, errors)
     if event.content is not None:
         _content_errors("content", event.content, errors)
-    msg = _text_error(event.text or "", None)
+    msg = _text_error(event.text or "", TEXT_MAX)
     if msg:
         errors["text"] = [msg]
     if event.metadata:
@@ -320,11 +364,3 @@ def _event_errors_detailed(event: EventIn, *, known_types: set[str] | frozenset[
         if msg:
             errors["metadata"] = [msg]
     return errors
-
-
-def _persona(member: MemberIn) -> str | None:
-    if member.persona is not None:
-        return member.persona
-    if member.attributes and isinstance(member.attributes.get("persona"), str):
-        return member.attributes["persona"]
-    return None

@@ -12,7 +12,20 @@ from typing import Any
 
 from rest_framework import serializers
 
-from community_scoring.services.events import MAX_BATCH, ContentIn, EventIn, MemberIn
+from community_scoring.services.events import (
+    JSON_DEPTH_MAX, JSON_KEYS_MAX, MAX_BATCH, NUMBER_RANGE, TEXT_MAX, ContentIn, EventIn, MemberIn,
+    json_limits_error,
+)
+
+
+def _json_within_limits(value: dict) -> None:
+    error = json_limits_error(value)
+    if error:
+        raise serializers.ValidationError(error)
+
+
+_JSON_LIMITS = (f"At most {JSON_DEPTH_MAX} levels deep (this object is level 1), {JSON_KEYS_MAX} keys per object, "
+                f"numbers within {NUMBER_RANGE[0]}..{NUMBER_RANGE[1]} (floats finite); beyond, the event is rejected.")
 
 
 class MemberInSerializer(serializers.Serializer):
@@ -21,8 +34,9 @@ class MemberInSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=200)
     persona = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=64,
                                     help_text="Persona or segment (may also come as attributes.persona).")
-    attributes = serializers.DictField(required=False, allow_null=True,
-                                       help_text="job_title, company_size, industry... (merged into stored ones)")
+    attributes = serializers.DictField(required=False, allow_null=True, validators=[_json_within_limits],
+                                       help_text="job_title, company_size, industry... (merged into stored ones). "
+                                                 + _JSON_LIMITS)
 
 
 class MemberRefSerializer(serializers.Serializer):
@@ -49,8 +63,10 @@ class EventSerializer(serializers.Serializer):
     target_content = ContentInSerializer(required=False, allow_null=True, help_text="What was acted on.")
     content = ContentInSerializer(required=False, allow_null=True,
                                   help_text="Content this event created (authored by member), e.g. the question.")
-    text = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False)
-    metadata = serializers.DictField(required=False, allow_null=True)
+    text = serializers.CharField(required=False, allow_null=True, allow_blank=True, trim_whitespace=False,
+                                 max_length=TEXT_MAX)
+    metadata = serializers.DictField(required=False, allow_null=True, validators=[_json_within_limits],
+                                     help_text=_JSON_LIMITS)
 
 
 class EventBatchSerializer(serializers.Serializer):

@@ -88,11 +88,13 @@ def discourse_receiver_for(*, instance_url: str) -> DiscourseReceiver | None:
 
 
 def discourse_signature_valid(*, secret: str, body: bytes, signature: str) -> bool:
-    """Discourse signs with "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); compare in constant time."""
+    """Discourse signs with "sha256=" + lowercase hex HMAC-SHA256(secret, raw body); compare in constant time.
+    Any header text is an answer, never an error: compare_digest refuses non-ASCII str, so bytes are compared."""
     if not secret or not signature.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature[len("sha256="):].strip().lower())
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    given = signature[len("sha256="):].strip().lower().encode("ascii", "backslashreplace")
+    return hmac.compare_digest(expected, given)
 
 
 def _require(obj: Any, key: str, where: str) -> Any:

@@ -5,7 +5,7 @@ import copy
 import pytest
 from django.utils import timezone
 
-from community_scoring.services.events import event_errors
+from community_scoring.services.events import TEXT_MAX, event_errors
 from forum_integration.api.serializers import EventSerializer, event_parse
 
 VALID = {
@@ -29,6 +29,11 @@ def variant(path, value):
     return body
 
 
+NESTED_20: dict = {"leaf": 1}
+for _ in range(19):
+    NESTED_20 = {"a": NESTED_20}
+NESTED_21 = {"a": NESTED_20}
+
 CASES = [
     VALID,
     variant("extra_field", "fine"),
@@ -48,6 +53,14 @@ CASES = [
     variant("target_content.topic", "x" * 129), variant("source", "x" * 65), variant("event_id", "x" * 192),
     variant("member.name", "x" * 201), variant("text", ["list"]), variant("metadata", "str"),
     variant("member.external_id", ""), variant("target_content.author", {"external_id": ""}),
+    # the per-event limits (services/events.py), at and over each
+    variant("member.attributes", {"n": 2**63 - 1, "f": -9.2e18}), variant("member.attributes", {"n": 2**63}),
+    variant("member.attributes", {"n": 10**400}), variant("metadata", {"n": [float("inf")]}),
+    variant("metadata", {"n": float("nan")}), variant("member.attributes", {f"k{i}": i for i in range(100)}),
+    variant("member.attributes", {f"k{i}": i for i in range(101)}), variant("metadata", {"k": {str(i): i for i in range(101)}}),
+    variant("member.attributes", NESTED_20), variant("member.attributes", NESTED_21),
+    variant("metadata", NESTED_20), variant("metadata", NESTED_21),
+    variant("text", "x" * TEXT_MAX), variant("text", "x" * (TEXT_MAX + 1)),
 ]
 
 

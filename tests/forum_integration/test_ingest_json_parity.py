@@ -1,4 +1,5 @@
-"""FastJSONParser and FastJSONRenderer give byte for byte what DRF's JSONParser and JSONRenderer give, errors
+"""FastJSONParser and FastJSONRenderer give byte for byte what DRF's JSONParser (as the API runs it: through
+DepthSafeJSONParser, which reads bodies nested beyond its recursion limit clipped) and JSONRenderer give, errors
 included, on random bodies and data (hypothesis) and on every known difference of orjson from the stdlib."""
 import io
 import json
@@ -9,7 +10,7 @@ from rest_framework.exceptions import ErrorDetail, ParseError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 
-from community_scoring.api.renderers import FastJSONParser, FastJSONRenderer
+from community_scoring.api.renderers import DepthSafeJSONParser, FastJSONParser, FastJSONRenderer
 
 FAST = settings(max_examples=500, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 texts = st.sampled_from(["", "a", "\x00", "\\u0000", "\ud800", "한국", "José", "\u2028", "\u2029", "\x1f\x7f",
@@ -43,14 +44,17 @@ BODY_PARTS = [b"{", b"}", b"[", b"]", b",", b":", b'"', b"\\", b"\\u", b"d800", 
     st.binary(max_size=20),
 ))
 def test_fast_parser_matches_drf_json_parser(body):
-    assert parsed(FastJSONParser(), body) == parsed(JSONParser(), body)
+    assert parsed(FastJSONParser(), body) == parsed(DepthSafeJSONParser(), body) == parsed(JSONParser(), body)
 
 
 def test_fast_parser_matches_drf_on_known_differences_of_orjson():
     for body in [b'{"a": 18446744073709551616}', b"[-9223372036854775809]", b"[1e400]", b'"\\ud800"', b"NaN",
                  b"\xef\xbb\xbf{}", b"[" * 2000 + b"]" * 2000, b"[" * 900 + b"]" * 900, b'{"a":1,"a":2}',
-                 b'{"a": 1.7976931348623157e309}', b"[0.1, -0.0, 1E2, 5e-324]", b"", b" "]:
-        assert parsed(FastJSONParser(), body) == parsed(JSONParser(), body), body
+                 b'{"a": 1.7976931348623157e309}', b"[0.1, -0.0, 1E2, 5e-324]", b"", b" ",
+                 b"[1e400, " * 2000 + b"1" + b"]" * 2000, b'[12345678901234567890, ' * 3000 + b"0" + b"]" * 3000]:
+        assert parsed(FastJSONParser(), body) == parsed(DepthSafeJSONParser(), body), body
+        if parsed(JSONParser(), body)[0] != "RecursionError":
+            assert parsed(DepthSafeJSONParser(), body) == parsed(JSONParser(), body), body
     for body in ('{"name": "José"}'.encode("latin-1"), '{"name": "José"}'.encode()):  # the latter reads as JosÃ©
         assert parsed(FastJSONParser(), body, "latin-1") == parsed(JSONParser(), body, "latin-1")
         assert parsed(FastJSONParser(), body, "latin-1")[0] == "ok"

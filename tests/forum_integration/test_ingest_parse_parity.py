@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from community_scoring.services.events import ContentIn, EventIn, MemberIn, _event_errors_detailed, event_errors
+from community_scoring.services.events import (
+    TEXT_MAX, ContentIn, EventIn, MemberIn, _event_errors_detailed, event_errors,
+)
 from forum_integration.api.serializers import _event_parse_detailed, event_parse
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
@@ -84,9 +86,29 @@ def email_of(length: int) -> str:
     return "a" * 64 + "@" + ".".join(labels) + ".com"
 
 
+def nested_dict(levels: int) -> dict:
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return value
+
+
+def nested_list(levels: int) -> list:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
 EDGE_VALUES = [*SPECIAL, *LONG, *TIMES, email_of(254), email_of(255), KeyError, None, 0, 1, -1, 2**64, True, 1.5, [],
                ["a"], {}, {"external_id": "u"},
-               {"external_id": 5}, {"external_id": ""}, {"k": "\x00"}, {"k": "\\u0000"}, {"k": "\ud800"}]
+               {"external_id": 5}, {"external_id": ""}, {"k": "\x00"}, {"k": "\\u0000"}, {"k": "\ud800"},
+               # the per-event limits (services/events.py): numbers, keys per object, depth, text length
+               2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 9.2e18, 9.3e18, float("inf"), float("nan"),
+               {"k": 2**63 - 1}, {"k": 2**63}, {"k": [10**400]}, {"k": -1e300}, {"k": float("nan")},
+               {"k": {"n": float("-inf")}}, {f"k{i}": i for i in range(100)}, {f"k{i}": i for i in range(101)},
+               {"k": {f"k{i}": i for i in range(101)}}, "x" * TEXT_MAX, "x" * (TEXT_MAX + 1),
+               nested_dict(19), nested_dict(20), nested_dict(21), {"k": nested_list(19)}, {"k": nested_list(20)}]
 
 
 def replaced(path, value, base=VALID):

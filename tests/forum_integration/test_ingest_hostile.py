@@ -1,0 +1,150 @@
+"""POST /api/v1/events/ under hostile input (issue 11): a batch answers per event, a bad event never costs a good
+one, and each per-event limit (services/events.py) rejects only its event, naming the field.
+
+Bodies are written as raw JSON text: 10**400, 1e400 and 100,000 levels of nesting cannot pass through a Python
+JSON encoder the way a hostile client sends them.
+"""
+import json
+
+import pytest
+
+from community_scoring.models import Action
+from community_scoring.services.events import JSON_DEPTH_MAX, JSON_KEYS_MAX, TEXT_MAX
+from tests.forum_integration.helpers import T_ISO
+
+URL = "/api/v1/events/"
+pytestmark = pytest.mark.django_db
+
+
+def event_json(event_id: str, *, attributes: str | None = None, metadata: str | None = None, text: str = "") -> str:
+    """One event as JSON text, attributes and metadata spliced in verbatim."""
+    member = '{"external_id": "u-%s"%s}' % (event_id, "" if attributes is None else f', "attributes": {attributes}')
+    extra = "" if metadata is None else f', "metadata": {metadata}'
+    if text:
+        extra += f', "text": {json.dumps(text)}'
+    return ('{"source": "acme-forum", "event_id": "%s", "type": "comment", "occurred_at": "%s", "member": %s%s}'
+            % (event_id, T_ISO, member, extra))
+
+
+def nested(levels: int) -> str:
+    """An object nested `levels` deep: {"a": {"a": ... {"a": 1}}} (the outer object is level 1)."""
+    return '{"a": ' * levels + "1" + "}" * levels
+
+
+@pytest.fixture
+def post_batch(token_client):
+    client = token_client("ingest")
+
+    def post(*events: str):
+        response = client.generic("POST", URL, '{"events": [%s]}' % ", ".join(events), content_type="application/json")
+        assert response.status_code == 200, response.content[:300]
+        return response.json()["results"]
+
+    return post
+
+
+def stored() -> set[str]:
+    return set(Action.objects.values_list("external_event_id", flat=True))
+
+
+@pytest.mark.parametrize("levels", [1_000, 100_000])  # within JSON parsers' own limits (1,024), and far beyond
+def test_deeply_nested_attributes_or_metadata_reject_only_their_event(post_batch, levels):
+    results = post_batch(event_json("good-1"), event_json("deep-attributes", attributes=nested(levels)),
+                         event_json("deep-metadata", metadata=nested(levels)), event_json("good-2"))
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected", "created"]
+    assert results[1]["errors"] == {"member.attributes": [f"nested deeper than {JSON_DEPTH_MAX} levels"]}
+    assert results[2]["errors"] == {"metadata": [f"nested deeper than {JSON_DEPTH_MAX} levels"]}
+    assert stored() == {"good-1", "good-2"}
+
+
+def test_nesting_depth_limit_boundary(post_batch):
+    assert JSON_DEPTH_MAX == 20
+    # 20 levels of objects; then 19 objects around a list (a list is a level too).
+    at_limit = nested(20)
+    list_at_limit = '{"a": ' * 19 + "[1]" + "}" * 19
+    results = post_batch(event_json("at", attributes=at_limit), event_json("list-at", metadata=list_at_limit),
+                         event_json("over", attributes=nested(21)),
+                         event_json("list-over", metadata='{"a": ' * 20 + "[1]" + "}" * 20))
+    assert [r["status"] for r in results] == ["created", "created", "rejected", "rejected"]
+    assert list(results[2]["errors"]) == ["member.attributes"] and list(results[3]["errors"]) == ["metadata"]
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 400, "-" + "1" + "0" * 400, "9223372036854775808",
+                                    "-9223372036854775809", "1e400", "-1e400", "1.5e300", "9.3e18"],
+                         ids=["10**400", "-10**400", "2**63", "-2**63-1", "1e400", "-1e400", "1.5e300", "9.3e18"])
+def test_numbers_out_of_range_reject_only_their_event(post_batch, number):
+    results = post_batch(event_json("good-1"), event_json("big", attributes='{"company_size": %s}' % number),
+                         event_json("big-meta", metadata='{"k": [1, {"x": %s}]}' % number), event_json("good-2"))
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected", "created"], number
+    assert list(results[1]["errors"]) == ["member.attributes"]
+    assert "company_size" in results[1]["errors"]["member.attributes"][0]
+    assert list(results[2]["errors"]) == ["metadata"]
+    assert stored() == {"good-1", "good-2"}
+
+
+def test_numbers_at_the_int64_bounds_are_stored_exactly(post_batch):
+    attributes = '{"company_size": 9223372036854775807, "floor": -9223372036854775808, "ratio": 0.25, "big": 9.2e18}'
+    results = post_batch(event_json("edge", attributes=attributes))
+    assert results[0]["status"] == "created", results
+    member = Action.objects.get(external_event_id="edge").member
+    assert member.attributes["company_size"] == 2 ** 63 - 1 and member.attributes["floor"] == -(2 ** 63)
+    assert member.attributes["ratio"] == 0.25 and member.attributes["big"] == 9.2e18
+
+
+def test_too_many_keys_reject_only_their_event(post_batch):
+    assert JSON_KEYS_MAX == 100
+    keys = lambda n: "{%s}" % ", ".join(f'"k{i}": {i}' for i in range(n))  # noqa: E731
+    results = post_batch(event_json("at", attributes=keys(100)), event_json("over", attributes=keys(101)),
+                         event_json("nested-over", metadata='{"inner": %s}' % keys(101)))
+    assert [r["status"] for r in results] == ["created", "rejected", "rejected"]
+    assert list(results[1]["errors"]) == ["member.attributes"] and list(results[2]["errors"]) == ["metadata"]
+    assert "more than 100 keys" in results[1]["errors"]["member.attributes"][0]
+    assert results[2]["errors"]["metadata"][0].startswith("inner: ")
+
+
+def test_text_longer_than_the_limit_rejects_only_its_event(post_batch):
+    assert TEXT_MAX == 65_536
+    results = post_batch(event_json("at", text="é" * TEXT_MAX), event_json("over", text="x" * (TEXT_MAX + 1)))
+    assert [r["status"] for r in results] == ["created", "rejected"]
+    assert results[1]["errors"] == {"text": [f"at most {TEXT_MAX} characters"]}
+    assert len(Action.objects.get(external_event_id="at").text) == TEXT_MAX
+
+
+def test_a_single_event_over_a_limit_is_400_naming_the_field(token_client):
+    response = token_client("ingest").generic(
+        "POST", URL, event_json("one", attributes='{"company_size": 1e400}'), content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()["results"][0]["errors"]) == ["member.attributes"]
+    assert not Action.objects.exists()
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, "[" * 100_000], ids=["lists", "unclosed"])
+def test_a_body_nested_beyond_any_parser_is_400_not_500(token_client, body):
+    response = token_client("ingest").generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 400
+    errors = response.json()
+    assert list(errors) == ["non_field_errors"] and all(isinstance(m, str) for m in errors["non_field_errors"])
+    assert not Action.objects.exists()
+
+
+def test_an_object_nested_beyond_any_parser_is_one_rejected_event(token_client):
+    body = '{"a": ' * 100_000 + "1" + "}" * 100_000
+    response = token_client("ingest").generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["results"][0]["status"] == "rejected"
+    assert not Action.objects.exists()
+
+
+def test_a_deeply_nested_list_in_place_of_an_event_rejects_only_that_event(post_batch):
+    results = post_batch(event_json("good-1"), "[" * 100_000 + "]" * 100_000, event_json("good-2"))
+    assert [r["status"] for r in results] == ["created", "rejected", "created"]
+    assert results[1] == {"event_id": None, "status": "rejected",
+                          "errors": {"non_field_errors": ["each event must be a JSON object"]}}
+    assert stored() == {"good-1", "good-2"}
+
+
+def test_malformed_json_answers_the_documented_400_shape(token_client):
+    response = token_client("ingest").generic("POST", URL, '{"events": [', content_type="application/json")
+    assert response.status_code == 400
+    (message,) = response.json()["non_field_errors"]
+    assert message.startswith("JSON parse error")
