@@ -1,6 +1,5 @@
 """The interest admin: pages render, config edits record versions and queue recomputes, recompute now."""
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from community_scoring.models import ConfigVersion, InterestPending, RecomputeJob, Rule, RuleSet, Stage
@@ -8,13 +7,6 @@ from tests.community_scoring.services.interest_helpers import record
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 @pytest.mark.parametrize("model", ["member", "action", "actiontype", "ruleset", "stage", "configversion",
@@ -40,7 +32,7 @@ def test_saving_a_stage_records_a_version_and_queues_recompute(admin_client, dja
         response = admin_client.post(url, {"name": "engaged", "position": 1, "min_engagement": 25, "min_fit": 0})
     assert response.status_code == 302
     version = ConfigVersion.objects.get(number=2)
-    assert "engaged" in version.note and version.created_by.username == "root"
+    assert "engaged" in version.note and version.created_by.username == "admin"
     assert [s["min_engagement"] for s in version.snapshot["stages"] if s["name"] == "engaged"] == [25]
     assert RecomputeJob.objects.get(config_version=2).status == "done"
 

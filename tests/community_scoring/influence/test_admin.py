@@ -2,7 +2,6 @@
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from community_scoring.influence.models import InfluenceConfig
@@ -10,13 +9,6 @@ from community_scoring.models import ConfigVersion
 from community_scoring.influence.selectors import INFLUENCE_FIELDS, influence_config_get
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client.force_login(user)
-    return client
 
 
 def _form(**changes):
@@ -41,5 +33,5 @@ def test_the_form_refuses_what_the_api_refuses_and_saves_a_version(admin_client)
     assert saved.status_code == 302
     version = ConfigVersion.objects.latest("number")
     assert version.number == versions + 1 and version.note == "influence parameters: damping"
-    assert version.snapshot["influence"]["damping"] == 0.9 and version.created_by.username == "root"
+    assert version.snapshot["influence"]["damping"] == 0.9 and version.created_by.username == "admin"
     assert InfluenceConfig.objects.get(pk=1).damping == 0.9
