@@ -80,3 +80,27 @@ def test_actions_waiting_for_their_scorer_are_listed_read_only(admin_client):
     assert admin_client.get(reverse("admin:community_scoring_interestpending_add")).status_code == 403
     admin_client.post(reverse("admin:community_scoring_interestpending_delete", args=[row.pk]), {"post": "yes"})
     assert InterestPending.objects.filter(pk=row.pk).exists()  # only a scorer removes a row
+
+
+def test_set_aside_rows_show_their_error_and_an_admin_queues_them_again(admin_client, client):
+    from django.contrib.auth.models import Permission, User
+    from django.utils import timezone
+
+    aside = InterestPending.objects.create(action_ids=[7], partition=0, partitions=1, failed_at=timezone.now(),
+                                           error="OverflowError: int too large to convert to float")
+    waiting = InterestPending.objects.create(action_ids=[8], partition=0, partitions=1)
+    url = reverse("admin:community_scoring_interestpending_changelist")
+    assert "OverflowError: int too large to convert to float" in admin_client.get(url).content.decode()
+
+    # A staff user who may only view the queue is not offered the retry, and cannot post it.
+    viewer = User.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_interestpending"))
+    client.force_login(viewer)
+    assert "Retry scoring" not in client.get(url).content.decode()
+    client.post(url, {"action": "retry", "_selected_action": [aside.pk]})
+    assert InterestPending.objects.get(pk=aside.pk).error != ""
+
+    page = admin_client.post(url, {"action": "retry", "_selected_action": [aside.pk, waiting.pk]}, follow=True)
+    assert "1 set-aside row(s) queued again" in page.content.decode()
+    aside.refresh_from_db()
+    assert (aside.error, aside.failed_at) == ("", None)
