@@ -191,7 +191,8 @@ class PollRespondIn(serializers.Serializer):
 
 
 class PollRespondApi(ForumApi):
-    @extend_schema(operation_id="forum_poll_respond", request=PollRespondIn, responses={201: None, **forum_errors(400)})
+    @extend_schema(operation_id="forum_poll_respond", request=PollRespondIn, responses={
+        201: None, **forum_errors(400, 404, descriptions={404: "No such endpoint (the poll id is not an integer)."})})
     def post(self, request, pk: int):
         data = PollRespondIn(data=request.data)
         data.is_valid(raise_exception=True)
