@@ -8,6 +8,9 @@ a few positive examples per operation. Here, per operation:
 - the fuzzing phase: FUZZ_EXAMPLES random cases, positive and negative, derandomized so a failure reproduces.
 No response may be a 5xx, use an undocumented status code or content type, or break its documented schema (an
 unexpected method must answer 405 with Allow). Failures of every operation are collected and reported together.
+Two passes: every operation with an admin token (the forum API answers it 403), then the forum API as a signed-in
+member (session cookie and CSRF token), past its permission check. Built on schemathesis's own test builder and
+coverage generator (create_test, generate_coverage_cases): pinned in requirements.txt, 4.3.10.
 
 Budget: FUZZ_EXAMPLES (environment, default 25) random cases per operation, and at most COVERAGE_PER_KIND
 coverage cases of each kind (schemathesis describes each case; the members list alone has 32,767 "all required
