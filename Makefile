@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv migrate demo bench-ingest bench-influence bench-api worker beat
+.PHONY: run test fuzz venv migrate demo bench-ingest bench-influence bench-api worker beat
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ run: demo
 
 test: venv
 	$(BIN)/python -m pytest
+
+# Schemathesis's coverage and fuzzing phases over the whole API, in process on the test database (a few minutes;
+# FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.
+fuzz: venv
+	$(BIN)/python -m pytest tests/fuzz_api.py
 
 worker: venv
 	$(BIN)/celery -A settings worker --loglevel=info

@@ -125,6 +125,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+SESSION_ENGINE = "community_scoring.sessions"  # database sessions; a malformed cookie is no session, not an error
+
 # Discourse: single-instance secret (per-instance secrets live in the admin).
 DISCOURSE_WEBHOOK_SECRET = env("DISCOURSE_WEBHOOK_SECRET", default="")
 

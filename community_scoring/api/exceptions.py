@@ -35,5 +35,30 @@ def _as_drf(exc):
     return exc
 
 
+def field_errors(detail, path: str = "") -> dict:
+    """DRF's validation detail in the documented 400 shape, {"<field>": ["message", ...]}: nested serializers'
+    fields dotted, list items as [i] (rule_sets[0].points); a bare message or list is `non_field_errors`."""
+    if isinstance(detail, dict):
+        flat: dict = {}
+        for key, value in detail.items():
+            name = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+            for field, messages in field_errors(value, name).items():
+                flat.setdefault(field, []).extend(messages)
+        return flat
+    items = detail if isinstance(detail, list) else [detail]
+    flat = {}
+    for i, item in enumerate(items):
+        if isinstance(item, (dict, list)):  # a many=True serializer's errors: one entry per item, {} when valid
+            for field, messages in field_errors(item, f"{path}[{i}]").items():
+                flat.setdefault(field, []).extend(messages)
+        else:
+            flat.setdefault(path or api_settings.NON_FIELD_ERRORS_KEY, []).append(item)
+    return flat
+
+
 def api_exception_handler(exc, context):
-    return exception_handler(_as_drf(exc), context)
+    exc = _as_drf(exc)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(exc, exceptions.ValidationError):
+        response.data = field_errors(response.data)
+    return response

@@ -39,5 +39,5 @@ urlpatterns = [
         name="webhook-delivery-detail",
     ),
     # Anything else under /api/v1/ (after the ingest routes): a JSON 404, or 401 without credentials.
-    re_path(r"^.*$", NotFoundApi.as_view(), name="not-found"),
+    re_path(r"^[\s\S]*$", NotFoundApi.as_view(), name="not-found"),  # [\s\S], not ".": a newline in the path too
 ]

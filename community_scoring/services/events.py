@@ -215,8 +215,9 @@ _NUMBER_LOW, _NUMBER_HIGH = NUMBER_RANGE
 
 def _json_plain(value: Any, texts: list[str], depth: int = 0) -> bool:
     """True when json.dumps takes the dict or list `value` as it is (str keys; str, int, float, bool, None, list
-    and dict values) and it is within the per-event limits (json_limits_error). Its strings go to `texts`, which the caller checks for NUL and lone surrogates as
-    _text_error and _json_error do. False means: let _json_error decide."""
+    and dict values) and it is within the per-event limits (json_limits_error). Its strings go to `texts`, which
+    the caller checks for NUL and lone surrogates as _text_error and _json_error do. False means: let
+    _json_error decide."""
     if depth > _PLAIN_DEPTH:
         return False
     if type(value) is dict:

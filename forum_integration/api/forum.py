@@ -9,11 +9,21 @@ from rest_framework import permissions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from community_scoring.api.views.common import errors
 from community_scoring.auth import TokenPrincipal
 from community_scoring.models import Member
 from forum_integration import selectors
 from forum_integration.models import Category, PollChoice, Post, Vote
 from forum_integration.services import forum
+
+
+NOT_A_FORUM_USER = "Not signed in as a forum user (API tokens get 403), or no CSRF token with the session."
+NO_POST = "No such post."
+
+
+def forum_errors(*codes: int, descriptions: dict[int, str] | None = None) -> dict:
+    """The error responses of a forum endpoint: the API's (errors()) with what 403 means here."""
+    return errors(*codes, descriptions={403: NOT_A_FORUM_USER, **(descriptions or {})})
 
 
 class IsForumUser(permissions.BasePermission):
@@ -26,6 +36,12 @@ class IsForumUser(permissions.BasePermission):
 
 class ForumApi(APIView):
     permission_classes = [IsForumUser]
+
+    def initial(self, request, *args, **kwargs):
+        # A method no forum view has is 405 whoever asks (DRF checks permissions first: 403 to an API token).
+        if not hasattr(self, request.method.lower()):
+            self.http_method_not_allowed(request)
+        super().initial(request, *args, **kwargs)
 
     def member(self, request) -> Member:
         return forum.forum_member_for_user(user=request.user)
@@ -82,13 +98,13 @@ class PostIn(serializers.Serializer):
 
 
 class CategoryListApi(ForumApi):
-    @extend_schema(operation_id="forum_categories_list", responses=CategoryOut(many=True))
+    @extend_schema(operation_id="forum_categories_list", responses={200: CategoryOut(many=True), **forum_errors()})
     def get(self, request):
         return Response(CategoryOut(selectors.category_list(), many=True).data)
 
 
 class PostListApi(ForumApi):
-    @extend_schema(operation_id="forum_posts_list", responses=PostOut(many=True), parameters=[
+    @extend_schema(operation_id="forum_posts_list", responses={200: PostOut(many=True), **forum_errors()}, parameters=[
         OpenApiParameter("category", str), OpenApiParameter("kind", str), OpenApiParameter("parent", int)])
     def get(self, request):
         parent = request.query_params.get("parent")
@@ -97,7 +113,7 @@ class PostListApi(ForumApi):
                                     parent=int(parent) if parent and parent.isdigit() else None)[:100]
         return Response(PostOut(posts, many=True).data)
 
-    @extend_schema(operation_id="forum_posts_create", request=PostIn, responses={201: PostOut})
+    @extend_schema(operation_id="forum_posts_create", request=PostIn, responses={201: PostOut, **forum_errors(400)})
     def post(self, request):
         data = PostIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -124,7 +140,7 @@ class PostListApi(ForumApi):
 class PostDetailApi(ForumApi):
     """Reading a post counts a view (the first of the day records `read`, never for your own post)."""
 
-    @extend_schema(operation_id="forum_post_read", responses=PostOut)
+    @extend_schema(operation_id="forum_post_read", responses={200: PostOut, **forum_errors(404, descriptions={404: NO_POST})})
     def get(self, request, pk: int):
         post = get_object_or_404(Post.objects.select_related("author", "category"), pk=pk)
         forum.forum_read_record(member=self.member(request), post=post)
@@ -136,7 +152,8 @@ class VoteIn(serializers.Serializer):
 
 
 class PostVoteApi(ForumApi):
-    @extend_schema(operation_id="forum_post_vote", request=VoteIn, responses={201: VoteIn})
+    @extend_schema(operation_id="forum_post_vote", request=VoteIn,
+                   responses={201: VoteIn, **forum_errors(400, 404, descriptions={404: NO_POST})})
     def post(self, request, pk: int):
         data = VoteIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,10 +161,13 @@ class PostVoteApi(ForumApi):
                                      direction=data.validated_data["direction"])
         return Response({"direction": vote.direction}, status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="forum_post_vote_retract", responses={204: None, 404: None})
+    @extend_schema(operation_id="forum_post_vote_retract", responses={
+        204: None, **forum_errors(404, descriptions={404: "No such post, or no vote of yours on it."})})
     def delete(self, request, pk: int):
         removed = forum.forum_vote_retract(member=self.member(request), post=get_object_or_404(Post, pk=pk))
-        return Response(status=status.HTTP_204_NO_CONTENT if removed else status.HTTP_404_NOT_FOUND)
+        if not removed:
+            return Response({"detail": "You have no vote on this post."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ShareIn(serializers.Serializer):
@@ -155,7 +175,8 @@ class ShareIn(serializers.Serializer):
 
 
 class PostShareApi(ForumApi):
-    @extend_schema(operation_id="forum_post_share", request=ShareIn, responses={201: None})
+    @extend_schema(operation_id="forum_post_share", request=ShareIn,
+                   responses={201: None, **forum_errors(400, 404, descriptions={404: NO_POST})})
     def post(self, request, pk: int):
         data = ShareIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -170,7 +191,8 @@ class PollRespondIn(serializers.Serializer):
 
 
 class PollRespondApi(ForumApi):
-    @extend_schema(operation_id="forum_poll_respond", request=PollRespondIn, responses={201: None})
+    @extend_schema(operation_id="forum_poll_respond", request=PollRespondIn, responses={
+        201: None, **forum_errors(400, 404, descriptions={404: "No such endpoint (the poll id is not an integer)."})})
     def post(self, request, pk: int):
         data = PollRespondIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -182,7 +204,8 @@ class PollRespondApi(ForumApi):
 
 
 class MemberFollowApi(ForumApi):
-    @extend_schema(operation_id="forum_member_follow", request=None, responses={201: None})
+    @extend_schema(operation_id="forum_member_follow", request=None,
+                   responses={201: None, **forum_errors(400, 404, descriptions={404: "No such member."})})
     def post(self, request, member_id: int):
         try:
             forum.forum_follow(follower=self.member(request), followee=get_object_or_404(Member, pk=member_id))
@@ -190,7 +213,10 @@ class MemberFollowApi(ForumApi):
             return self.invalid(exc)
         return Response(status=status.HTTP_201_CREATED)
 
-    @extend_schema(operation_id="forum_member_unfollow", responses={204: None, 404: None})
+    @extend_schema(operation_id="forum_member_unfollow", responses={
+        204: None, **forum_errors(404, descriptions={404: "No such member, or you do not follow them."})})
     def delete(self, request, member_id: int):
         removed = forum.forum_unfollow(follower=self.member(request), followee=get_object_or_404(Member, pk=member_id))
-        return Response(status=status.HTTP_204_NO_CONTENT if removed else status.HTTP_404_NOT_FOUND)
+        if not removed:
+            return Response({"detail": "You do not follow this member."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(status=status.HTTP_204_NO_CONTENT)

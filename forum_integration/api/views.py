@@ -3,13 +3,14 @@ import time
 
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
-from drf_spectacular.utils import OpenApiExample, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.renderers import FastJSONParser, FastJSONRenderer
+from community_scoring.api.views.common import FieldErrorsSerializer, errors
 from community_scoring.auth import ApiTokenRateThrottle, CanIngest
 from community_scoring.services.events import MAX_BATCH, REJECTED
 from community_scoring.services.coalesce import actions_ingest_shared
@@ -76,7 +77,9 @@ class EventIngestApi(APIView):
 
     Status: a batch answers 200 with one result per event, in input order. A single event answers 201 when
     created, 200 when it is a duplicate, 400 when rejected (same body shape). A batch over 1,000 events, a
-    body that is not an event or a batch, or malformed JSON answers 400 and records nothing.
+    body that is not an event or a batch, or malformed JSON answers 400 with field errors and records nothing.
+    Per-event limits (services/events.py; stated on the `member.attributes`, `metadata` and `text` fields)
+    reject only their event, naming the field.
     """
 
     permission_classes = [CanIngest]
@@ -89,7 +92,18 @@ class EventIngestApi(APIView):
         request=PolymorphicProxySerializer(
             component_name="EventOrBatch", serializers=[EventSerializer, EventBatchSerializer], resource_type_field_name=None,
         ),
-        responses={200: IngestResponseSerializer, 201: IngestResponseSerializer, 400: IngestResponseSerializer},
+        responses={
+            **errors(),
+            200: OpenApiResponse(IngestResponseSerializer, description="A batch (one result per event, in input "
+                                                                       "order), or a single duplicate event."),
+            201: OpenApiResponse(IngestResponseSerializer, description="A single event, created."),
+            400: OpenApiResponse(
+                PolymorphicProxySerializer(component_name="IngestRejected", resource_type_field_name=None,
+                                           serializers=[IngestResponseSerializer, FieldErrorsSerializer]),
+                description="A single event, rejected (its result names the fields); or a body that is not an "
+                            "event or a batch, a batch over 1,000 events, or unreadable JSON (field errors, nothing "
+                            "recorded)."),
+        },
         examples=[OpenApiExample("one event", value=_EXAMPLE, request_only=True),
                   OpenApiExample("a batch", value={"events": [_EXAMPLE]}, request_only=True)],
     )

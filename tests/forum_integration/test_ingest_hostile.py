@@ -148,3 +148,16 @@ def test_malformed_json_answers_the_documented_400_shape(token_client):
     assert response.status_code == 400
     (message,) = response.json()["non_field_errors"]
     assert message.startswith("JSON parse error")
+
+
+def test_the_readme_states_the_limits_the_code_enforces():
+    """The limits live in services/events.py; the README restates them for users: they must agree."""
+    from pathlib import Path
+
+    from community_scoring.services.events import NUMBER_RANGE
+
+    readme = " ".join((Path(__file__).parents[2] / "forum_integration" / "README.md").read_text().split())
+    assert f"nest at most {JSON_DEPTH_MAX} levels" in readme
+    assert f"at most {JSON_KEYS_MAX} keys" in readme
+    assert f"{NUMBER_RANGE[0]}..{NUMBER_RANGE[1]}" in readme
+    assert f"`text` is at most {TEXT_MAX:,} characters" in readme

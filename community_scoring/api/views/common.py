@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.views import APIView
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
@@ -10,20 +12,37 @@ from rest_framework.utils.urls import replace_query_param
 from community_scoring.api.pagination import KeysetPage
 from community_scoring.api.serializers import ErrorSerializer
 
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """The body of every 400 (see api/exceptions.py): each offending field, dotted path or `non_field_errors`,
+    mapped to its messages. Documentation only; FieldErrorsSchema gives its OpenAPI shape."""
+
+
+class FieldErrorsSchema(OpenApiSerializerExtension):
+    target_class = FieldErrorsSerializer
+
+    def map_serializer(self, auto_schema, direction):
+        return {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "description": "Each offending field (dotted for nested fields, `non_field_errors` for the body as "
+                               "a whole) mapped to its messages."}
+
+
 ERROR_401 = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
 ERROR_403 = OpenApiResponse(ErrorSerializer, description="The caller's role may not do this.")
 ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object.")
 ERROR_429 = OpenApiResponse(ErrorSerializer, description="Too many requests for this token.")
-ERROR_400 = OpenApiResponse(
-    {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-    description="Validation failed: each offending field mapped to its messages.",
-)
+ERROR_400 = OpenApiResponse(FieldErrorsSerializer, description="Validation failed, or the body is not readable "
+                                                               "JSON: each offending field mapped to its messages.")
 
 
-def errors(*codes: int) -> dict:
-    """Responses for the given extra codes plus 401/403/429, which every endpoint can return."""
-    table = {400: ERROR_400, 404: ERROR_404}
-    return {401: ERROR_401, 403: ERROR_403, 429: ERROR_429, **{c: table[c] for c in codes}}
+def errors(*codes: int, descriptions: dict[int, str] | None = None) -> dict:
+    """Responses for the given extra codes (400, 404) plus 401/403/429, which every endpoint can return.
+    `descriptions` rewords some for an endpoint (what its 404 means, say); the body shapes stay the documented ones."""
+    table = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404, 429: ERROR_429}
+    responses = {code: table[code] for code in (401, 403, 429, *codes)}
+    for code, description in (descriptions or {}).items():
+        responses[code] = OpenApiResponse(responses[code].response, description=description)
+    return responses
 
 
 CURSOR_PARAMETERS = [

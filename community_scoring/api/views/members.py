@@ -135,7 +135,7 @@ class MemberExportApi(generics.GenericAPIView):
             (200, "text/csv"): OpenApiResponse(
                 OpenApiTypes.STR, description="CSV with a header row; columns: " + ", ".join(EXPORT_COLUMNS)
             ),
-            **errors(400),
+            **errors(400, 404, descriptions={404: "No renderer for the `format` asked for."}),
         },
     )
     def get(self, request):

@@ -78,3 +78,11 @@ def test_an_unterminated_string_cannot_make_the_clip_slow():
     started = time.perf_counter()
     json_nesting_clip(body)
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/v1/forum/posts/%0A/vote/", "/api/v1/members/%0A/", "/api/v1/nope%0Anope/"])
+def test_a_newline_in_an_api_path_is_a_json_404(token_client, path):
+    response = token_client("admin").post(path) if "vote" in path else token_client("admin").get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json" and "detail" in response.json()

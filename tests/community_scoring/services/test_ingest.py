@@ -279,12 +279,12 @@ def test_an_attribute_change_in_a_batch_refreshes_fit(db):
 
 def test_awkward_text_survives_the_array_literals(db):
     """The bulk path sends columns as PostgreSQL array literals (bulk.pg_array): quotes, backslashes, commas,
-    braces, the word NULL and empty strings come back exactly, and so does metadata (the largest integer an event
-    may carry too: services.events.NUMBER_RANGE)."""
+    braces, the word NULL and empty strings come back exactly, and so does metadata (integers at the int64 extremes,
+    beyond a float's 53 bits, too; beyond int64 an event is rejected: events.NUMBER_RANGE, issue 11)."""
     odd = ['a"b', "c\\d", "e,f", "{g}", "NULL", " h ", "ü'ñ"]
     actions_ingest(events=[
         EventIn(source="s", event_id=f"ev-{text}", type="answer", occurred_at=DAY, text=text,
-                metadata={"note": text, "big": 2**63 - 1, "list": [1.5, None, True]},
+                metadata={"note": text, "big": 2**63 - 1, "small": -(2**63), "list": [1.5, None, True]},
                 member=MemberIn(external_id=f"m-{text}", name=text, attributes={"k": text}),
                 target_content=ContentIn(external_id=f"c-{text}", topic=text))
         for text in odd
@@ -295,7 +295,7 @@ def test_awkward_text_survives_the_array_literals(db):
         action = stored[f"ev-{text}"]
         assert (action.text, action.topic, action.member.display_name, action.member.attributes,
                 action.target_content.external_id) == (text, text, text, {"k": text}, f"c-{text}")
-        assert action.metadata == {"note": text, "big": 2**63 - 1, "list": [1.5, None, True]}
+        assert action.metadata == {"note": text, "big": 2**63 - 1, "small": -(2**63), "list": [1.5, None, True]}
 
 
 def test_a_member_inserted_by_a_concurrent_batch_meanwhile_is_found_on_the_next_round(db, monkeypatch):
