@@ -36,7 +36,7 @@ from django.utils.html import strip_tags
 
 from community_scoring.selectors.contents import action_id_find, content_find
 from community_scoring.services.errors import ActionRejected
-from community_scoring.services.events import CREATED, EARLIEST, REJECTED, ContentIn, EventIn, MemberIn
+from community_scoring.services.events import CREATED, EARLIEST, NUMBER_RANGE, REJECTED, ContentIn, EventIn, MemberIn
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.members import member_upsert
 from forum_integration.models import DiscourseInstance
@@ -107,10 +107,13 @@ def _require(obj: Any, key: str, where: str) -> Any:
 
 
 def _int(obj: dict, key: str, where: str) -> int:
+    """An id or number of the payload: an integer (or its digits) within the range events take (NUMBER_RANGE)."""
     value = _require(obj, key, where)
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
-        raise DiscoursePayloadError(f"{where}.{key}", "must be an integer")
-    return int(value)
+    if isinstance(value, str) and len(value) <= 20 and value.lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not NUMBER_RANGE[0] <= value <= NUMBER_RANGE[1]:
+        raise DiscoursePayloadError(f"{where}.{key}", "must be an integer within the 64-bit range")
+    return value
 
 
 def _opt_int(obj: dict, key: str, where: str) -> int | None:

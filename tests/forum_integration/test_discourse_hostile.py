@@ -1,4 +1,6 @@
 """The Discourse webhook under hostile input (issue 11): whatever the headers and body, never a 500."""
+import json
+
 import pytest
 
 from community_scoring.models import Action, Member
@@ -42,4 +44,28 @@ def test_a_signed_body_nested_100000_levels_is_400_naming_the_body(client, raw):
     response = post(client, raw)
     assert response.status_code == 400
     assert list(response.json()) == ["body"]
+    assert not Action.objects.exists() and not Member.objects.exists()
+
+
+@pytest.mark.parametrize("user_id", ["1" * 5000, "9" * 20, 2**63, -(2**63) - 1],
+                         ids=["5000-digit-string", "20-digit-string", "int64-max+1", "int64-min-1"])
+def test_an_id_beyond_the_64_bit_range_is_400_naming_it(client, user_id):
+    body = d.post(11, 7, 2, 42, "bob")
+    body["post"]["user_id"] = user_id
+    data, signed = d.delivery(body, "post_created", SECRET)
+    response = client.generic("POST", URL, data, content_type="application/json", **signed)
+    assert response.status_code == 400
+    assert response.json() == {"post.user_id": ["must be an integer within the 64-bit range"]}
+    assert not Action.objects.exists() and not Member.objects.exists()
+
+
+def test_a_5000_digit_number_in_the_body_is_a_400():
+    from django.test import Client
+
+    body = d.post(11, 7, 2, 42, "bob")
+    body["post"]["user_id"] = 4242
+    raw = json.dumps(body).encode().replace(b'"user_id": 4242', b'"user_id": ' + b"1" * 5000)
+    data, signed = d.delivery(None, "post_created", SECRET, raw=raw)
+    response = Client().generic("POST", URL, data, content_type="application/json", **signed)
+    assert response.status_code == 400
     assert not Action.objects.exists() and not Member.objects.exists()
