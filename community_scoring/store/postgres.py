@@ -34,7 +34,6 @@ Python's casefold() (they differ only for a few non-ASCII letters such as 'ß').
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,9 +114,9 @@ ins AS (
 SELECT (SELECT array_agg(m ORDER BY m) FROM owners), (SELECT array_agg(member_id) FROM ins)
 """
 
-_LOCK_SQL = f"""
+_LOCK_SQL = """
 SELECT array_agg(member_id) FILTER (WHERE config_version <> %(version)s::int) FROM (
-    SELECT member_id, config_version FROM {{score}} WHERE member_id = ANY(%(owners)s::bigint[])
+    SELECT member_id, config_version FROM {score} WHERE member_id = ANY(%(owners)s::bigint[])
     ORDER BY member_id FOR UPDATE) locked
 """
 
@@ -370,7 +369,7 @@ class _ContentSpec:
 # measured; see _events_write).
 # A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
 # as a conflict); the caller runs the statement again for it.
-_MEMBERS_UPSERT_SQL = f"""
+_MEMBERS_UPSERT_SQL = """
 WITH v(source, external_id, email, name, persona, attrs) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
                          %(persona)s::varchar[], %(attrs)s::jsonb[])),
@@ -380,9 +379,9 @@ old AS (
                AS named,
            v.persona IS NOT NULL AND v.persona <> m.persona AS persona_changed,
            v.attrs IS NOT NULL AND m.attributes || v.attrs <> m.attributes AS attrs_changed
-    FROM v JOIN {{member}} m ON m.source = v.source AND m.external_id = v.external_id),
+    FROM v JOIN {member} m ON m.source = v.source AND m.external_id = v.external_id),
 ins AS (
-    INSERT INTO {{member}} (source, external_id, email, display_name, crm_id, persona, attributes, joined_at, is_excluded,
+    INSERT INTO {member} (source, external_id, email, display_name, crm_id, persona, attributes, joined_at, is_excluded,
                        created_at, updated_at)
     SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.name, ''), '', COALESCE(v.persona, ''),
            COALESCE(v.attrs, jsonb_build_object()), %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
@@ -396,10 +395,10 @@ SELECT id, source, external_id, persona_changed, attrs_changed AND NOT persona_c
 FROM old
 """
 
-_MEMBERS_UPDATE_SQL = f"""
+_MEMBERS_UPDATE_SQL = """
 WITH locked AS (  -- in member-id order, whatever order the update visits them in: no lock-order deadlocks
-    SELECT id FROM {{member}} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
-UPDATE {{member}} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
+    SELECT id FROM {member} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
+UPDATE {member} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
                    persona = COALESCE(v.persona, m.persona),
                    attributes = CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END,
                    updated_at = %(now)s::timestamptz
@@ -410,7 +409,7 @@ WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)
 
 # Contents likewise; `author` is a member id. Returns each content's author and topic as stored before this
 # batch (NULL, '' for the ones it inserts), which the caller needs to replay the batch's events in order.
-_CONTENTS_UPSERT_SQL = f"""
+_CONTENTS_UPSERT_SQL = """
 WITH v(source, external_id, author, kind, topic, title) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(author)s::bigint[], %(kind)s::varchar[],
                          %(topic)s::varchar[], %(title)s::varchar[])),
@@ -420,16 +419,16 @@ old AS (
            COALESCE(v.topic, c.topic) AS topic, COALESCE(v.title, c.title) AS title,
            (v.author IS NOT NULL AND v.author IS DISTINCT FROM c.author_id) OR (v.kind IS NOT NULL AND v.kind <> c.kind)
            OR (v.topic IS NOT NULL AND v.topic <> c.topic) OR (v.title IS NOT NULL AND v.title <> c.title) AS changed
-    FROM v JOIN {{content}} c ON c.source = v.source AND c.external_id = v.external_id),
+    FROM v JOIN {content} c ON c.source = v.source AND c.external_id = v.external_id),
 ins AS (
-    INSERT INTO {{content}} (source, external_id, author_id, kind, topic, title, created_at)
+    INSERT INTO {content} (source, external_id, author_id, kind, topic, title, created_at)
     SELECT v.source, v.external_id, v.author, COALESCE(v.kind, ''), COALESCE(v.topic, ''), COALESCE(v.title, ''),
            %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
     ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id),
 upd AS (
-    UPDATE {{content}} c SET author_id = o.author, kind = o.kind, topic = o.topic, title = o.title
+    UPDATE {content} c SET author_id = o.author, kind = o.kind, topic = o.topic, title = o.title
     FROM old o WHERE c.id = o.id AND o.changed)
 SELECT id, source, external_id, NULL::bigint, '' FROM ins
 UNION ALL
@@ -613,10 +612,10 @@ def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now:
 
 # The oldest rows of a partition, picked once: as an IN (subquery), PostgreSQL may plan a nested-loop semi join
 # that rescans the LIMIT per row, and each rescan skips the rows this statement already deleted, taking them all.
-_CLAIM_SQL = f"""
+_CLAIM_SQL = """
 WITH picked AS MATERIALIZED (
-    SELECT id FROM {{pending}} WHERE partition = %s AND error = '' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-DELETE FROM {{pending}} p USING picked WHERE p.id = picked.id
+    SELECT id FROM {pending} WHERE partition = %s AND error = '' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+DELETE FROM {pending} p USING picked WHERE p.id = picked.id
 RETURNING p.id, p.partitions, ARRAY(SELECT jsonb_array_elements_text(p.action_ids)::bigint),
           ARRAY(SELECT jsonb_array_elements_text(p.refit)::bigint)
 """
