@@ -13,10 +13,11 @@ from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_da
 from community_scoring.scoring.fit import fit_matches
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
+from community_scoring.store.base import rules_for
 
 
 def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:
-    return (config or scoring_config_current()).for_persona(member.persona).half_life_days
+    return rules_for(config or scoring_config_current(), member).half_life_days
 
 
 def interest_breakdown(
@@ -53,7 +54,7 @@ def interest_breakdown(
 def interest_fit_breakdown(*, member: Member, config: ScoringConfig | None = None) -> list[dict[str, Any]]:
     """Which fit rules the member meets and what each gives (their points sum to the member's fit), in the
     rules' order: attribute, operator, value, points, and the member's value that met it (actual)."""
-    rules = (config or scoring_config_current()).for_persona(member.persona)
+    rules = rules_for(config or scoring_config_current(), member)
     attributes = {**(member.attributes or {}), **({"persona": member.persona} if member.persona else {})}
     return [
         {"attribute": c.attribute, "operator": c.operator, "value": c.value, "points": c.points,

@@ -27,6 +27,8 @@ from community_scoring.services.config_documents import (
     InfluenceConfigSerializer, InterestConfigChangeSerializer, document_parse,
 )
 from community_scoring.services.recompute import interest_tallies_load, recompute_job_start
+from community_scoring.store import interest_store
+from community_scoring.store.base import rules_for
 
 
 class ConfigVersionConflict(Exception):
@@ -196,18 +198,18 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
     member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(member_ids), 1000):
         chunk = member_ids[start:start + 1000]
-        members = {m["pk"]: m for m in Member.objects.filter(pk__in=chunk).values("pk", "persona", "attributes")}
+        members = interest_store().members_facts(chunk)
         tallies = interest_tallies_load(member_ids=chunk, with_topics=False)
         for member_id in chunk:
             total += 1
             member = members[member_id]
             stages = []
             for config in (current, proposed):
-                rules = config.for_persona(member["persona"])
+                rules = rules_for(config, member)
                 values = bucket_values(tallies.get(member_id, []), rules)
                 as_of = max([now, *(v.tally.day for v in values)])
                 engagement = engagement_at(values, as_of, rules.half_life_days)
-                fit = rules.fit(member["attributes"] or {}, member["persona"])
+                fit = rules.fit(member.attributes, member.persona)
                 stages.append(config.stage_for(engagement, fit))
             if stages[0] != stages[1]:
                 transitions[f"{stages[0]}->{stages[1]}"] += 1

@@ -19,6 +19,7 @@ from community_scoring.scoring.ruleset import INACTIVITY
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest_queue import interest_pending_dispatch
 from community_scoring.store import interest_store
+from community_scoring.store.base import rules_for
 
 SYSTEM_SOURCE = "system"
 
@@ -41,11 +42,12 @@ def interest_inactivity_apply(*, now: datetime | None = None, chunk_size: int = 
     candidates = (
         InterestScore.objects.filter(last_activity_at__lte=now - timedelta(days=min(options)))
         .annotate(penalised=Exists(penalised)).filter(penalised=False)
-        .order_by("member_id").values_list("member_id", "last_activity_at", "member__persona")
+        .order_by("member_id").values_list("member_id", "last_activity_at")
     )
+    members = interest_store().members_facts(member_id for member_id, _ in candidates)
     due: list[Action] = []
-    for member_id, last, persona in candidates:
-        days = config.for_persona(persona).inactivity_days
+    for member_id, last in candidates:
+        days = rules_for(config, members[member_id]).inactivity_days
         if not days or last > now - timedelta(days=days):
             continue
         due.append(Action(

@@ -104,8 +104,9 @@ class Claimed:
     refit: list[int]
 
 
-def rules_for(config: ScoringConfig, member: MemberFacts) -> MemberRules:
-    """The rules that apply to a member (today: their persona's set over the default set)."""
+def rules_for(config: ScoringConfig, member: MemberFacts | Any) -> MemberRules:
+    """The rules that apply to a member (MemberFacts, or a Member): today their persona's set over the default
+    set. Every reader and writer of interest resolves a member's rules here."""
     return config.for_persona(member.persona)
 
 
