@@ -41,14 +41,19 @@ class ForumError(ValueError):
 
 
 def forum_member_for_user(*, user) -> Member:
-    """The forum's Member for a Django user (source "forum", external id = user pk), created on first use."""
+    """The forum's Member for a Django user (source "forum", external id = user pk), created on first use.
+
+    A staff user's member is excluded from leaderboards when it is first linked to the user (the community's own
+    team is not its audience); an admin may include it again afterwards.
+    """
     member = member_upsert(
         source=FORUM_SOURCE, external_id=str(user.pk), email=user.email or None,
         display_name=user.get_full_name() or user.get_username(),
     )
     if member.user_id != user.pk:
         member.user = user
-        member.save(update_fields=["user", "updated_at"])
+        member.is_excluded = member.is_excluded or user.is_staff or user.is_superuser
+        member.save(update_fields=["user", "is_excluded", "updated_at"])
     return member
 
 

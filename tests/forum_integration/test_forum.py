@@ -186,6 +186,21 @@ def test_member_for_a_django_user_is_stable(db):
         FORUM_SOURCE, str(user.pk), "ada@example.com", "Ada")
 
 
+def test_a_staff_users_member_is_left_off_the_leaderboards_and_an_admin_can_include_it(db, api):
+    from community_scoring.selectors.leaderboards import leaderboard_interest
+
+    staff = get_user_model().objects.create_user(username="mod", email="mod@example.com", is_staff=True)
+    user = get_user_model().objects.create_user(username="sam", email="sam@example.com")
+    moderator, member = forum.forum_member_for_user(user=staff), forum.forum_member_for_user(user=user)
+    for author in (moderator, member):
+        forum.forum_question_create(author=author, category=api, title=f"A question by {author.display_name}")
+    assert (moderator.is_excluded, member.is_excluded) == (True, False)
+    assert [row.member_id for row in leaderboard_interest().rows] == [member.pk]
+
+    Member.objects.filter(pk=moderator.pk).update(is_excluded=False)  # an admin includes the moderator
+    assert forum.forum_member_for_user(user=staff).is_excluded is False  # and it stays included
+
+
 def test_buckets_show_which_rules_paid(ada, bob, cy, question):
     forum.forum_answer_create(author=bob, question=question, body="Use the cursor.", created_at=T)
     forum.forum_vote_cast(member=cy, post=question, direction="up", voted_at=T)
