@@ -5,6 +5,7 @@ from typing import Any
 from community_scoring.models import Content, Member
 from community_scoring.services.interest import interest_fit_refresh
 from community_scoring.services.recompute import interest_members_refresh
+from community_scoring.store.base import content_merge, member_merge
 
 
 def member_upsert(
@@ -19,18 +20,10 @@ def member_upsert(
 ) -> Member:
     """Find the member by (source, external id), creating it, and update the fields given (None = leave as is)."""
     member, created = Member.objects.get_or_create(source=source, external_id=external_id)
-    changed: list[str] = []
-    for field, value in (("email", email), ("display_name", display_name), ("persona", persona), ("crm_id", crm_id)):
-        if value is not None and getattr(member, field) != value:
-            setattr(member, field, value)
-            changed.append(field)
-    if attributes:
-        merged = {**member.attributes, **attributes}
-        if merged != member.attributes:
-            member.attributes = merged
-            changed.append("attributes")
+    changed = member_merge(member, email=email, display_name=display_name, persona=persona, crm_id=crm_id,
+                           attributes=attributes)
     if changed:
-        member.save(update_fields=[*changed, "updated_at"])
+        member.save(update_fields=[*sorted(changed), "updated_at"])
         if not created and "persona" in changed:
             # The persona picks the rule set (points, caps, half-life): re-score the member from the log.
             interest_members_refresh(member_ids=[member.pk])
@@ -50,11 +43,7 @@ def content_upsert(
 ) -> Content:
     """Find content by (source, external id), creating it, and fill in what is given."""
     content, _ = Content.objects.get_or_create(source=source, external_id=external_id)
-    changed: list[str] = []
-    for field, value in (("author", author), ("topic", topic), ("kind", kind), ("title", title)):
-        if value is not None and getattr(content, field) != value:
-            setattr(content, field, value)
-            changed.append(field)
+    changed = content_merge(content, author=author, topic=topic, kind=kind, title=title)
     if changed:
-        content.save(update_fields=changed)
+        content.save(update_fields=sorted(changed))
     return content

@@ -27,7 +27,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from community_scoring.models import (
-    Action, ConfigVersion, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, Rule,
+    Action, ConfigVersion, Content, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, Rule,
     RuleSet, Stage, StageTransition,
 )
 from community_scoring.scoring.decay import to_epoch_days
@@ -116,6 +116,35 @@ def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) 
     score.score = score.engagement + score.fit
     score.stage = config.stage_for(score.engagement, score.fit)
     score.config_version = config.version
+
+
+def member_merge(member: Member, *, email: str | None = None, display_name: str | None = None,
+                 persona: str | None = None, crm_id: str | None = None,
+                 attributes: dict[str, Any] | None = None) -> set[str]:
+    """Apply what a source says of a member, in memory: each field given replaces the stored one (None: not
+    said), attributes are merged over the stored ones. Returns the names of the fields that changed."""
+    changed = set()
+    for name, value in (("email", email), ("display_name", display_name), ("persona", persona), ("crm_id", crm_id)):
+        if value is not None and getattr(member, name) != value:
+            setattr(member, name, value)
+            changed.add(name)
+    if attributes:
+        merged = {**member.attributes, **attributes}
+        if merged != member.attributes:
+            member.attributes = merged
+            changed.add("attributes")
+    return changed
+
+
+def content_merge(content: Content, *, author: Member | None = None, topic: str | None = None,
+                  kind: str | None = None, title: str | None = None) -> set[str]:
+    """Apply what a source says of a content, in memory (None: not said); the names of the fields that changed."""
+    changed = set()
+    for name, value in (("author", author), ("topic", topic), ("kind", kind), ("title", title)):
+        if value is not None and getattr(content, name) != value:
+            setattr(content, name, value)
+            changed.add(name)
+    return changed
 
 
 def event_persona(member: Any) -> str | None:

@@ -34,8 +34,8 @@ from community_scoring.scoring.decay import accumulate, day_of, day_start, from_
 from community_scoring.scoring.ledger import primary_topic_of
 from community_scoring.scoring.ruleset import INACTIVITY, MemberRules, ScoringConfig
 from community_scoring.store.base import (
-    Claimed, InterestStore, StageChange, StoredBatch, event_metadata, event_persona, rules_for, score_evaluate,
-    stage_change_of,
+    Claimed, InterestStore, StageChange, StoredBatch, content_merge, event_metadata, event_persona, member_merge,
+    rules_for, score_evaluate, stage_change_of,
 )
 from community_scoring.store.bulk import ids_q
 
@@ -190,17 +190,8 @@ class _Batch:
             member = self.members[key] = Member(source=source, external_id=external_id, joined_at=self.now)
         if given is None:
             return member
-        persona = event_persona(given)
-        changed = set()
-        for name, value in (("email", given.email or None), ("display_name", given.name), ("persona", persona)):
-            if value is not None and getattr(member, name) != value:
-                setattr(member, name, value)
-                changed.add(name)
-        if given.attributes:
-            merged = {**member.attributes, **given.attributes}
-            if merged != member.attributes:
-                member.attributes = merged
-                changed.add("attributes")
+        changed = member_merge(member, email=given.email or None, display_name=given.name,
+                               persona=event_persona(given), attributes=given.attributes)
         if changed and key in self.existing_members:
             member.updated_at = self.now  # auto_now: bulk_update does not set it
             self.changed_members.add(key)
@@ -219,14 +210,8 @@ class _Batch:
         content = self.contents.get(key)
         if content is None:
             content = self.contents[key] = Content(source=source, external_id=given.external_id)
-        changed = False
-        if author is not None and (content.author is None or _key(content.author) != _key(author)):
-            content.author, changed = author, True
-        for name in ("topic", "kind", "title"):
-            value = getattr(given, name)
-            if value and getattr(content, name) != value:
-                setattr(content, name, value)
-                changed = True
+        changed = content_merge(content, author=author, topic=given.topic or None, kind=given.kind or None,
+                                title=given.title or None)
         if changed and content.pk is not None:
             self.changed_contents.add(key)
         return content
@@ -263,10 +248,6 @@ class _Batch:
         if batch.created:
             batch.pending = store.pending_add(action_ids=list(batch.created.values()), refit=batch.attributes_changed)
         return batch
-
-
-def _key(row: Any) -> tuple[str, str]:
-    return row.source, row.external_id
 
 
 def _by_key(queryset, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:
