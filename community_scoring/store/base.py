@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection
@@ -102,6 +103,17 @@ class Claimed:
     partitions: int
     action_ids: list[int]
     refit: list[int]
+
+
+@lru_cache(maxsize=None)
+def _fingerprint_sql(vendor: str) -> str:
+    """InterestStore.config_fingerprint's statement (built once per database kind)."""
+    quote = connection.ops.quote_name
+    selects = [f"(SELECT MAX({quote('number')}) FROM {quote(ConfigVersion._meta.db_table)})"]
+    for model in (RuleSet, Rule, FitRule, Stage):
+        table = quote(model._meta.db_table)
+        selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({quote('updated_at')}) FROM {table})"]
+    return "SELECT " + ", ".join(selects)
 
 
 def rules_for(config: ScoringConfig, member: MemberFacts | Any) -> MemberRules:
@@ -241,13 +253,8 @@ class InterestStore(ABC):
     def config_fingerprint(self) -> tuple:
         """(latest config version number, then row count and latest updated_at of each config table), one query:
         what the compiled configuration's cache is keyed by (selectors.config)."""
-        quote = connection.ops.quote_name
-        selects = [f"(SELECT MAX({quote('number')}) FROM {quote(ConfigVersion._meta.db_table)})"]
-        for model in (RuleSet, Rule, FitRule, Stage):
-            table = quote(model._meta.db_table)
-            selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({quote('updated_at')}) FROM {table})"]
         with connection.cursor() as cursor:
-            sized_execute(cursor, "SELECT " + ", ".join(selects), [], rows=1)  # prepared: it runs for every batch
+            sized_execute(cursor, _fingerprint_sql(connection.vendor), [], rows=1)  # prepared: runs every batch
             row = cursor.fetchone()
         return (row[0] or 0, *row[1:])
 
