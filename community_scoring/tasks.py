@@ -57,3 +57,11 @@ def interest_partition_score_task(partition: int) -> int:
     from community_scoring.services import interest_queue
 
     return interest_queue.interest_pending_drain(partition)
+
+
+@shared_task(name="community_scoring.members_link", acks_late=True)
+def members_link_task(identity_ids: list[int]) -> list[int]:
+    """Merge these identities' members with those sharing a crm_id or verified email (services.identity)."""
+    from community_scoring.services import identity
+
+    return identity.members_link(identity_ids=identity_ids)

@@ -229,6 +229,31 @@ class MemberIdentitySerializer(MemberBriefSerializer):
     is_excluded = serializers.BooleanField()
 
 
+class IdentitySerializer(serializers.Serializer):
+    """One (source, external id) the member is known by. A member is one person: identities with the same crm_id
+    or the same verified email are merged into it, and an admin may merge or unmerge them."""
+
+    id = serializers.IntegerField(help_text="The identity's id: the member's own id for the first identity.")
+    source = serializers.CharField()
+    external_id = serializers.CharField()
+    display_name = serializers.CharField()
+    email = serializers.CharField(allow_null=True, help_text="null unless the caller may see PII.")
+    email_verified = serializers.BooleanField(help_text="The source verified this email.")
+    crm_id = serializers.CharField()
+    merged = serializers.BooleanField(help_text="Merged into this member (false: the member's own identity).")
+
+
+class MergeInSerializer(serializers.Serializer):
+    members = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=100,
+        help_text="Ids of the members (or identities) to merge into this member, with all their identities.")
+
+
+class UnmergeInSerializer(serializers.Serializer):
+    identity = serializers.IntegerField(
+        min_value=1, help_text="Id of an identity merged into this member: it becomes a member of its own again.")
+
+
 class BreakdownRowSerializer(serializers.Serializer):
     """How the engagement score was earned from one action type (acting, or being acted on if `received`)."""
 
@@ -387,6 +412,7 @@ class AudienceSerializer(serializers.Serializer):
     """Everything known about one member, for a CRM or a profile page."""
 
     member = MemberIdentitySerializer()
+    identities = IdentitySerializer(many=True)
     interest = AudienceInterestSerializer(allow_null=True)
     influence = AudienceInfluenceSerializer(allow_null=True)
     sentiment = SentimentSerializer()
@@ -430,6 +456,12 @@ class AudienceSerializer(serializers.Serializer):
                 "crm_id": m.crm_id, "attributes": m.attributes, "joined_at": iso(m.joined_at),
                 "is_excluded": m.is_excluded,
             },
+            "identities": [
+                {"id": i.pk, "source": i.source, "external_id": i.external_id, "display_name": i.display_name,
+                 "email": member_email(i, self.context), "email_verified": i.email_verified, "crm_id": i.crm_id,
+                 "merged": i.pk != m.pk}
+                for i in data["identities"]
+            ],
             "interest": interest,
             "influence": influence,
             "sentiment": data["sentiment"],

@@ -2,11 +2,11 @@ from .action import Action, ActionType
 from .config import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from .content import Content
 from .interest import InterestBucket, InterestPending, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
-from .member import Member
+from .member import MergeBlock, Member
 from .recompute import RecomputeJob
 from .token import ApiToken
 
 __all__ = [
     "Action", "ActionType", "ApiToken", "ConfigVersion", "Content", "FitRule", "InterestBucket", "InterestScore",
-    "InterestPending", "InterestTopic", "Member", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
+    "InterestPending", "InterestTopic", "Member", "MergeBlock", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
 ]

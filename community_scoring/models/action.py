@@ -41,6 +41,12 @@ class Action(models.Model):
         "community_scoring.Content", null=True, blank=True, on_delete=models.SET_NULL, related_name="actions",
         db_constraint=False,
     )
+    # The identities the event named, where they differ from the members above (an identity merged into another
+    # member): what an unmerge gives the actions back to. Empty: the same as member / target_member.
+    identity = models.ForeignKey("community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", db_index=False, db_constraint=False)
+    target_identity = models.ForeignKey("community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", db_index=False, db_constraint=False)
     topic = models.CharField(max_length=128, blank=True, help_text="Topic of the content acted on, at record time.")
     text = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)

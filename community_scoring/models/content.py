@@ -9,6 +9,10 @@ class Content(models.Model):
     author = models.ForeignKey(
         "community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="contents"
     )
+    author_identity = models.ForeignKey(
+        "community_scoring.Member", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False, db_constraint=False, help_text="The author's identity, where it differs from author (merged).",
+    )
     kind = models.CharField(max_length=32, blank=True)
     topic = models.CharField(max_length=128, blank=True, db_index=True, help_text="Category or tag.")
     title = models.CharField(max_length=300, blank=True)

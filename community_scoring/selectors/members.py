@@ -184,7 +184,8 @@ def member_list(
     Raises ValidationError naming the offending filter.
     """
     ordering = ordering or member_ordering(None)
-    queryset = influence_link.member_queryset_with_influence(Member.objects.select_related("interest"))
+    queryset = influence_link.member_queryset_with_influence(
+        Member.objects.filter(merged_into__isnull=True).select_related("interest"))
     filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
@@ -214,8 +215,17 @@ def member_keyset_segments(ordering: MemberOrdering) -> list[tuple[Q, str | None
 
 
 def member_get(*, member_id: int) -> Member:
-    """Raises Member.DoesNotExist."""
-    return Member.objects.select_related("interest").get(pk=member_id)
+    """The member, or the member an identity id was merged into. Raises Member.DoesNotExist."""
+    member = Member.objects.select_related("interest").get(pk=member_id)
+    if member.merged_into_id is not None:
+        member = Member.objects.select_related("interest").get(pk=member.merged_into_id)
+    return member
+
+
+def member_identities(*, member_id: int) -> list[Member]:
+    """A member's identities: itself first, then the identities merged into it, in id order."""
+    return sorted(Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)),
+                  key=lambda m: (m.pk != member_id, m.pk))
 
 
 class MemberLookupError(ValidationError):
@@ -225,7 +235,8 @@ class MemberLookupError(ValidationError):
 def member_lookup(
     *, external_id: str | None = None, source: str | None = None, email: str | None = None
 ) -> Member:
-    """Find one member by external id (and source when several platforms use it) or by email.
+    """Find one member by an identity's external id (and source when several platforms use it) or email
+    (case-insensitive): the member the matching identities belong to.
 
     Raises Member.DoesNotExist when nothing matches, MemberLookupError when the parameters are missing or
     match several members.
@@ -236,20 +247,17 @@ def member_lookup(
             queryset = queryset.filter(source=source)
         field = "external_id"
     elif email:
-        # Exact match first (uses the email index); case-insensitive only when that finds nobody.
-        queryset = Member.objects.filter(email=email)
-        if not queryset.exists():
-            queryset = Member.objects.filter(email__iexact=email)
+        queryset = Member.objects.filter(email__iexact=email)
         field = "email"
     else:
         raise MemberLookupError({"external_id": ["give external_id (optionally with source) or email"]})
-    members = list(queryset.select_related("interest")[:2])
-    if not members:
+    people = {merged or pk for pk, merged in queryset.values_list("pk", "merged_into_id")[:101]}
+    if not people:
         raise Member.DoesNotExist(f"no member with that {field}")
-    if len(members) > 1:
+    if len(people) > 1:
         hint = "add source" if field == "external_id" else "look the member up by id or external_id"
         raise MemberLookupError({field: [f"matches several members; {hint}"]})
-    return members[0]
+    return Member.objects.select_related("interest").get(pk=people.pop())
 
 
 def poll_response_sentiment(metadata: Mapping[str, Any] | None) -> float | None:
@@ -328,6 +336,7 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
         implicit["band"] = sentiment_band(implicit["mean"])
     return {
         "member": member,
+        "identities": member_identities(member_id=member.pk),
         "interest": interest_data,
         "influence": influence,
         "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},

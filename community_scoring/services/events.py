@@ -41,6 +41,8 @@ class MemberIn:
     name: str | None = None
     persona: str | None = None
     attributes: dict[str, Any] | None = None
+    crm_id: str | None = None  # the CRM's id of the person: identities with one crm_id are one member
+    email_verified: bool = False  # the source verified `email`: identities with one verified email are one member
 
 
 @dataclass(slots=True)
@@ -77,7 +79,7 @@ class IngestResult:
 
 
 # Column limits of the tables the batch writes (a too-long value must be rejected, not fail the statement).
-_LIMITS = {"source": 64, "event_id": 191, "external_id": 191, "email": 254, "name": 200, "persona": 64,
+_LIMITS = {"source": 64, "event_id": 191, "external_id": 191, "email": 254, "name": 200, "persona": 64, "crm_id": 191,
            "topic": 128, "kind": 32, "title": 300}
 
 
@@ -177,6 +179,10 @@ def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], 
         add("name", _text_error(member.name, _LIMITS["name"]))
     if member.persona is not None:
         add("persona", _text_error(member.persona, _LIMITS["persona"]))
+    if member.crm_id is not None:
+        add("crm_id", _text_error(member.crm_id, _LIMITS["crm_id"]))
+    if type(member.email_verified) is not bool:
+        add("email_verified", "must be true or false")
     if member.attributes is not None:
         add("attributes", _json_error(member.attributes))
         persona = member.attributes.get("persona") if isinstance(member.attributes, dict) else None
@@ -206,7 +212,7 @@ def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now:
 
 # _LIMITS as plain names for the fast path, which reads them for every event.
 _SOURCE_MAX, _EVENT_ID_MAX, _EXTERNAL_ID_MAX = _LIMITS["source"], _LIMITS["event_id"], _LIMITS["external_id"]
-_EMAIL_MAX, _NAME_MAX, _PERSONA_MAX = _LIMITS["email"], _LIMITS["name"], _LIMITS["persona"]
+_EMAIL_MAX, _NAME_MAX, _PERSONA_MAX, _CRM_ID_MAX = _LIMITS["email"], _LIMITS["name"], _LIMITS["persona"], _LIMITS["crm_id"]
 _TOPIC_MAX, _KIND_MAX, _TITLE_MAX = _LIMITS["topic"], _LIMITS["kind"], _LIMITS["title"]
 _PLAIN_DEPTH = 4  # deeper attributes/metadata take the detailed check (which also meets cycles and odd types)
 assert _PLAIN_DEPTH < JSON_DEPTH_MAX  # so the fast path never needs to check depth itself
@@ -255,9 +261,15 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
         return False
     external_id, email, name, persona, attributes = (member.external_id, member.email, member.name,
                                                      member.persona, member.attributes)
+    if type(member.email_verified) is not bool:
+        return False
     if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX):
         return False
     texts = [source, event_id, external_id]
+    if member.crm_id is not None:
+        if not (type(member.crm_id) is str and len(member.crm_id) <= _CRM_ID_MAX):
+            return False
+        texts.append(member.crm_id)
     if email:
         if not (type(email) is str and len(email) <= _EMAIL_MAX):
             return False

@@ -13,7 +13,9 @@ duplicate or rejected (with errors by field). Per batch:
 3. scoring follows the same way whoever called (services.interest_queue): right away with
    INTEREST_SCORING=inline, by a Celery task once the caller's transaction commits with ``worker``;
 4. members whose persona the batch changed are re-scored from the log (their rule set changed), and members
-   whose attributes alone changed get their fit re-evaluated.
+   whose attributes alone changed get their fit re-evaluated;
+5. identities the batch gave a crm_id or a verified email are merged with the members sharing it
+   (services.identity: one person, one member).
 
 The door may be called inside the caller's transaction (the bundled forum writes its row and its action together).
 """
@@ -24,6 +26,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from community_scoring.services.events import CREATED, DUPLICATE, REJECTED, EventIn, IngestResult, event_errors
+from community_scoring.services.identity import members_link_dispatch
 from community_scoring.services.interest import interest_fit_refresh
 from community_scoring.services.interest_queue import interest_pending_dispatch
 from community_scoring.services.recompute import interest_members_refresh
@@ -55,6 +58,7 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
         batch = store.events_write(accepted, now=now)
         interest_pending_dispatch(batch.pending)
         _rescore_changed_members(batch)
+        members_link_dispatch(batch.keyed)
         for i, event in accepted:
             action_id = batch.created.get(i)
             results[i] = IngestResult(event_id=event.event_id, status=CREATED if action_id else DUPLICATE,

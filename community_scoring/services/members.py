@@ -13,6 +13,7 @@ def member_upsert(
     source: str,
     external_id: str,
     email: str | None = None,
+    email_verified: bool | None = None,
     display_name: str | None = None,
     persona: str | None = None,
     attributes: dict[str, Any] | None = None,
@@ -20,7 +21,7 @@ def member_upsert(
 ) -> Member:
     """Find the member by (source, external id), creating it, and update the fields given (None = leave as is)."""
     member, created = Member.objects.get_or_create(source=source, external_id=external_id)
-    changed = member_merge(member, email=email, display_name=display_name, persona=persona, crm_id=crm_id,
+    changed = member_merge(member, email=email, email_verified=email_verified, display_name=display_name, persona=persona, crm_id=crm_id,
                            attributes=attributes)
     if changed:
         member.save(update_fields=[*sorted(changed), "updated_at"])

@@ -86,13 +86,15 @@ class StageChange:
 class StoredBatch:
     """What events_write stored: per accepted event index, the id of the action it created (absent: a duplicate);
     the members acting in new actions; existing members whose persona, or only whose attributes, the batch changed;
-    the pending rows that queue the new actions for scoring (committed with them)."""
+    the pending rows that queue the new actions for scoring (committed with them); the identities whose
+    crm_id or verified email is new, which may belong to another member (services.identity)."""
 
     created: dict[int, int] = field(default_factory=dict)
     pending: list[int] = field(default_factory=list)
     actors: set[int] = field(default_factory=set)
     persona_changed: set[int] = field(default_factory=set)
     attributes_changed: set[int] = field(default_factory=set)
+    keyed: set[int] = field(default_factory=set)  # identities given a crm_id or verified email: to link
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,16 @@ def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) 
     score.config_version = config.version
 
 
-def member_merge(member: Member, *, email: str | None = None, display_name: str | None = None,
-                 persona: str | None = None, crm_id: str | None = None,
+def member_merge(member: Member, *, email: str | None = None, email_verified: bool | None = None,
+                 display_name: str | None = None, persona: str | None = None, crm_id: str | None = None,
                  attributes: dict[str, Any] | None = None) -> set[str]:
     """Apply what a source says of a member, in memory: each field given replaces the stored one (None: not
-    said), attributes are merged over the stored ones. Returns the names of the fields that changed."""
+    said), attributes are merged over the stored ones. An email comes with whether the source verified it
+    (default: not). Returns the names of the fields that changed."""
     changed = set()
-    for name, value in (("email", email), ("display_name", display_name), ("persona", persona), ("crm_id", crm_id)):
+    verified = None if email is None else bool(email_verified)
+    for name, value in (("email", email), ("email_verified", verified), ("display_name", display_name),
+                        ("persona", persona), ("crm_id", crm_id)):
         if value is not None and getattr(member, name) != value:
             setattr(member, name, value)
             changed.add(name)
@@ -150,9 +155,18 @@ def member_merge(member: Member, *, email: str | None = None, display_name: str 
 
 def content_merge(content: Content, *, author: Member | None = None, topic: str | None = None,
                   kind: str | None = None, title: str | None = None) -> set[str]:
-    """Apply what a source says of a content, in memory (None: not said); the names of the fields that changed."""
+    """Apply what a source says of a content, in memory (None: not said); the names of the fields that changed.
+    ``author`` is the identity the source names: the content's author is its member, ``author_identity`` the
+    identity where it is a merged one."""
     changed = set()
-    for name, value in (("author", author), ("topic", topic), ("kind", kind), ("title", title)):
+    if author is not None:
+        person = author if author.merged_into_id is None else Member(pk=author.merged_into_id)
+        identity = None if author.merged_into_id is None else author
+        if content.author_id != person.pk or content.author is None or content.author_identity_id != (
+                identity.pk if identity else None):
+            content.author, content.author_identity = person, identity
+            changed |= {"author", "author_identity"}
+    for name, value in (("topic", topic), ("kind", kind), ("title", title)):
         if value is not None and getattr(content, name) != value:
             setattr(content, name, value)
             changed.add(name)

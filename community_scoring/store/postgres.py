@@ -330,10 +330,15 @@ class _MemberSpec:
     name: str | None = None
     persona: str | None = None
     attributes: dict[str, Any] | None = None
+    crm_id: str | None = None
+    verified: bool | None = None  # of the email given with it (None: no email given)
 
     def merge(self, member: Any) -> None:
         if member.email:
             self.email = member.email
+            self.verified = bool(member.email_verified)
+        if member.crm_id is not None:
+            self.crm_id = member.crm_id
         if member.name is not None:
             self.name = member.name
         persona = event_persona(member)
@@ -370,28 +375,32 @@ class _ContentSpec:
 # A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
 # as a conflict); the caller runs the statement again for it.
 _MEMBERS_UPSERT_SQL = """
-WITH v(source, external_id, email, name, persona, attrs) AS (
+WITH v(source, external_id, email, name, persona, attrs, crm_id, verified) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
-                         %(persona)s::varchar[], %(attrs)s::jsonb[])),
+                         %(persona)s::varchar[], %(attrs)s::jsonb[], %(crm_id)s::varchar[], %(verified)s::bool[])),
 old AS (
-    SELECT m.id, v.source, v.external_id,
+    SELECT m.id, v.source, v.external_id, COALESCE(m.merged_into_id, m.id) AS person,
            COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name), false)
                AS named,
+           COALESCE((v.crm_id <> '' AND v.crm_id <> m.crm_id)
+                    OR (v.verified AND (NOT m.email_verified OR v.email <> m.email)), false) AS keyed,
+           COALESCE(v.crm_id <> m.crm_id OR v.verified <> m.email_verified, false) AS keys_changed,
            v.persona IS NOT NULL AND v.persona <> m.persona AS persona_changed,
            v.attrs IS NOT NULL AND m.attributes || v.attrs <> m.attributes AS attrs_changed
     FROM v JOIN {member} m ON m.source = v.source AND m.external_id = v.external_id),
 ins AS (
-    INSERT INTO {member} (source, external_id, email, display_name, crm_id, persona, attributes, joined_at, is_excluded,
-                       created_at, updated_at)
-    SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.name, ''), '', COALESCE(v.persona, ''),
-           COALESCE(v.attrs, jsonb_build_object()), %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
+    INSERT INTO {member} (source, external_id, email, email_verified, display_name, crm_id, persona, attributes,
+                          joined_at, is_excluded, created_at, updated_at)
+    SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.verified, false), COALESCE(v.name, ''),
+           COALESCE(v.crm_id, ''), COALESCE(v.persona, ''), COALESCE(v.attrs, jsonb_build_object()),
+           %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
-    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id)
-SELECT id, source, external_id, false, false, false FROM ins
+    ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id, email_verified, crm_id)
+SELECT id, source, external_id, id, false, false, false, crm_id <> '' OR email_verified FROM ins
 UNION ALL
-SELECT id, source, external_id, persona_changed, attrs_changed AND NOT persona_changed,
-       named OR persona_changed OR attrs_changed
+SELECT id, source, external_id, person, persona_changed, attrs_changed AND NOT persona_changed,
+       named OR keys_changed OR persona_changed OR attrs_changed, keyed
 FROM old
 """
 
@@ -399,47 +408,56 @@ _MEMBERS_UPDATE_SQL = """
 WITH locked AS (  -- in member-id order, whatever order the update visits them in: no lock-order deadlocks
     SELECT id FROM {member} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
 UPDATE {member} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
+                   email_verified = COALESCE(v.verified, m.email_verified), crm_id = COALESCE(v.crm_id, m.crm_id),
                    persona = COALESCE(v.persona, m.persona),
                    attributes = CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END,
                    updated_at = %(now)s::timestamptz
-FROM unnest(%(id)s::bigint[], %(email)s::varchar[], %(name)s::varchar[], %(persona)s::varchar[], %(attrs)s::jsonb[])
-     AS v(id, email, name, persona, attrs)
+FROM unnest(%(id)s::bigint[], %(email)s::varchar[], %(name)s::varchar[], %(persona)s::varchar[], %(attrs)s::jsonb[],
+            %(crm_id)s::varchar[], %(verified)s::bool[])
+     AS v(id, email, name, persona, attrs, crm_id, verified)
 WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)
 """
 
 # Contents likewise; `author` is a member id. Returns each content's author and topic as stored before this
 # batch (NULL, '' for the ones it inserts), which the caller needs to replay the batch's events in order.
 _CONTENTS_UPSERT_SQL = """
-WITH v(source, external_id, author, kind, topic, title) AS (
-    SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(author)s::bigint[], %(kind)s::varchar[],
-                         %(topic)s::varchar[], %(title)s::varchar[])),
+WITH v(source, external_id, author, author_identity, kind, topic, title) AS (
+    SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(author)s::bigint[],
+                         %(author_identity)s::bigint[], %(kind)s::varchar[], %(topic)s::varchar[], %(title)s::varchar[])),
 old AS (
     SELECT c.id, v.source, v.external_id, c.author_id AS old_author, c.topic AS old_topic,
-           COALESCE(v.author, c.author_id) AS author, COALESCE(v.kind, c.kind) AS kind,
-           COALESCE(v.topic, c.topic) AS topic, COALESCE(v.title, c.title) AS title,
-           (v.author IS NOT NULL AND v.author IS DISTINCT FROM c.author_id) OR (v.kind IS NOT NULL AND v.kind <> c.kind)
+           c.author_identity_id AS old_author_identity,
+           COALESCE(v.author, c.author_id) AS author,
+           CASE WHEN v.author IS NULL THEN c.author_identity_id ELSE v.author_identity END AS author_identity,
+           COALESCE(v.kind, c.kind) AS kind, COALESCE(v.topic, c.topic) AS topic, COALESCE(v.title, c.title) AS title,
+           (v.author IS NOT NULL AND (v.author IS DISTINCT FROM c.author_id
+                                      OR v.author_identity IS DISTINCT FROM c.author_identity_id))
+           OR (v.kind IS NOT NULL AND v.kind <> c.kind)
            OR (v.topic IS NOT NULL AND v.topic <> c.topic) OR (v.title IS NOT NULL AND v.title <> c.title) AS changed
     FROM v JOIN {content} c ON c.source = v.source AND c.external_id = v.external_id),
 ins AS (
-    INSERT INTO {content} (source, external_id, author_id, kind, topic, title, created_at)
-    SELECT v.source, v.external_id, v.author, COALESCE(v.kind, ''), COALESCE(v.topic, ''), COALESCE(v.title, ''),
-           %(now)s::timestamptz
+    INSERT INTO {content} (source, external_id, author_id, author_identity_id, kind, topic, title, created_at)
+    SELECT v.source, v.external_id, v.author, v.author_identity, COALESCE(v.kind, ''), COALESCE(v.topic, ''),
+           COALESCE(v.title, ''), %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
     ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id),
 upd AS (
-    UPDATE {content} c SET author_id = o.author, kind = o.kind, topic = o.topic, title = o.title
+    UPDATE {content} c SET author_id = o.author, author_identity_id = o.author_identity, kind = o.kind,
+                           topic = o.topic, title = o.title
     FROM old o WHERE c.id = o.id AND o.changed)
-SELECT id, source, external_id, NULL::bigint, '' FROM ins
+SELECT id, source, external_id, NULL::bigint, '', NULL::bigint FROM ins
 UNION ALL
-SELECT id, source, external_id, old_author, old_topic FROM old
+SELECT id, source, external_id, old_author, old_topic, old_author_identity FROM old
 """
 
 
 
 @dataclass(slots=True)
 class _MembersUpserted:
-    ids: dict[tuple[str, str], int]
+    ids: dict[tuple[str, str], int]  # key -> the member (person) it belongs to
+    identities: dict[tuple[str, str], int]  # key -> its own row, where it differs from ids[key] (merged identities)
+    keyed: set[int]  # identities with a crm_id or verified email, new or changed: to link (services.identity)
     persona_changed: set[int]  # existing members whose persona changed: their rule set changed
     attributes_changed: set[int]  # existing members whose attributes (only) changed: their fit may have
     changed: dict[int, tuple[str, str]]  # member id -> key, for the members whose fields change (not yet written)
@@ -477,12 +495,19 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
         "email": lambda key: specs[key].email or None, "name": lambda key: specs[key].name,
         "persona": lambda key: specs[key].persona,
         "attrs": lambda key: json.dumps(specs[key].attributes) if specs[key].attributes else None,
+        "crm_id": lambda key: specs[key].crm_id, "verified": lambda key: specs[key].verified,
     }, now)
-    upserted = _MembersUpserted({}, set(), set(), {})
-    for key, (pk, persona_changed, attributes_changed, changed) in rows.items():
-        upserted.ids[key] = pk
+    upserted = _MembersUpserted({}, {}, set(), set(), set(), {})
+    for key, (pk, person, persona_changed, attributes_changed, changed, keyed) in rows.items():
+        upserted.ids[key] = person
+        if person != pk:
+            upserted.identities[key] = pk
+        if keyed:
+            upserted.keyed.add(pk)
         if changed:
             upserted.changed[pk] = key
+        if person != pk:
+            continue  # a merged identity's persona and attributes are its own: the member's are the person's row
         if persona_changed:
             upserted.persona_changed.add(pk)
         if attributes_changed:
@@ -499,24 +524,27 @@ def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _Me
     given = [specs[upserted.changed[pk]] for pk in ids]
     columns = {"id": ids, "email": [spec.email or None for spec in given], "name": [spec.name for spec in given],
                "persona": [spec.persona for spec in given],
-               "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given]}
+               "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given],
+               "crm_id": [spec.crm_id for spec in given], "verified": [spec.verified for spec in given]}
     _execute_arrays(_MEMBERS_UPDATE_SQL, columns, now)
 
 
-def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], member_ids: dict[tuple[str, str], int], *,
+def _contents_upsert(specs: dict[tuple[str, str], _ContentSpec], members: _MembersUpserted, *,
                      now: datetime) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], list]]:
-    """Insert the missing contents and update the changed; returns ({key: id}, {key: [author id, topic] as they
-    were before this batch}) so each event can see the content as it stood when that event happened."""
+    """Insert the missing contents and update the changed; returns ({key: id}, {key: [author id, topic, author
+    identity] as they were before this batch}) so each event can see the content as it stood when that event
+    happened."""
     rows = _upsert(_CONTENTS_UPSERT_SQL, list(specs), {
-        "author": lambda key: member_ids[specs[key].author] if specs[key].author else None,
+        "author": lambda key: members.ids[specs[key].author] if specs[key].author else None,
+        "author_identity": lambda key: members.identities.get(specs[key].author) if specs[key].author else None,
         "kind": lambda key: specs[key].kind, "topic": lambda key: specs[key].topic,
         "title": lambda key: specs[key].title,
     }, now)
-    return {key: row[0] for key, row in rows.items()}, {key: [row[1], row[2]] for key, row in rows.items()}
+    return {key: row[0] for key, row in rows.items()}, {key: [row[1], row[2], row[3]] for key, row in rows.items()}
 
 
 _ACTION_FIELDS = ["member", "action_type", "occurred_at", "target_member", "target_content", "topic", "text",
-                  "metadata", "source", "external_event_id", "recorded_at"]
+                  "metadata", "source", "external_event_id", "recorded_at", "identity", "target_identity"]
 assert {"id", *(Action._meta.get_field(name).attname for name in _ACTION_FIELDS)} == {
     f.attname for f in Action._meta.concrete_fields}, "an Action field is not written"
 
@@ -554,8 +582,8 @@ def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now:
     with transaction.atomic():
         commit_without_flush()
         upserted = _members_upsert(member_specs, now=now)
-        member_ids = upserted.ids
-        content_ids, state = _contents_upsert(content_specs, member_ids, now=now) if content_specs else ({}, {})
+        member_ids, identities = upserted.ids, upserted.identities
+        content_ids, state = _contents_upsert(content_specs, upserted, now=now) if content_specs else ({}, {})
 
     with transaction.atomic():
         if getattr(settings, "INGEST_ASYNC_COMMIT", False):  # opt-in: see settings.base
@@ -566,33 +594,37 @@ def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now:
         rows = []
         for i, event in accepted:
             source = event.source
-            member_id = member_ids[(source, event.member.external_id)]
+            actor = (source, event.member.external_id)
+            member_id, identity = member_ids[actor], identities.get(actor)
             tc = event.target_content
             target = state[(source, tc.external_id)] if tc else None
             if tc is not None:
                 if tc.author_external_id:
-                    target[0] = member_ids[(source, tc.author_external_id)]
+                    author = (source, tc.author_external_id)
+                    target[0], target[2] = member_ids[author], identities.get(author)
                 if tc.topic:
                     target[1] = tc.topic
             made = state[(source, event.content.external_id)] if event.content else None
             if made is not None:
-                made[0] = member_id
+                made[0], made[2] = member_id, identity
                 if event.content.topic:
                     made[1] = event.content.topic
             if event.target_member is not None:
-                target_member = member_ids[(source, event.target_member.external_id)]
+                named = (source, event.target_member.external_id)
+                target_member, target_identity = member_ids[named], identities.get(named)
             else:
-                target_member = target[0] if target is not None else None
+                target_member, target_identity = (target[0], target[2]) if target is not None else (None, None)
             topic = (target[1] if target else "") or (made[1] if made else "") or ""
             rows.append((member_id, event.type, event.occurred_at, target_member,
                          content_ids[(source, tc.external_id)] if tc else None, topic, event.text or "",
-                         event_metadata(event), source, event.event_id, now))
+                         event_metadata(event), source, event.event_id, now, identity, target_identity))
         # In key order: two batches inserting the same new event ids in different orders would each hold a key
         # of the unique index the other waits for (a deadlock); in one order, the second just waits.
         inserted = rows_upsert(Action, columns=_ACTION_FIELDS, rows=sorted(rows, key=lambda row: (row[8], row[9])),
                                conflict=["source", "external_event_id"], returning=["id", "source", "external_event_id"])
         new_ids = {(source, event_id): pk for pk, source, event_id in inserted}
-        batch = StoredBatch(persona_changed=upserted.persona_changed, attributes_changed=upserted.attributes_changed)
+        batch = StoredBatch(persona_changed=upserted.persona_changed, attributes_changed=upserted.attributes_changed,
+                            keyed=upserted.keyed)
         for (i, event), row in zip(accepted, rows):
             pk = new_ids.get((event.source, event.event_id))
             if pk is not None:

@@ -179,6 +179,7 @@ class _Batch:
         self.contents = _by_key(Content.objects.select_related("author"), content_keys)
         self.existing_members = set(self.members)
         self.changed_members: set[tuple[str, str]] = set()
+        self.keyed: set[tuple[str, str]] = set()
         self.changed_contents: set[tuple[str, str]] = set()
         self.known_events = {key for key in _keys(Action.objects.all(), {(e.source, e.event_id) for _, e in accepted},
                                                   field="external_event_id")}
@@ -190,12 +191,18 @@ class _Batch:
             member = self.members[key] = Member(source=source, external_id=external_id, joined_at=self.now)
         if given is None:
             return member
-        changed = member_merge(member, email=given.email or None, display_name=given.name,
-                               persona=event_persona(given), attributes=given.attributes)
+        changed = member_merge(member, email=given.email or None, email_verified=given.email_verified,
+                               display_name=given.name, persona=event_persona(given), attributes=given.attributes,
+                               crm_id=given.crm_id)
+        if (given.crm_id or (given.email and given.email_verified)) and (
+                key not in self.existing_members or changed & {"email", "email_verified", "crm_id"}):
+            self.keyed.add(key)
         if changed and key in self.existing_members:
             member.updated_at = self.now  # auto_now: bulk_update does not set it
             self.changed_members.add(key)
-            if "persona" in changed:
+            if member.merged_into_id is not None:
+                pass  # a merged identity's persona and attributes are its own: the member's are the person's row
+            elif "persona" in changed:
                 batch.persona_changed.add(member.pk)
             elif "attributes" in changed:
                 batch.attributes_changed.add(member.pk)
@@ -225,22 +232,29 @@ class _Batch:
             target_member = self.member(source, event.target_member.external_id) if event.target_member else None
             target_content = self.content(source, event.target_content, author=None)
             made = self.content(source, event.content, author=member)
-            if target_member is None and target_content is not None:
-                target_member = target_content.author
+            target_identity = None
+            if target_member is not None:
+                target_member, target_identity = _person(target_member)
+            elif target_content is not None:
+                target_member, target_identity = target_content.author, target_content.author_identity
             topic = (target_content.topic if target_content else "") or (made.topic if made else "") or ""
             if (source, event.event_id) not in self.known_events:
+                person, identity = _person(member)
                 actions.append((i, Action(
-                    member=member, action_type_id=event.type, occurred_at=event.occurred_at,
-                    target_member=target_member, target_content=target_content, topic=topic,
+                    member=person, identity=identity, action_type_id=event.type, occurred_at=event.occurred_at,
+                    target_member=target_member, target_identity=target_identity, target_content=target_content,
+                    topic=topic,
                     text=event.text or "", metadata=event_metadata(event), source=source,
                     external_event_id=event.event_id, recorded_at=self.now)))
         Member.objects.bulk_create([m for m in self.members.values() if m.pk is None])
         Member.objects.bulk_update([self.members[k] for k in sorted(self.changed_members)],
-                                   ["email", "display_name", "persona", "attributes", "updated_at"])
+                                   ["email", "email_verified", "display_name", "crm_id", "persona", "attributes",
+                                    "updated_at"])
+        batch.keyed = {self.members[k].pk for k in self.keyed}
         # Rows pointing at members (or contents) created just above get their ids as they are written.
         Content.objects.bulk_create([c for c in self.contents.values() if c.pk is None])
         Content.objects.bulk_update([self.contents[k] for k in sorted(self.changed_contents)],
-                                    ["author", "topic", "kind", "title"])
+                                    ["author", "author_identity", "topic", "kind", "title"])
         Action.objects.bulk_create([action for _, action in actions])
         for i, action in actions:
             batch.created[i] = action.pk
@@ -248,6 +262,13 @@ class _Batch:
         if batch.created:
             batch.pending = store.pending_add(action_ids=list(batch.created.values()), refit=batch.attributes_changed)
         return batch
+
+
+def _person(member: Member) -> tuple[Member, Member | None]:
+    """The member an identity belongs to, and the identity where that is another member (merged)."""
+    if member.merged_into_id is None:
+        return member, None
+    return Member(pk=member.merged_into_id), member
 
 
 def _by_key(queryset, keys: set[tuple[str, str]]) -> dict[tuple[str, str], Any]:

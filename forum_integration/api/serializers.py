@@ -37,6 +37,13 @@ class MemberInSerializer(serializers.Serializer):
     attributes = serializers.DictField(required=False, allow_null=True, validators=[_json_within_limits],
                                        help_text="job_title, company_size, industry... (merged into stored ones). "
                                                  + _JSON_LIMITS)
+    email_verified = serializers.BooleanField(
+        required=False, default=False,
+        help_text="The platform verified `email` (default false). Identities with the same verified email, on any "
+                  "source, are one member.")
+    crm_id = serializers.CharField(
+        required=False, allow_null=True, allow_blank=True, max_length=191,
+        help_text="The person's id in your CRM. Identities with the same crm_id, on any source, are one member.")
 
 
 class MemberRefSerializer(serializers.Serializer):
@@ -120,9 +127,15 @@ def _member(raw: Any, prefix: str, errors: dict, *, full: bool) -> MemberIn | No
     if attributes is not None and not isinstance(attributes, dict):
         errors[f"{prefix}attributes"] = ["must be an object"]
         attributes = None
+    verified = raw.get("email_verified", False)
+    if verified is None:
+        verified = False
+    if type(verified) is not bool:
+        errors[f"{prefix}email_verified"] = ["must be true or false"]
+        verified = False
     return MemberIn(external_id=external_id, email=_opt_str(raw, "email", prefix, errors),
                     name=_opt_str(raw, "name", prefix, errors), persona=_opt_str(raw, "persona", prefix, errors),
-                    attributes=attributes)
+                    attributes=attributes, crm_id=_opt_str(raw, "crm_id", prefix, errors), email_verified=verified)
 
 
 def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
@@ -176,9 +189,11 @@ def _member_plain(raw: Any) -> MemberIn | None:
     if len(raw) == 1:
         return MemberIn(external_id)
     email, name, persona, attributes = raw.get("email"), raw.get("name"), raw.get("persona"), raw.get("attributes")
+    crm_id, verified = raw.get("crm_id"), raw.get("email_verified")
     if ((email is None or isinstance(email, str)) and (name is None or isinstance(name, str))
-            and (persona is None or isinstance(persona, str)) and (attributes is None or isinstance(attributes, dict))):
-        return MemberIn(external_id, email, name, persona, attributes)
+            and (persona is None or isinstance(persona, str)) and (attributes is None or isinstance(attributes, dict))
+            and (crm_id is None or isinstance(crm_id, str)) and (verified is None or type(verified) is bool)):
+        return MemberIn(external_id, email, name, persona, attributes, crm_id, bool(verified))
     return None
 
 

@@ -12,10 +12,13 @@ from rest_framework.views import APIView
 
 from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv_lines
 from community_scoring.api.pagination import KeysetOrder, KeysetSegment, keyset_paginate, page_size_parse
-from community_scoring.api.serializers import AudienceSerializer, MemberPageSerializer, MemberSerializer
+from community_scoring.api.serializers import (
+    AudienceSerializer, MemberPageSerializer, MemberSerializer, MergeInSerializer, UnmergeInSerializer,
+)
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
-from community_scoring.auth import CanExport, CanReadMembers, request_can_see_pii
+from community_scoring.auth import CanExport, CanReadMembers, IsAdminRole, request_can_see_pii
 from community_scoring.models import Member
+from community_scoring.services.identity import IdentityError, member_unmerge, members_merge
 from community_scoring.selectors.members import (
     MemberFilter, member_audience, member_get, member_keyset_segments, member_list, member_lookup, member_ordering,
     member_sort_keys,
@@ -86,6 +89,49 @@ class MemberAudienceApi(APIView):
         except Member.DoesNotExist:
             raise Http404("No member with this id.")
         return _audience_response(request, member)
+
+
+def _member_or_404(member_id: int) -> Member:
+    try:
+        return member_get(member_id=member_id)
+    except Member.DoesNotExist:
+        raise Http404("No member with this id.")
+
+
+class MemberMergeApi(APIView):
+    """Merge members into this one (admins): one person, one member. Scores are recomputed from the log."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="members_merge", parameters=[path_id("member_id")], request=MergeInSerializer,
+                   responses={200: AudienceSerializer, **errors(400, 404)})
+    def post(self, request, member_id: int):
+        member = _member_or_404(member_id)
+        body = MergeInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            members_merge(into=member.pk, others=body.validated_data["members"], by=str(request.user))
+        except IdentityError as error:
+            raise exceptions.ValidationError({error.field: [str(error)]})
+        return _audience_response(request, member_get(member_id=member.pk))
+
+
+class MemberUnmergeApi(APIView):
+    """Split an identity off this member (admins); it is never merged back automatically."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="members_unmerge", parameters=[path_id("member_id")], request=UnmergeInSerializer,
+                   responses={200: AudienceSerializer, **errors(400, 404)})
+    def post(self, request, member_id: int):
+        member = _member_or_404(member_id)
+        body = UnmergeInSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            member_unmerge(member=member.pk, identity=body.validated_data["identity"], by=str(request.user))
+        except IdentityError as error:
+            raise exceptions.ValidationError({error.field: [str(error)]})
+        return _audience_response(request, member_get(member_id=member.pk))
 
 
 class MemberLookupApi(APIView):

@@ -19,7 +19,7 @@ from community_scoring.models import Action, Member
 
 class OrmInfluenceStore(InfluenceStore):
     def member_ids(self) -> np.ndarray:
-        return np.sort(np.fromiter(Member.objects.values_list("id", flat=True), dtype=np.int64))
+        return np.sort(np.fromiter(Member.objects.filter(merged_into__isnull=True).values_list("id", flat=True), dtype=np.int64))
 
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
         kind_of = {t: k for k, t in enumerate(types)}

@@ -107,7 +107,9 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         self.bucket_rows = bucket_rows  # action ids per row of arrays when reading the log
 
     def member_ids(self) -> np.ndarray:
-        query = sql.SQL("SELECT {} AS id FROM {}").format(_column(Member, "id"), _table(Member))
+        # Members, not the identities merged into them (services.identity): those act through their member.
+        query = sql.SQL("SELECT {} AS id FROM {} WHERE {} IS NULL").format(
+            _column(Member, "id"), _table(Member), _column(Member, "merged_into"))
         return np.sort(_query_columns(query, [], [("id", "int8")])["id"])
 
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
