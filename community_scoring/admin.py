@@ -31,6 +31,7 @@ from community_scoring.services.config import config_version_record, influence_c
 from community_scoring.services.interest_queue import interest_pending_retry
 from community_scoring.services.config_documents import InfluenceConfigSerializer, document_parse
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
+from community_scoring.services.identity import member_unmerge, members_merge
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -68,14 +69,15 @@ class StageTransitionInline(admin.TabularInline):
 
 @admin.register(Member)
 class MemberAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "is_excluded")
-    list_filter = ("persona", "interest__stage", "source", "is_excluded")
+    list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "merged_into",
+                    "is_excluded")
+    list_filter = ("persona", "interest__stage", "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter))
     search_fields = ("display_name", "email", "external_id", "crm_id")
-    list_select_related = ("interest",)
-    readonly_fields = ("created_at", "updated_at")
+    list_select_related = ("interest", "merged_into")
+    readonly_fields = ("merged_into", "created_at", "updated_at")
     raw_id_fields = ("user",)
     inlines = [InterestScoreInline, StageTransitionInline]
-    actions = ["recompute_selected"]
+    actions = ["recompute_selected", "merge_selected", "unmerge_selected"]
 
     @admin.display(ordering="interest__stage")
     def stage(self, member: Member) -> str:
@@ -91,6 +93,26 @@ class MemberAdmin(admin.ModelAdmin):
         result = interest_recompute(member_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"Recomputed {result.members} members ({result.actions} actions, "
                                    f"{result.stage_changes} stage changes) in {result.seconds:.1f} s.")
+
+    @admin.action(description="Merge the selected members into the oldest one (one person)",
+                  permissions=["change"])
+    def merge_selected(self, request, queryset):
+        ids = sorted(queryset.values_list("pk", flat=True))
+        if len(ids) < 2:
+            self.message_user(request, "Select at least two members to merge.", level=messages.WARNING)
+            return
+        member = members_merge(into=ids[0], others=ids[1:], by=request.user.get_username())
+        self.message_user(request, f"Merged {len(ids)} members into {member} (id {member.pk}); their scores were "
+                                   "recomputed from the log.")
+
+    @admin.action(description="Unmerge the selected identities from their members", permissions=["change"])
+    def unmerge_selected(self, request, queryset):
+        done = 0
+        for identity in queryset.filter(merged_into__isnull=False).order_by("pk"):
+            member_unmerge(identity=identity.pk, by=request.user.get_username())
+            done += 1
+        self.message_user(request, f"Unmerged {done} identities; they will not be merged back automatically.",
+                          level=messages.SUCCESS if done else messages.WARNING)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -98,6 +98,6 @@ class DiscourseInstanceForm(forms.ModelForm):
 @admin.register(DiscourseInstance)
 class DiscourseInstanceAdmin(admin.ModelAdmin):
     form = DiscourseInstanceForm
-    list_display = ["source", "base_url", "is_active", "created_at"]
+    list_display = ["source", "base_url", "verifies_emails", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["source", "base_url"]

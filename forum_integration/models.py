@@ -142,6 +142,11 @@ class DiscourseInstance(models.Model):
         help_text='Optional map of Discourse category id to topic name, e.g. {"5": "api"}. '
                   "Otherwise the category slug from the payload, or category-<id>.",
     )
+    verifies_emails = models.BooleanField(
+        default=False,
+        help_text="This site confirms its users' emails: an email it sends counts as verified, so its users are "
+                  "merged with the members of other sources that have the same verified email.",
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -3,6 +3,7 @@ members and contents events name, for the ones no action names yet."""
 from typing import Any
 
 from community_scoring.models import Content, Member
+from community_scoring.services.identity import members_link_dispatch
 from community_scoring.services.interest import interest_fit_refresh
 from community_scoring.services.recompute import interest_members_refresh
 from community_scoring.store.base import content_merge, member_merge
@@ -19,7 +20,8 @@ def member_upsert(
     attributes: dict[str, Any] | None = None,
     crm_id: str | None = None,
 ) -> Member:
-    """Find the member by (source, external id), creating it, and update the fields given (None = leave as is)."""
+    """Find the identity by (source, external id), creating it, and update the fields given (None = leave as is).
+    An identity given a crm_id or a verified email is merged with the members sharing it (services.identity)."""
     member, created = Member.objects.get_or_create(source=source, external_id=external_id)
     changed = member_merge(member, email=email, email_verified=email_verified, display_name=display_name, persona=persona, crm_id=crm_id,
                            attributes=attributes)
@@ -30,7 +32,17 @@ def member_upsert(
             interest_members_refresh(member_ids=[member.pk])
         elif not created and "attributes" in changed:
             interest_fit_refresh(member_ids=[member.pk])
+    if (created or changed & {"email", "email_verified", "crm_id"}) and (
+            member.crm_id or (member.email_verified and member.email)):
+        members_link_dispatch([member.pk])
+        member.refresh_from_db()
     return member
+
+
+def member_exclude(*, member_id: int) -> None:
+    """Leave an identity's member out of leaderboards, advocate lists and webhooks (the community's own staff)."""
+    person = Member.objects.filter(pk=member_id).values_list("merged_into_id", flat=True).first()
+    Member.objects.filter(pk__in=[member_id, person or member_id]).update(is_excluded=True)
 
 
 def content_upsert(

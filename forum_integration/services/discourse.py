@@ -61,6 +61,7 @@ class DiscourseReceiver:
     source: str
     secret: str
     category_topics: dict[str, str] = field(default_factory=dict)
+    verifies_emails: bool = False  # the instance confirms its users' emails (DiscourseInstance.verifies_emails)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def discourse_receiver_for(*, instance_url: str) -> DiscourseReceiver | None:
         if instance is not None:
             mapping = instance.category_topics if isinstance(instance.category_topics, dict) else {}
             topics = {str(k): str(v) for k, v in mapping.items()}
-            return DiscourseReceiver(source=instance.source, secret=instance.secret, category_topics=topics)
+            return DiscourseReceiver(source=instance.source, secret=instance.secret, category_topics=topics,
+                                     verifies_emails=instance.verifies_emails)
     if settings.DISCOURSE_WEBHOOK_SECRET:
         return DiscourseReceiver(source=SINGLE_INSTANCE_SOURCE, secret=settings.DISCOURSE_WEBHOOK_SECRET)
     return None
@@ -153,8 +155,10 @@ def _category_topic(obj: dict, receiver: DiscourseReceiver) -> str:
             or f"category-{category_id}")[:128]
 
 
-def _member_in(user_id: int, *, username: Any = None, name: Any = None, email: Any = None) -> MemberIn:
-    return MemberIn(external_id=str(user_id), email=email or None, name=name or username or None)
+def _member_in(user_id: int, *, username: Any = None, name: Any = None, email: Any = None,
+               verified: bool = False) -> MemberIn:
+    return MemberIn(external_id=str(user_id), email=email or None, name=name or username or None,
+                    email_verified=bool(email) and verified)
 
 
 def _post_content_id(topic_id: int, post_number: int) -> str:
@@ -305,7 +309,8 @@ def _on_user_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> 
     email = user.get("email") if isinstance(user.get("email"), str) else None
     return _ingest(
         receiver, f"signup of user {user_id}", event_id=f"signup:{user_id}", action_type="signup",
-        member=_member_in(user_id, username=user.get("username"), name=user.get("name"), email=email),
+        member=_member_in(user_id, username=user.get("username"), name=user.get("name"), email=email,
+                          verified=receiver.verifies_emails),
         occurred_at=_when(user.get("created_at")), metadata={**meta, "username": user.get("username")},
     )
 

@@ -25,7 +25,7 @@ from community_scoring.models import Content, Member
 from community_scoring.selectors.contents import content_find
 from community_scoring.services.events import REJECTED, ContentIn, EventIn, IngestResult, MemberIn
 from community_scoring.services.ingest import actions_ingest
-from community_scoring.services.members import content_upsert, member_upsert
+from community_scoring.services.members import content_upsert, member_exclude, member_upsert
 from forum_integration.models import (
     FORUM_SOURCE, Category, Follow, PollChoice, PollResponse, Post, Read, Share, Vote,
 )
@@ -47,13 +47,15 @@ def forum_member_for_user(*, user) -> Member:
     team is not its audience); an admin may include it again afterwards.
     """
     member = member_upsert(
-        source=FORUM_SOURCE, external_id=str(user.pk), email=user.email or None,
+        source=FORUM_SOURCE, external_id=str(user.pk), email=user.email or None, email_verified=bool(user.email),
         display_name=user.get_full_name() or user.get_username(),
     )
     if member.user_id != user.pk:
         member.user = user
-        member.is_excluded = member.is_excluded or user.is_staff or user.is_superuser
-        member.save(update_fields=["user", "is_excluded", "updated_at"])
+        member.save(update_fields=["user", "updated_at"])
+        if user.is_staff or user.is_superuser:
+            member_exclude(member_id=member.pk)
+            member.refresh_from_db()
     return member
 
 
