@@ -195,7 +195,7 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
     now = to_epoch_days(timezone.now())
     transitions: Counter = Counter()
     total = 0
-    member_ids = list(Member.objects.order_by("pk").values_list("pk", flat=True))
+    member_ids = list(Member.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(member_ids), 1000):
         chunk = member_ids[start:start + 1000]
         members = interest_store().members_facts(chunk)

@@ -140,7 +140,7 @@ def interest_recompute(
     started = time.monotonic()
     now_days = to_epoch_days(now or timezone.now())
     config = scoring_config_current()
-    members = Member.objects.order_by("pk")
+    members = Member.objects.filter(merged_into__isnull=True).order_by("pk")  # identities merged in: their member's
     if member_ids is not None:
         members = members.filter(pk__in=list(member_ids))  # unknown ids are skipped
     ids = list(members.values_list("pk", flat=True))

@@ -283,3 +283,21 @@ def test_an_event_the_engine_refuses_is_400_naming_the_field_and_writes_nothing(
 def test_an_ignored_solution_writes_nothing(deliver):
     assert deliver(d.solved(d.post_object(501, 99, 2, *BOB)), "accepted_solution").json()["status"] == "ignored"
     assert not Member.objects.exists() and not Content.objects.exists()
+
+
+def test_an_instance_that_verifies_emails_links_its_users_to_the_same_person_elsewhere(deliver, instance, client):
+    from django.contrib.auth import get_user_model
+
+    from forum_integration.services import forum
+
+    user = get_user_model().objects.create_user(username="ada", email="ada@example.com")
+    forum_member = forum.forum_member_for_user(user=user)  # the bundled forum's emails count as verified
+    deliver(d.user(3, "ada", "ADA@example.com"), "user_created")
+    assert member(3).merged_into_id is None  # this instance is not marked as verifying emails
+
+    instance.verifies_emails = True
+    instance.save()
+    deliver(d.user(4, "ada2", "ada@example.com"), "user_created")
+    assert member(4).merged_into_id == forum_member.pk
+    assert member(4).email_verified is True
+    assert member(3).merged_into_id is None and member(3).email_verified is False
