@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from community_scoring.influence.models import InfluenceScore
+from community_scoring.influence.models import InfluenceRun, InfluenceScore
 from community_scoring.influence.services import influence_run_request
 from community_scoring.models import (
     Action, Content, InterestBucket, InterestScore, InterestTopic, Member, MergeBlock, ScoreSnapshot, StageTransition,
@@ -65,6 +65,13 @@ def _derived_delete(member_ids: Sequence[int]) -> None:
     """Scores of members that no longer exist as such (merged into another): the person's are recomputed."""
     for model in (InterestBucket, InterestTopic, StageTransition, ScoreSnapshot, InterestScore, InfluenceScore):
         model.objects.filter(member_id__in=member_ids).delete()
+
+
+def _influence_refresh() -> None:
+    """Ask for an influence run once the caller commits, unless one is already waiting to start (a batch that
+    merges many members asks once)."""
+    if not InfluenceRun.objects.filter(status=InfluenceRun.Status.PENDING).exists():
+        influence_run_request(trigger="merge")
 
 
 def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: bool = False) -> Member:
@@ -110,7 +117,7 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
             MergeBlock.objects.filter(Q(identity_id__in=mine, other_id__in=mine)).delete()
         _derived_delete(moving)
         interest_recompute(member_ids=[target], reason="merge")
-        influence_run_request(trigger="merge")
+        _influence_refresh()
     return Member.objects.get(pk=target)
 
 
@@ -138,7 +145,7 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
             [MergeBlock(identity_id=min(identity, other), other_id=max(identity, other), created_by=by[:150])
              for other in identities_of([person])], ignore_conflicts=True)
         interest_recompute(member_ids=sorted([person, identity]), reason="unmerge")
-        influence_run_request(trigger="merge")
+        _influence_refresh()
     return Member.objects.get(pk=identity)
 
 

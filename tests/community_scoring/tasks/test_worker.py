@@ -109,3 +109,29 @@ def test_ingested_batches_are_scored_by_a_real_worker(transactional_db, redis_ap
     assert sum(scored.values()) == 40 + 20  # every action for its actor, the 20 votes for the post's author too
     interest_recompute()
     assert counts() == scored
+
+
+@pytest.mark.celery_worker
+def test_identities_sharing_a_crm_id_are_merged_by_a_real_worker(transactional_db, redis_app, settings):
+    """INTEREST_SCORING=worker: the batch's linking runs as a task after its commit; scores end as a recompute's."""
+    from community_scoring.models import Member
+    from community_scoring.tasks import members_link_task
+
+    settings.INTEREST_SCORING, settings.INTEREST_SCORERS = "worker", 2
+    assert members_link_task.acks_late is True and members_link_task.name in app.tasks
+    now = timezone.now()
+    with start_worker(redis_app, pool="solo", concurrency=1, perform_ping_check=False, shutdown_timeout=10):
+        actions_ingest(events=[EventIn(source="forum", event_id="f1", type="answer", occurred_at=now,
+                                       member=MemberIn(external_id="7", crm_id="CRM-1"))], now=now)
+        actions_ingest(events=[EventIn(source="crm", event_id="c1", type="answer", occurred_at=now,
+                                       member=MemberIn(external_id="x", crm_id="CRM-1"))], now=now)
+        deadline = time.monotonic() + 30
+        while (InterestPending.objects.exists() or not Member.objects.filter(merged_into__isnull=False).exists()) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+    forum, crm = Member.objects.get(source="forum"), Member.objects.get(source="crm")
+    assert crm.merged_into_id == forum.pk
+    counts = {(b.member_id, b.action_type_id): b.count for b in InterestBucket.objects.all()}
+    assert counts == {(forum.pk, "answer"): 2}
+    interest_recompute()
+    assert {(b.member_id, b.action_type_id): b.count for b in InterestBucket.objects.all()} == counts
