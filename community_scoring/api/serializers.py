@@ -33,15 +33,15 @@ def interest_row(score) -> dict | None:
     }
 
 
-def influence_row(row) -> dict | None:
+def influence_row(row, *, excluded: bool) -> dict | None:
+    """An influence score row as lists show it; `excluded`: the member's is_excluded (never shown flagged)."""
     if row is None:
         return None
     return {
         "score": row.influence, "base": row.influence_base, "centrality": row.centrality, "rank": row.rank,
         "percentile": row.percentile, "centrality_percentile": row.centrality_percentile,
         "reach_percentile": row.reach_percentile, "followers": row.in_degree, "reach": row.reach,
-        "sentiment": row.sentiment, "is_advocate": row.is_advocate, "is_detractor": row.is_detractor,
-        "reason": influence_selectors.flag_reason(row),
+        "sentiment": row.sentiment, **influence_selectors.member_flags(row, excluded=excluded),
     }
 
 
@@ -135,7 +135,7 @@ class MemberSerializer(serializers.Serializer):
             "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
             "email": member_email(m, self.context), "crm_id": m.crm_id, "persona": m.persona,
             "joined_at": iso(m.joined_at), "is_excluded": m.is_excluded,
-            "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence")),
+            "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence"), excluded=m.is_excluded),
         }
 
 
@@ -237,7 +237,7 @@ class LeaderboardRowSerializer(serializers.Serializer):
             "position": row["position"], "value": row["value"],
             "member": {"id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
                        "persona": m.persona, "email": member_email(m, self.context)},
-            "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"]),
+            "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"], excluded=m.is_excluded),
             "baseline": row["baseline"],
         }
 

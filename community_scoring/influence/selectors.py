@@ -84,13 +84,19 @@ def detractors(*, persona: str | None = None, limit: int | None = 100, run: Infl
     return _limited(_scores(run, persona).filter(is_detractor=True).order_by("-influence", "-member_id"), limit)
 
 
-def flag_reason(score: InfluenceScore) -> str | None:
-    """Why the member of this score row is an advocate or a detractor (None when neither): formula.flag_reason."""
-    return formula.flag_reason(
-        is_advocate=score.is_advocate, is_detractor=score.is_detractor, base=score.influence_base,
-        centrality_pct=score.centrality_percentile, reach_pct=score.reach_percentile, sentiment=score.sentiment,
-        texts=score.sentiment_count, received=score.received_count,
-    )
+def member_flags(score: InfluenceScore, *, excluded: bool) -> dict[str, Any]:
+    """is_advocate, is_detractor and the reason (formula.flag_reason; None when neither) of a score row as they
+    may be shown. A run never flags an excluded member; one excluded after the run is shown unflagged too."""
+    if excluded or not (score.is_advocate or score.is_detractor):
+        return {"is_advocate": False, "is_detractor": False, "reason": None}
+    return {
+        "is_advocate": score.is_advocate, "is_detractor": score.is_detractor,
+        "reason": formula.flag_reason(
+            is_advocate=score.is_advocate, is_detractor=score.is_detractor, base=score.influence_base,
+            centrality_pct=score.centrality_percentile, reach_pct=score.reach_percentile, sentiment=score.sentiment,
+            texts=score.sentiment_count, received=score.received_count,
+        ),
+    }
 
 
 HISTORY_FIELDS = ("day", "run_id", "influence", "influence_base", "rank", "percentile", "centrality_percentile",
@@ -198,9 +204,7 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         "reach_percentile": score.reach_percentile,
         "influence_base": score.influence_base,
         "influence": score.influence,
-        "is_advocate": score.is_advocate,
-        "is_detractor": score.is_detractor,
-        "reason": flag_reason(score),
+        **member_flags(score, excluded=member.is_excluded),
         "evidence": _evidence(run, score),
         "sentiment": {
             "mean": score.sentiment_mean, "count": score.sentiment_count,
