@@ -152,3 +152,18 @@ def test_edge_weights_net_reversals_per_type_and_clamp_at_zero():
     got = formula.edge_weights(group, kind, decay, groups=4, types=types,
                                weights={"follow": 0.0, "read": 0.2, "unvote": 5.0}, reversals=reversals)
     np.testing.assert_allclose(got, [0.05, 0.0, 0.0, 0.0])
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), min_size=2, max_size=40), st.floats(0, 50))
+def test_evidence_percentiles_and_ranks_agree_with_scipy(rows, prior):
+    from scipy.stats import rankdata
+
+    values = np.array([v for v, _ in rows], dtype=float)
+    evidence = np.array([e for _, e in rows], dtype=float)
+    n = len(values)
+    midrank = 100 * (rankdata(values, method="average") - 1) / (n - 1)  # average rank - 1 = below + ties / 2
+    w = evidence / (evidence + prior) if prior > 0 else np.ones(n)
+    got = formula.evidence_percentiles(values, evidence, prior=prior)
+    np.testing.assert_allclose(got, w * midrank + (1 - w) * 50, atol=1e-9)
+    assert ((0 <= got) & (got <= 100)).all()
+    np.testing.assert_array_equal(formula.ranks(values), rankdata(-values, method="min"))
