@@ -1,7 +1,7 @@
 """The influence formula and its parts, checked against numbers worked out by hand."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from community_scoring.influence import formula
@@ -154,6 +154,7 @@ def test_edge_weights_net_reversals_per_type_and_clamp_at_zero():
     np.testing.assert_allclose(got, [0.05, 0.0, 0.0, 0.0])
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 30)), min_size=2, max_size=40), st.floats(0, 50))
 def test_evidence_percentiles_and_ranks_agree_with_scipy(rows, prior):
     from scipy.stats import rankdata
