@@ -135,7 +135,8 @@ class MemberSerializer(serializers.Serializer):
             "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
             "email": member_email(m, self.context), "crm_id": m.crm_id, "persona": m.persona,
             "joined_at": iso(m.joined_at), "is_excluded": m.is_excluded,
-            "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence"), excluded=m.is_excluded),
+            "interest": interest_row(related(m, "interest")),
+            "influence": influence_row(related(m, "current_influence"), excluded=m.is_excluded),
         }
 
 
@@ -237,7 +238,8 @@ class LeaderboardRowSerializer(serializers.Serializer):
             "position": row["position"], "value": row["value"],
             "member": {"id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
                        "persona": m.persona, "email": member_email(m, self.context)},
-            "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"], excluded=m.is_excluded),
+            "interest": interest_row(row["interest"]),
+            "influence": influence_row(row["influence"], excluded=m.is_excluded),
             "baseline": row["baseline"],
         }
 

@@ -246,7 +246,7 @@ def advocates_and_detractors(
 
 
 def _ordinal(value: float) -> str:
-    k = int(round(value))
+    k = round(value)
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
     return f"{k}{suffix}"
 

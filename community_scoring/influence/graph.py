@@ -2,8 +2,9 @@
 
 The store streams every action between two different members (actor, target, type, time) as arrays; the
 pairs are then aggregated in numpy (sort once, bincount per term). Edge weights: formula.edge_weights (decay:
-formula.edge_decay). Followers: pairs with more follows than unfollows. Sources: distinct members with an edge into a member. Reach: distinct members with an action
-of a reach type in the window. Actions on oneself never count.
+formula.edge_decay). Followers: pairs with more follows than unfollows. Sources: distinct members with an edge
+into a member. Reach: distinct members with an action of a reach type in the window. Actions on oneself never
+count.
 """
 from __future__ import annotations
 

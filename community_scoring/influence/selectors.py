@@ -19,7 +19,8 @@ from community_scoring.models import Member
 INFLUENCE_FIELDS = (
     "damping", "tolerance", "max_iterations", "edge_weights", "half_life_days", "window_days", "reach_types",
     "text_types", "centrality_weight", "reach_weight", "sentiment_weight", "sentiment_prior", "received_weight",
-    "evidence_prior", "min_texts", "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence", "detractor_max_sentiment",
+    "evidence_prior", "min_texts", "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence",
+    "detractor_max_sentiment",
     "schedule_minutes", "keep_runs",
 )
 

@@ -245,7 +245,7 @@ class PostgresInfluenceStore(OrmInfluenceStore):
             return
         source = sql.Identifier(_partition_name(run_id)) if _partitioned() else _table(InfluenceScore)
         names = [f.name for f in snapshot_fields()]
-        conflict = [c.fields for c in InfluenceSnapshot._meta.constraints if isinstance(c, UniqueConstraint)][0]
+        conflict = next(c.fields for c in InfluenceSnapshot._meta.constraints if isinstance(c, UniqueConstraint))
         query = sql.SQL(
             "INSERT INTO {snapshot} ({member}, {day}, {run}, {columns}) "
             "SELECT {score_member}, %s::date, {score_run}, {score_columns} FROM {source} WHERE {score_run} = %s "

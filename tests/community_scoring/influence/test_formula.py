@@ -120,7 +120,8 @@ def test_advocates_and_detractors_are_judged_on_the_base_with_enough_texts():
 def test_flag_reason_in_words():
     reason = formula.flag_reason(is_advocate=False, is_detractor=True, base=73.6, centrality_pct=81.2,
                                  reach_pct=66.0, sentiment=-0.4213, texts=12, received=0)
-    assert reason == "influence before sentiment 74 (centrality 81st pct, reach 66th pct); sentiment -0.42 over 12 texts"
+    assert reason == ("influence before sentiment 74 (centrality 81st pct, reach 66th pct); "
+                      "sentiment -0.42 over 12 texts")
     reason = formula.flag_reason(is_advocate=True, is_detractor=False, base=61.0, centrality_pct=72.0,
                                  reach_pct=13.0, sentiment=0.2, texts=1, received=1)
     assert reason == ("influence before sentiment 61 (centrality 72nd pct, reach 13th pct); sentiment 0.20 over 1 "

@@ -299,8 +299,13 @@ def test_config_update_validates_and_names_fields(db):
     with pytest.raises(ValidationError) as err:
         influence_config_update(changes={"advocate_min_sentiment": -0.5})
     assert set(err.value.message_dict) == {"detractor_max_sentiment"}
+    with pytest.raises(ValidationError) as err:
+        influence_config_update(changes={"evidence_prior": -1, "min_texts": 2.5})
+    assert set(err.value.message_dict) == {"evidence_prior", "min_texts"}
+    assert (influence_config_get()["evidence_prior"], influence_config_get()["min_texts"]) == (10.0, 3)
     assert influence_config_get()["damping"] == 0.85
     assert influence_config_update(changes={"damping": 0.9})["damping"] == 0.9
+    assert influence_config_update(changes={"evidence_prior": 4, "min_texts": 5})["min_texts"] == 5
 
 
 def test_schedule_is_a_periodic_task_kept_in_sync(db):
