@@ -213,3 +213,27 @@ def test_history_has_a_point_per_day_and_outlives_pruned_runs(planted, cm, store
     assert InfluenceSnapshot.objects.filter(day=REF.date()).count() == 20
     # The audience view's period bounds the history too.
     assert [h["day"] for h in audience(cm, nick, "?period=7d")["history"]][-1] == str(REF.date())
+
+
+def test_too_few_texts_flag_nobody_and_replies_received_alone_never_do(planted, cm):
+    from community_scoring.services.config import influence_config_update
+
+    # Nick's 4 texts are fewer than min_texts 5: his sentiment (shrunk by the prior of 3 pseudo-texts) stays
+    # negative, he stays influential before sentiment, but he is not flagged; nor is Paula.
+    influence_config_update(changes={"min_texts": 5})
+    # A lurker who wrote nothing but received many hostile replies: negative sentiment, not flagged either.
+    target = planted["lurkers"][0]
+    for i, fan in enumerate(planted["fans"]):
+        act(fan, "comment", target, seconds=i, text=NEGATIVE)
+    influence_recompute(ref_time=REF)
+    nick = audience(cm, planted["nick"])
+    assert nick["sentiment"] == pytest.approx(sentiment(4, NEGATIVE)) and nick["base"] >= 60
+    assert not nick["is_detractor"] and nick["reason"] is None
+    assert board(cm, "detractors") == [] and board(cm, "advocates") == []
+    hostile = audience(cm, target)
+    # 12 replies received at weight 0.5, no texts written: s = 0.5 * 12 * c / (0.5 * 12 + 3).
+    assert hostile["sentiment"] == pytest.approx(6 * compound(NEGATIVE) / 9)
+    # The replies made him influential (12 sources, reach 12, above the 15 members with nothing of 19 others:
+    # C and R >= 12/22 * M + 10/22 * 50 with M >= 100 * 15/19), yet with no texts of his own he is not flagged.
+    assert hostile["base"] >= 12 / 22 * 1500 / 19 + 10 / 22 * 50 > 60
+    assert not hostile["is_detractor"] and hostile["evidence"]["texts"] == 0
