@@ -191,11 +191,12 @@ def load(members: int, db: str) -> None:
         "run_id", "member_id", "centrality", "rank", "percentile", "in_degree", "reach", "reach_percentile",
         "sentiment_mean", "sentiment_count", "sentiment_positive_share", "sentiment_negative_share",
         "received_sentiment_mean", "received_count", "sentiment", "influence", "is_advocate", "is_detractor",
+        "centrality_percentile", "sources", "influence_base",
     ], (
         f"{run_id}\t{i}\t{float(centrality[k])!r}\t{rank[k]}\t{percentile[k]}\t{followers[k]}\t{reach[k]}\t50\t"
         f"{sentiment_mean[k] if has_texts[k] else chr(92) + 'N'}\t{3 if has_texts[k] else 0}\t0.5\t0.2\t\\N\t0\t"
         f"{sentiment_mean[k] if has_texts[k] else 0}\t{influence[k]}\t{'t' if advocate[k] else 'f'}\t"
-        f"{'t' if detractor[k] else 'f'}\n"
+        f"{'t' if detractor[k] else 'f'}\t{percentile[k]}\t{followers[k]}\t{influence[k]}\n"
         for k, i in enumerate(ids.tolist())
     ))
     print(f"  influence: {time.perf_counter() - t0:.1f} s", flush=True)

@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import RecomputeJob
 from community_scoring.scoring.fit import OPERATORS
 from community_scoring.services.config_documents import (  # noqa: F401 (the config documents, described once)
@@ -32,13 +33,15 @@ def interest_row(score) -> dict | None:
     }
 
 
-def influence_row(row) -> dict | None:
+def influence_row(row, *, excluded: bool) -> dict | None:
+    """An influence score row as lists show it; `excluded`: the member's is_excluded (never shown flagged)."""
     if row is None:
         return None
     return {
-        "score": row.influence, "centrality": row.centrality, "rank": row.rank, "percentile": row.percentile,
-        "followers": row.in_degree, "reach": row.reach, "sentiment": row.sentiment, "is_advocate": row.is_advocate,
-        "is_detractor": row.is_detractor,
+        "score": row.influence, "base": row.influence_base, "centrality": row.centrality, "rank": row.rank,
+        "percentile": row.percentile, "centrality_percentile": row.centrality_percentile,
+        "reach_percentile": row.reach_percentile, "followers": row.in_degree, "reach": row.reach,
+        "sentiment": row.sentiment, **influence_selectors.member_flags(row, excluded=excluded),
     }
 
 
@@ -70,18 +73,45 @@ class InterestSummarySerializer(serializers.Serializer):
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
 
+# Field descriptions shared by the list rows and the audience view (the formula: influence.formula).
+INFLUENCE_HELP = {
+    "score": "Influence 0-100: base x sentiment factor.",
+    "base": "Influence before sentiment, 0-100: (a*C + b*R)/(a+b). Advocates and detractors are judged on it.",
+    "centrality": "Raw weighted PageRank (sums to 1 over the community).",
+    "rank": "Influence rank: 1 + the number of members (not excluded) with a higher influence; ties share a rank "
+            "(competition ranking, 1224).",
+    "percentile": "Influence percentile 0-100 among members not excluded; ties share the middle (mid-rank).",
+    "centrality_percentile": "C, 0-100: mid-rank percentile of centrality, pulled towards 50 by the evidence prior: "
+                             "w*M + (1-w)*50 with w = sources/(sources + k).",
+    "reach_percentile": "R, 0-100: mid-rank percentile of reach, pulled towards 50: w = reach/(reach + k).",
+    "followers": "Members following this member.",
+    "reach": "Distinct members who engaged with their content in the window.",
+    "sentiment": "Blended sentiment the formula uses, -1..1, shrunk towards 0 for members with few texts.",
+    "is_advocate": "Advocate: base >= advocate_min_influence, sentiment >= advocate_min_sentiment, at least "
+                   "min_texts texts written. Never an excluded (staff) member.",
+    "is_detractor": "Detractor: base >= detractor_min_influence, sentiment <= detractor_max_sentiment, at least "
+                    "min_texts texts written. Never an excluded (staff) member.",
+    "reason": "Why the member is an advocate or a detractor, e.g. 'influence before sentiment 74 (centrality 81st "
+              "pct, reach 66th pct); sentiment -0.42 over 12 texts'; null when neither.",
+}
+
+
 class InfluenceSummarySerializer(serializers.Serializer):
     """The member's row of the current influence run."""
 
-    score = serializers.FloatField(source="influence", help_text="Influence 0-100.")
-    centrality = serializers.FloatField(help_text="Raw weighted PageRank (sums to 1 over the community).")
-    rank = serializers.IntegerField(help_text="1 = most central.")
-    percentile = serializers.FloatField(help_text="Centrality percentile 0-100.")
-    followers = serializers.IntegerField(source="in_degree")
-    reach = serializers.IntegerField()
-    sentiment = serializers.FloatField(help_text="Blended, shrunk sentiment the formula uses, -1..1.")
-    is_advocate = serializers.BooleanField()
-    is_detractor = serializers.BooleanField()
+    score = serializers.FloatField(source="influence", help_text=INFLUENCE_HELP["score"])
+    base = serializers.FloatField(source="influence_base", help_text=INFLUENCE_HELP["base"])
+    centrality = serializers.FloatField(help_text=INFLUENCE_HELP["centrality"])
+    rank = serializers.IntegerField(help_text=INFLUENCE_HELP["rank"])
+    percentile = serializers.FloatField(help_text=INFLUENCE_HELP["percentile"])
+    centrality_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["centrality_percentile"])
+    reach_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["reach_percentile"])
+    followers = serializers.IntegerField(source="in_degree", help_text=INFLUENCE_HELP["followers"])
+    reach = serializers.IntegerField(help_text=INFLUENCE_HELP["reach"])
+    sentiment = serializers.FloatField(help_text=INFLUENCE_HELP["sentiment"])
+    is_advocate = serializers.BooleanField(help_text=INFLUENCE_HELP["is_advocate"])
+    is_detractor = serializers.BooleanField(help_text=INFLUENCE_HELP["is_detractor"])
+    reason = serializers.CharField(allow_null=True, help_text=INFLUENCE_HELP["reason"])
 
 
 class MemberSerializer(serializers.Serializer):
@@ -105,7 +135,8 @@ class MemberSerializer(serializers.Serializer):
             "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
             "email": member_email(m, self.context), "crm_id": m.crm_id, "persona": m.persona,
             "joined_at": iso(m.joined_at), "is_excluded": m.is_excluded,
-            "interest": interest_row(related(m, "interest")), "influence": influence_row(related(m, "current_influence")),
+            "interest": interest_row(related(m, "interest")),
+            "influence": influence_row(related(m, "current_influence"), excluded=m.is_excluded),
         }
 
 
@@ -207,7 +238,8 @@ class LeaderboardRowSerializer(serializers.Serializer):
             "position": row["position"], "value": row["value"],
             "member": {"id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
                        "persona": m.persona, "email": member_email(m, self.context)},
-            "interest": interest_row(row["interest"]), "influence": influence_row(row["influence"]),
+            "interest": interest_row(row["interest"]),
+            "influence": influence_row(row["influence"], excluded=m.is_excluded),
             "baseline": row["baseline"],
         }
 
@@ -291,7 +323,7 @@ class InboundEdgeSerializer(serializers.Serializer):
 
     member_id = serializers.IntegerField()
     display_name = serializers.CharField()
-    source_rank = serializers.IntegerField(allow_null=True, help_text="The source member's centrality rank.")
+    source_rank = serializers.IntegerField(allow_null=True, help_text="The source member's influence rank.")
     action_type = serializers.CharField()
     actions = serializers.IntegerField()
     weight = serializers.FloatField(help_text="Decayed edge weight (edge weight x sum of decayed actions).")
@@ -315,27 +347,52 @@ class InfluenceRunSerializer(serializers.Serializer):
 
 
 class InfluenceFormulaSerializer(serializers.Serializer):
-    """The influence formula's terms for this member: influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)."""
+    """The influence formula's terms for this member, with the weights the run used:
+    influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|); C = w_C*M_C + (1-w_C)*50, R likewise, w = e/(e+k)."""
 
     expression = serializers.CharField()
-    C_centrality_percentile = serializers.FloatField()
-    R_reach_percentile = serializers.FloatField()
+    C_centrality_percentile = serializers.FloatField(help_text="C, evidence-weighted centrality percentile.")
+    R_reach_percentile = serializers.FloatField(help_text="R, evidence-weighted reach percentile.")
+    k_evidence_prior = serializers.FloatField(help_text="k: pseudo-observations of a typical member (50).")
+    w_centrality = serializers.FloatField(help_text="w_C = sources/(sources + k): C's own-evidence weight.")
+    w_reach = serializers.FloatField(help_text="w_R = reach/(reach + k): R's own-evidence weight.")
     a_centrality_weight = serializers.FloatField()
     b_reach_weight = serializers.FloatField()
-    base = serializers.FloatField()
+    base = serializers.FloatField(help_text="(a*C + b*R)/(a+b): influence before sentiment.")
     s_sentiment = serializers.FloatField()
     g_sentiment_weight = serializers.FloatField()
     sentiment_factor = serializers.FloatField()
     influence = serializers.FloatField()
 
 
+class InfluenceEvidenceSerializer(serializers.Serializer):
+    """How much evidence the member's influence rests on."""
+
+    followers = serializers.IntegerField()
+    sources = serializers.IntegerField(help_text="Distinct members with an edge into this member (evidence for C).")
+    reach = serializers.IntegerField(help_text="Distinct members reached in the window (evidence for R).")
+    texts = serializers.IntegerField(help_text="Texts written in the window (min_texts needed to be flagged).")
+    replies_received = serializers.IntegerField()
+    prior = serializers.FloatField(help_text="k, the evidence prior the run used.")
+    min_texts = serializers.IntegerField(help_text="Texts needed to be flagged advocate or detractor.")
+    share = serializers.FloatField(
+        help_text="Share of the base resting on the member's own evidence, (a*w_C + b*w_R)/(a+b), 0..1; the rest "
+                  "is the typical member's 50."
+    )
+    label = serializers.ChoiceField(choices=["little", "some", "solid"],
+                                    help_text="share < 0.2: little; < 0.5: some; else solid.")
+
+
 class InfluenceHistoryPointSerializer(serializers.Serializer):
-    run_id = serializers.IntegerField()
-    at = serializers.DateTimeField(allow_null=True)
+    """The member's influence on one day (the last run of that day)."""
+
+    day = serializers.DateField()
+    run_id = serializers.IntegerField(help_text="The run that wrote this day.")
     influence = serializers.FloatField()
-    centrality = serializers.FloatField()
-    rank = serializers.IntegerField()
-    percentile = serializers.FloatField()
+    base = serializers.FloatField(help_text="Influence before sentiment.")
+    rank = serializers.IntegerField(help_text="Influence rank that day (ties share a rank).")
+    percentile = serializers.FloatField(help_text="Influence percentile that day.")
+    centrality_percentile = serializers.FloatField()
     reach = serializers.IntegerField()
     sentiment = serializers.FloatField()
     is_advocate = serializers.BooleanField()
@@ -343,19 +400,26 @@ class InfluenceHistoryPointSerializer(serializers.Serializer):
 
 
 class AudienceInfluenceSerializer(serializers.Serializer):
-    score = serializers.FloatField(source="influence", help_text="Influence 0-100.")
-    centrality = serializers.FloatField(help_text="Raw weighted PageRank (sums to 1 over the community).")
-    rank = serializers.IntegerField()
-    percentile = serializers.FloatField()
-    followers = serializers.IntegerField(source="in_degree")
-    reach = serializers.IntegerField()
-    reach_percentile = serializers.FloatField()
-    sentiment = serializers.FloatField(source="sentiment.blended", help_text="Blended sentiment the formula uses.")
-    is_advocate = serializers.BooleanField()
-    is_detractor = serializers.BooleanField()
+    score = serializers.FloatField(source="influence", help_text=INFLUENCE_HELP["score"])
+    base = serializers.FloatField(source="influence_base", help_text=INFLUENCE_HELP["base"])
+    centrality = serializers.FloatField(help_text=INFLUENCE_HELP["centrality"])
+    rank = serializers.IntegerField(help_text=INFLUENCE_HELP["rank"])
+    percentile = serializers.FloatField(help_text=INFLUENCE_HELP["percentile"])
+    centrality_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["centrality_percentile"])
+    followers = serializers.IntegerField(source="in_degree", help_text=INFLUENCE_HELP["followers"])
+    reach = serializers.IntegerField(help_text=INFLUENCE_HELP["reach"])
+    reach_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["reach_percentile"])
+    sentiment = serializers.FloatField(source="sentiment.blended", help_text=INFLUENCE_HELP["sentiment"])
+    is_advocate = serializers.BooleanField(help_text=INFLUENCE_HELP["is_advocate"])
+    is_detractor = serializers.BooleanField(help_text=INFLUENCE_HELP["is_detractor"])
+    reason = serializers.CharField(allow_null=True, help_text=INFLUENCE_HELP["reason"])
+    evidence = InfluenceEvidenceSerializer()
     formula = InfluenceFormulaSerializer()
     top_inbound = InboundEdgeSerializer(source="inbound_edges", many=True)
-    history = InfluenceHistoryPointSerializer(many=True, help_text="The member's influence in the kept runs.")
+    history = InfluenceHistoryPointSerializer(
+        many=True, help_text="The member's influence per day (daily snapshots, oldest first) within the audience "
+                             "view's period."
+    )
     run = InfluenceRunSerializer(help_text="The run these scores come from.")
 
 
@@ -437,14 +501,18 @@ class AudienceSerializer(serializers.Serializer):
         if influence is not None:
             run = influence["run"]
             influence = {
-                "score": influence["influence"], "centrality": influence["centrality"], "rank": influence["rank"],
-                "percentile": influence["percentile"], "followers": influence["in_degree"],
+                "score": influence["influence"], "base": influence["influence_base"],
+                "centrality": influence["centrality"], "rank": influence["rank"],
+                "percentile": influence["percentile"], "centrality_percentile": influence["centrality_percentile"],
+                "followers": influence["in_degree"],
                 "reach": influence["reach"], "reach_percentile": influence["reach_percentile"],
                 "sentiment": influence["sentiment"]["blended"], "is_advocate": influence["is_advocate"],
-                "is_detractor": influence["is_detractor"],
+                "is_detractor": influence["is_detractor"], "reason": influence["reason"],
+                "evidence": {key: influence["evidence"][key] for key in InfluenceEvidenceSerializer().fields},
                 "formula": {key: influence["formula"][key] for key in InfluenceFormulaSerializer().fields},
                 "top_inbound": [{key: e.get(key) for key in _EDGE_KEYS} for e in influence["inbound_edges"]],
-                "history": [{**{key: h[key] for key in _HISTORY_KEYS}, "at": iso(h["at"])} for h in influence["history"]],
+                "history": [{**{key: h[key] for key in _HISTORY_KEYS}, "day": h["day"].isoformat(),
+                             "base": h["influence_base"]} for h in influence["history"]],
                 "run": {**{key: run[key] for key in _RUN_KEYS}, "started": _iso_text(run["started"]),
                         "finished": _iso_text(run["finished"]), "timings": dict(run["timings"] or {})},
             }
@@ -485,8 +553,8 @@ class AudienceSerializer(serializers.Serializer):
 _BREAKDOWN_KEYS = ("action_type", "received", "count", "raw_points", "points", "decayed_points")
 _FIT_KEYS = ("attribute", "operator", "value", "points", "actual")
 _EDGE_KEYS = ("member_id", "display_name", "source_rank", "action_type", "actions", "weight")
-_HISTORY_KEYS = ("run_id", "influence", "centrality", "rank", "percentile", "reach", "sentiment", "is_advocate",
-                 "is_detractor")
+_HISTORY_KEYS = ("run_id", "influence", "rank", "percentile", "centrality_percentile", "reach", "sentiment",
+                 "is_advocate", "is_detractor")
 _RUN_KEYS = ("id", "status", "trigger", "nodes", "edges", "iterations", "converged", "warm_start", "texts_scored",
              "duration_seconds", "error")
 

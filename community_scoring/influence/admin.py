@@ -4,7 +4,7 @@ of the configuration (community_scoring/admin.py), where every change is recorde
 from django.contrib import admin, messages
 from django.db import transaction
 
-from community_scoring.influence.models import InfluenceRun, InfluenceScore
+from community_scoring.influence.models import InfluenceRun, InfluenceScore, InfluenceSnapshot
 from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.services import influence_run_request
 
@@ -30,8 +30,8 @@ class InfluenceRunAdmin(admin.ModelAdmin):
 
 @admin.register(InfluenceScore)
 class InfluenceScoreAdmin(admin.ModelAdmin):
-    list_display = ("member", "run", "influence", "rank", "centrality", "reach", "sentiment", "is_advocate",
-                    "is_detractor")
+    list_display = ("member", "run", "influence", "influence_base", "rank", "centrality", "sources", "reach",
+                    "sentiment", "is_advocate", "is_detractor")
     list_filter = ("is_advocate", "is_detractor")
     raw_id_fields = ("member", "run")
     list_select_related = ("member",)
@@ -46,3 +46,20 @@ class InfluenceScoreAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         run = influence_run_current()
         return super().get_queryset(request).filter(run=run) if run else super().get_queryset(request).none()
+
+
+@admin.register(InfluenceSnapshot)
+class InfluenceSnapshotAdmin(admin.ModelAdmin):
+    """Members' daily influence (read-only): written by the runs, one row per member and day."""
+
+    list_display = ("member", "day", "influence", "influence_base", "rank", "is_advocate", "is_detractor")
+    list_filter = ("day", "is_advocate", "is_detractor")
+    raw_id_fields = ("member",)
+    list_select_related = ("member",)
+    search_fields = ("member__display_name", "member__email", "member__external_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -49,32 +49,109 @@ def edge_weights(
     return result
 
 
-def percentiles(values: np.ndarray, *, decimals: int | None = None) -> np.ndarray:
-    """0-100: the share of the other members whose value is strictly lower (ties share the lower percentile).
+def percentiles(values: np.ndarray, *, decimals: int | None = None, reference: np.ndarray | None = None
+                ) -> np.ndarray:
+    """Mid-rank percentiles, 0-100:
 
-    `decimals` rounds before comparing, so values equal up to floating noise tie.
+        M_i = 100 * (#{j != i: x_j < x_i} + 1/2 * #{j != i: x_j = x_i}) / (number of j != i)
+
+    over the reference members j (every member, or those where the boolean mask `reference` is true; a member
+    outside the reference is placed among it). Ties share the middle of their ranks, so a block of equal values
+    sits at its middle, not at its bottom: when every value is equal, each is 50, and the percentiles of the
+    reference average exactly 50. With nobody to compare with: 50. `decimals` rounds before comparing, so values
+    equal up to floating noise tie.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
     if n == 0:
         return np.zeros(0)
     key = np.round(values, decimals) if decimals is not None else values
-    below = np.searchsorted(np.sort(key), key, side="left")
-    return 100.0 * below / max(n - 1, 1)
+    inside = np.ones(n, dtype=bool) if reference is None else np.asarray(reference, dtype=bool)
+    ordered = np.sort(key[inside])
+    below = np.searchsorted(ordered, key, side="left")
+    equal = np.searchsorted(ordered, key, side="right") - below - inside  # others only
+    others = len(ordered) - inside
+    out = np.full(n, 50.0)
+    np.divide(100.0 * (below + 0.5 * equal), others, out=out, where=others > 0)
+    return out
 
 
 def centrality_percentiles(centrality: np.ndarray) -> np.ndarray:
-    """Percentiles of PageRank values; values within 1e-8 of each other relative to the mean 1/n tie."""
+    """Mid-rank percentiles of PageRank values; values within 1e-8 of each other relative to the mean 1/n tie."""
     n = len(centrality)
     return percentiles(np.asarray(centrality) * n, decimals=8)
 
 
-def ranks(values: np.ndarray, member_ids: np.ndarray) -> np.ndarray:
-    """1 = highest value; ties broken by lower member id."""
-    order = np.lexsort((member_ids, -np.asarray(values)))
-    result = np.empty(len(values), dtype=np.int64)
-    result[order] = np.arange(1, len(values) + 1)
-    return result
+def evidence_weights(evidence: np.ndarray, *, prior: float) -> np.ndarray:
+    """How much of a member's percentile rests on their own evidence, 0..1:
+
+        w = e / (e + k)
+
+    e = the member's evidence (distinct members with an edge into them, for centrality; distinct members reached,
+    for reach); k = prior (pseudo-observations of a typical member). k = 0: no shrinking (w = 1).
+    """
+    e = np.asarray(evidence, dtype=np.float64)
+    if prior <= 0:
+        return np.ones(len(e))
+    return e / (e + prior)
+
+
+def evidence_percentiles(values: np.ndarray, evidence: np.ndarray, *, prior: float, decimals: int | None = None
+                         ) -> np.ndarray:
+    """Percentiles of values that rest on evidence, pulled towards a typical member's by a prior, 0-100:
+
+        P_i = w_i * M_i + (1 - w_i) * 50
+
+    M_i = percentiles(values) (mid-rank), w_i = evidence_weights(e_i, k). Reading: member i's evidence is e_i
+    observations of their own value plus k pseudo-observations of a typical member, i.e. a member drawn from the
+    community. Their value is then x_i with weight w_i and a typical member's with weight 1 - w_i; P_i is the
+    expected mid-rank percentile of that mixture, a typical member's being exactly 50 (mid-rank percentiles
+    average 50). So a member without evidence is at 50, one follower moves a newcomer at most 50 / (1 + k) from
+    50, and a member with e >> k keeps their own percentile.
+
+    Why not shrink the point value (w * x + (1 - w) * mean) and rank that: ranks ignore distances. Where most
+    members have no evidence they all sit at the mean, tied, and one follower lifts a newcomer a hair above the
+    mean, hence above all of them (the 90th percentile in a community of lurkers). The mixture keeps the
+    newcomer within (1 - w) * 50 of the middle, whatever the community looks like.
+    """
+    w = evidence_weights(evidence, prior=prior)
+    return w * percentiles(values, decimals=decimals) + (1.0 - w) * 50.0
+
+
+def evidence_share(centrality_evidence: np.ndarray, reach_evidence: np.ndarray, *, prior: float,
+                   centrality_weight: float, reach_weight: float) -> np.ndarray:
+    """The share of the influence base resting on the member's own evidence, 0..1:
+
+        W = (a * w_C + b * w_R) / (a + b)
+
+    w_C, w_R: evidence_weights of centrality (distinct members with an edge into them) and reach."""
+    w_c = evidence_weights(centrality_evidence, prior=prior)
+    w_r = evidence_weights(reach_evidence, prior=prior)
+    return (centrality_weight * w_c + reach_weight * w_r) / (centrality_weight + reach_weight)
+
+
+# evidence_share -> label: below 0.2 "little", below 0.5 "some", else "solid" (with k = 10: 1-2 members, 3-9, 10+).
+EVIDENCE_LABELS = ((0.2, "little"), (0.5, "some"), (float("inf"), "solid"))
+
+
+def evidence_label(share: float) -> str:
+    """A plain word for evidence_share: little, some or solid."""
+    return next(label for limit, label in EVIDENCE_LABELS if share < limit)
+
+
+def ranks(values: np.ndarray, *, eligible: np.ndarray | None = None, decimals: int | None = 6) -> np.ndarray:
+    """Competition ranks ("1224"): rank_i = 1 + #{eligible j: v_j > v_i}.
+
+    1 = highest; tied values share the best rank and the next distinct value skips the tied places. Only
+    `eligible` members (a boolean mask; default all) are counted above anyone, so the ranks of the eligible are
+    1..n among themselves, and an ineligible member gets the rank its value would have among them. `decimals`
+    rounds before comparing, so values equal up to floating noise tie.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    key = np.round(values, decimals) if decimals is not None else values
+    inside = np.ones(len(values), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    ordered = np.sort(key[inside])
+    return (1 + len(ordered) - np.searchsorted(ordered, key, side="right")).astype(np.int64)
 
 
 def member_sentiment(
@@ -100,7 +177,8 @@ def member_sentiment(
     return np.clip(out, -1.0, 1.0)
 
 
-EXPRESSION = "influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|)"
+EXPRESSION = ("influence = (a*C + b*R)/(a+b) * (1 + g*s)/(1 + |g|); C = w_C*M_C + (1-w_C)*50, "
+              "R = w_R*M_R + (1-w_R)*50, w = e/(e+k)")
 
 
 @dataclass
@@ -125,9 +203,11 @@ def influence_scores(
         factor = (1 + g * s) / (1 + |g|)                   s: member sentiment (-1..1), g: sentiment_weight (-1..1)
         influence = base * factor
 
-    a = centrality_weight, b = reach_weight (>= 0, not both 0). With g > 0 positive sentiment raises influence
-    and negative lowers it; g < 0 reverses the direction; g = 0 ignores sentiment. The factor is at most 1, so
-    influence stays within 0-100 (100 needs top centrality and reach and s = sign(g)).
+    C and R are evidence_percentiles: C of n * PageRank with e = distinct members with an edge into the member,
+    R of reach with e = reach; both pulled towards 50 by the evidence prior k. a = centrality_weight,
+    b = reach_weight (>= 0, not both 0). With g > 0 positive sentiment raises influence and negative lowers it;
+    g < 0 reverses the direction; g = 0 ignores sentiment. The factor is at most 1, so influence stays within
+    0-100 (100 needs top centrality and reach on unlimited evidence and s = sign(g)).
     """
     total = centrality_weight + reach_weight
     base = (centrality_weight * np.asarray(centrality_pct) + reach_weight * np.asarray(reach_pct)) / total
@@ -136,15 +216,53 @@ def influence_scores(
 
 
 def advocates_and_detractors(
-    influence: np.ndarray,
+    base: np.ndarray,
     sentiment: np.ndarray,
+    texts: np.ndarray,
     *,
+    eligible: np.ndarray | None = None,
     advocate_min_influence: float,
     advocate_min_sentiment: float,
     detractor_min_influence: float,
     detractor_max_sentiment: float,
+    min_texts: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Advocate: influence >= its threshold and sentiment >= its minimum; detractor: influence high, sentiment low."""
-    advocate = (influence >= advocate_min_influence) & (sentiment >= advocate_min_sentiment)
-    detractor = (influence >= detractor_min_influence) & (sentiment <= detractor_max_sentiment)
+    """Who speaks for the community and who against it, judged on influence before any sentiment adjustment:
+
+        advocate  = eligible and base >= advocate_min_influence  and s >= advocate_min_sentiment  and n >= min_texts
+        detractor = eligible and base >= detractor_min_influence and s <= detractor_max_sentiment and n >= min_texts
+
+    base: influence_scores' base (the blend of C and R, before the sentiment factor), so a well-followed member
+    writing negative texts is still influential enough to be a detractor; s: member_sentiment (already shrunk
+    towards 0 for few texts); n: texts the member wrote in the window; eligible: members who may be flagged (not
+    excluded or staff). A member is never both (the thresholds are validated so that they cannot overlap).
+    """
+    base = np.asarray(base)
+    sentiment = np.asarray(sentiment)
+    enough = (np.asarray(texts) >= min_texts) & (True if eligible is None else np.asarray(eligible, dtype=bool))
+    advocate = enough & (base >= advocate_min_influence) & (sentiment >= advocate_min_sentiment)
+    detractor = enough & (base >= detractor_min_influence) & (sentiment <= detractor_max_sentiment)
     return advocate, detractor & ~advocate
+
+
+def _ordinal(value: float) -> str:
+    k = round(value)
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
+def flag_reason(*, is_advocate: bool, is_detractor: bool, base: float, centrality_pct: float, reach_pct: float,
+                sentiment: float, texts: int, received: int) -> str | None:
+    """Why a member is an advocate or a detractor, in words (None when they are neither), e.g.
+
+        influence before sentiment 74 (centrality 81st pct, reach 66th pct); sentiment -0.42 over 12 texts
+
+    from the terms advocates_and_detractors judged: base, C, R, the member's sentiment and the texts it rests on.
+    """
+    if not (is_advocate or is_detractor):
+        return None
+    over = f"{texts} text{'' if texts == 1 else 's'}"
+    if received:
+        over += f" and {received} repl{'y' if received == 1 else 'ies'} received"
+    return (f"influence before sentiment {base:.0f} (centrality {_ordinal(centrality_pct)} pct, "
+            f"reach {_ordinal(reach_pct)} pct); sentiment {sentiment:.2f} over {over}")

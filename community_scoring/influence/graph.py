@@ -2,8 +2,9 @@
 
 The store streams every action between two different members (actor, target, type, time) as arrays; the
 pairs are then aggregated in numpy (sort once, bincount per term). Edge weights: formula.edge_weights (decay:
-formula.edge_decay). Followers: pairs with more follows than unfollows. Reach: distinct members with an action
-of a reach type in the window. Actions on oneself never count.
+formula.edge_decay). Followers: pairs with more follows than unfollows. Sources: distinct members with an edge
+into a member. Reach: distinct members with an action of a reach type in the window. Actions on oneself never
+count.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class InfluenceGraph:
     weight: np.ndarray  # float64 > 0
     in_degree: np.ndarray  # followers per node
     reach: np.ndarray  # distinct members who engaged with the node's content in the window
+    sources: np.ndarray  # distinct members with an edge into the node: the evidence behind its centrality
 
     @property
     def n(self) -> int:
@@ -96,7 +98,8 @@ def graph_build(
     in_degree = np.bincount(pair_dst[follows], minlength=n)
     reach = np.bincount(pair_dst[reached], minlength=n)
     edge = weight > formula.MIN_EDGE_WEIGHT
-    return InfluenceGraph(member_ids, pair_src[edge], pair_dst[edge], weight[edge], in_degree, reach)
+    sources = np.bincount(pair_dst[edge], minlength=n)
+    return InfluenceGraph(member_ids, pair_src[edge], pair_dst[edge], weight[edge], in_degree, reach, sources)
 
 
 def reversals_read() -> dict[str, str]:

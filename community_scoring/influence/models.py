@@ -56,10 +56,23 @@ class InfluenceConfig(models.Model):
     received_weight = models.FloatField(
         default=0.5, help_text="Weight of replies received relative to texts written in a member's sentiment."
     )
-    advocate_min_influence = models.FloatField(default=60.0)
-    advocate_min_sentiment = models.FloatField(default=0.05)
-    detractor_min_influence = models.FloatField(default=60.0)
-    detractor_max_sentiment = models.FloatField(default=-0.05)
+    evidence_prior = models.FloatField(
+        default=10.0,
+        help_text="Pseudo-observations of a typical member (percentile 50) added to each member's evidence: with "
+                  "e members behind a percentile, the member's own percentile counts e/(e+k) and 50 the rest, so "
+                  "little evidence cannot make anyone influential. 0 = no shrinking.",
+    )
+    min_texts = models.PositiveIntegerField(
+        default=3, help_text="Texts a member must have written in the window to be flagged advocate or detractor."
+    )
+    advocate_min_influence = models.FloatField(
+        default=60.0, help_text="Advocate: influence before sentiment (the base) at least this, 0-100."
+    )
+    advocate_min_sentiment = models.FloatField(default=0.05, help_text="Advocate: sentiment at least this, -1..1.")
+    detractor_min_influence = models.FloatField(
+        default=60.0, help_text="Detractor: influence before sentiment (the base) at least this, 0-100."
+    )
+    detractor_max_sentiment = models.FloatField(default=-0.05, help_text="Detractor: sentiment at most this, -1..1.")
     schedule_minutes = models.PositiveIntegerField(default=360, help_text="Scheduled recompute interval; 0 = off.")
     keep_runs = models.PositiveIntegerField(default=10, help_text="Runs whose scores are kept as history.")
     updated_at = models.DateTimeField(auto_now=True)
@@ -122,11 +135,26 @@ class InfluenceScore(models.Model):
         db_index=False,
     )
     centrality = models.FloatField(help_text="Raw weighted PageRank; sums to 1 over the community.")
-    rank = models.PositiveIntegerField(help_text="1 = most central.")
-    percentile = models.FloatField(help_text="Centrality percentile, 0-100: share of members strictly below.")
+    rank = models.PositiveIntegerField(
+        help_text="Influence rank: 1 + the number of members (not excluded) with a higher influence; ties share a "
+                  "rank (1224)."
+    )
+    percentile = models.FloatField(
+        help_text="Influence percentile, 0-100, among members not excluded (mid-rank: ties share the middle)."
+    )
+    centrality_percentile = models.FloatField(
+        default=50.0,
+        help_text="C: mid-rank percentile of centrality pulled towards 50 by the evidence prior "
+                  "(formula.evidence_percentiles, evidence = sources).",
+    )
     in_degree = models.PositiveIntegerField(default=0, help_text="Followers.")
+    sources = models.PositiveIntegerField(
+        default=0, help_text="Distinct members with an edge into this member: the evidence behind centrality."
+    )
     reach = models.PositiveIntegerField(default=0, help_text="Distinct members who engaged with their content.")
-    reach_percentile = models.FloatField(default=0)
+    reach_percentile = models.FloatField(
+        default=50.0, help_text="R: mid-rank percentile of reach pulled towards 50 by the evidence prior."
+    )
     sentiment_mean = models.FloatField(null=True, blank=True, help_text="Mean VADER compound of texts written.")
     sentiment_count = models.PositiveIntegerField(default=0)
     sentiment_positive_share = models.FloatField(default=0)
@@ -134,9 +162,17 @@ class InfluenceScore(models.Model):
     received_sentiment_mean = models.FloatField(null=True, blank=True, help_text="Mean compound of replies received.")
     received_count = models.PositiveIntegerField(default=0)
     sentiment = models.FloatField(default=0, help_text="Blended, shrunk sentiment used by the formula (-1..1).")
+    influence_base = models.FloatField(
+        default=0.0, help_text="Influence before sentiment, 0-100: (a*C + b*R)/(a+b), what advocates and "
+                               "detractors are judged on."
+    )
     influence = models.FloatField(help_text="0-100, see community_scoring.influence.formula.influence_scores.")
-    is_advocate = models.BooleanField(default=False)
-    is_detractor = models.BooleanField(default=False)
+    is_advocate = models.BooleanField(
+        default=False, help_text="Influential before sentiment and clearly positive over enough texts."
+    )
+    is_detractor = models.BooleanField(
+        default=False, help_text="Influential before sentiment and clearly negative over enough texts."
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "member"], name="influence_score_unique_run_member")]
@@ -144,6 +180,36 @@ class InfluenceScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member_id} in run {self.run_id}: {self.influence:.1f}"
+
+
+class InfluenceSnapshot(models.Model):
+    """A member's influence on one day: written by the last run whose ref_time fell on that day (a later run on
+    the same day replaces it). Snapshots are the member's influence history; pruning old runs keeps them."""
+
+    # No database FK constraint (a run upserts one row per member; see InfluenceScore); deletes cascade in Django.
+    member = models.ForeignKey(
+        "community_scoring.Member", on_delete=models.CASCADE, related_name="influence_snapshots", db_constraint=False,
+        db_index=False,
+    )
+    day = models.DateField(help_text="The date (UTC) of the run's ref_time.")
+    # Runs are never deleted (pruning deletes their scores only): no cascade, no constraint.
+    run = models.ForeignKey(InfluenceRun, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False,
+                            db_index=False, help_text="The run that wrote this day (its scores may be pruned since).")
+    influence = models.FloatField(help_text="0-100.")
+    influence_base = models.FloatField(help_text="Influence before sentiment, 0-100.")
+    rank = models.PositiveIntegerField(help_text="Influence rank that day (ties share a rank).")
+    percentile = models.FloatField(help_text="Influence percentile that day.")
+    centrality_percentile = models.FloatField(help_text="C: evidence-weighted centrality percentile.")
+    reach = models.PositiveIntegerField()
+    sentiment = models.FloatField(help_text="Blended, shrunk sentiment (-1..1).")
+    is_advocate = models.BooleanField()
+    is_detractor = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "day"], name="influence_snapshot_unique_member_day")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.day}: {self.influence:.1f}"
 
 
 class TextSentiment(models.Model):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import numpy as np
 from django.db import transaction
@@ -120,12 +121,15 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
     written = sentiment_by_member(store=store, member_ids=graph.member_ids, window_start=window_start, received=False)
     received = sentiment_by_member(store=store, member_ids=graph.member_ids, window_start=window_start, received=True)
     lap("sentiment_read")
-    scores = _scores(graph, result.scores, written, received, config)
+    excluded = np.isin(graph.member_ids, store.excluded_member_ids())
+    scores = _scores(graph, result.scores, written, received, config, eligible=~excluded)
     lap("formula")
     new_advocates = scores["is_advocate"] & ~previous_advocates
     with transaction.atomic():
         store.scores_write(run_id=run.pk, member_ids=graph.member_ids, scores=scores)
         lap("write")
+        store.snapshots_write(run_id=run.pk, day=_utc_day(ref_time), member_ids=graph.member_ids, scores=scores)
+        lap("snapshots")
         if new_advocates.any():
             _advocates_notify(run.pk, graph.member_ids, scores, np.flatnonzero(new_advocates))
         finished = timezone.now()
@@ -144,10 +148,16 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
     InfluenceRun.objects.filter(pk=run.pk).update(timings=timings, duration_seconds=round(time.perf_counter() - t0, 4))
 
 
-def _scores(graph: InfluenceGraph, centrality: np.ndarray, written: dict, received: dict, config: InfluenceConfig
-            ) -> dict[str, np.ndarray]:
-    """Every InfluenceScore value per member (by field name), from the graph, PageRank and sentiment totals."""
-    n = graph.n
+def _utc_day(ref_time: datetime) -> date:
+    """The day a run's snapshot belongs to: the date of its ref_time in UTC."""
+    return ref_time.astimezone(dt_timezone.utc).date()
+
+
+def _scores(graph: InfluenceGraph, centrality: np.ndarray, written: dict, received: dict, config: InfluenceConfig,
+            *, eligible: np.ndarray) -> dict[str, np.ndarray]:
+    """Every InfluenceScore value per member (by field name), from the graph, PageRank and sentiment totals.
+
+    `eligible`: members who may be flagged and who count in influence ranks and percentiles (not excluded)."""
     written_n = written["n"].astype(np.float64)
     received_n = received["n"].astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -159,22 +169,26 @@ def _scores(graph: InfluenceGraph, centrality: np.ndarray, written: dict, receiv
         written["total"], written_n, received["total"], received_n,
         received_weight=config.received_weight, prior=config.sentiment_prior,
     )
-    percentile = formula.centrality_percentiles(centrality)
-    reach_percentile = formula.percentiles(graph.reach)
+    n = len(centrality)
+    centrality_percentile = formula.evidence_percentiles(
+        centrality * n, graph.sources, prior=config.evidence_prior, decimals=8)
+    reach_percentile = formula.evidence_percentiles(graph.reach, graph.reach, prior=config.evidence_prior)
     terms = formula.influence_scores(
-        percentile, reach_percentile, sentiment, centrality_weight=config.centrality_weight,
+        centrality_percentile, reach_percentile, sentiment, centrality_weight=config.centrality_weight,
         reach_weight=config.reach_weight, sentiment_weight=config.sentiment_weight,
     )
     advocate, detractor = formula.advocates_and_detractors(
-        terms.influence, sentiment, advocate_min_influence=config.advocate_min_influence,
+        terms.base, sentiment, written["n"], eligible=eligible, advocate_min_influence=config.advocate_min_influence,
         advocate_min_sentiment=config.advocate_min_sentiment, detractor_min_influence=config.detractor_min_influence,
-        detractor_max_sentiment=config.detractor_max_sentiment,
+        detractor_max_sentiment=config.detractor_max_sentiment, min_texts=config.min_texts,
     )
     return {
         "centrality": centrality,
-        "rank": formula.ranks(centrality, graph.member_ids) if n else np.zeros(0, dtype=np.int64),
-        "percentile": percentile,
+        "rank": formula.ranks(terms.influence, eligible=eligible),
+        "percentile": formula.percentiles(terms.influence, decimals=6, reference=eligible),
+        "centrality_percentile": centrality_percentile,
         "in_degree": graph.in_degree,
+        "sources": graph.sources,
         "reach": graph.reach,
         "reach_percentile": reach_percentile,
         "sentiment_mean": written_mean,
@@ -184,6 +198,7 @@ def _scores(graph: InfluenceGraph, centrality: np.ndarray, written: dict, receiv
         "received_sentiment_mean": received_mean,
         "received_count": received["n"],
         "sentiment": sentiment,
+        "influence_base": terms.base,
         "influence": terms.influence,
         "is_advocate": advocate,
         "is_detractor": detractor,
@@ -199,7 +214,9 @@ def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np
     members: dict[int, dict] = {}
     ids = [int(member_ids[i]) for i in idx]
     for start in range(0, len(ids), 10_000):
-        for m in Member.objects.filter(id__in=ids[start:start + 10_000]).values("id", "source", "external_id", "email"):
+        # Excluded members are never flagged; checked again here, as this is what leaves the system.
+        for m in (Member.objects.filter(id__in=ids[start:start + 10_000], is_excluded=False)
+                  .values("id", "source", "external_id", "email")):
             members[m["id"]] = m
     payloads = []
     for i in idx:
@@ -209,8 +226,14 @@ def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np
         payloads.append({
             "member_id": member["id"], "source": member["source"], "external_id": member["external_id"],
             "email": member["email"], "run_id": run_id, "influence": round(float(scores["influence"][i]), 4),
+            "influence_base": round(float(scores["influence_base"][i]), 4),
             "centrality": float(scores["centrality"][i]), "rank": int(scores["rank"][i]),
             "sentiment": round(float(scores["sentiment"][i]), 4),
+            "reason": formula.flag_reason(
+                is_advocate=True, is_detractor=False, base=float(scores["influence_base"][i]),
+                centrality_pct=float(scores["centrality_percentile"][i]),
+                reach_pct=float(scores["reach_percentile"][i]), sentiment=float(scores["sentiment"][i]),
+                texts=int(scores["sentiment_count"][i]), received=int(scores["received_count"][i])),
         })
     webhook_events_enqueue(event="became_advocate", payloads=payloads)
 

@@ -5,20 +5,22 @@ Signatures are keyword-only; querysets are returned where a caller may page or f
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from community_scoring.influence import formula
 from community_scoring.influence.graph import inbound_edges, reversals_read
-from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore
+from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore, InfluenceSnapshot
 from community_scoring.models import Member
 
 # The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
 INFLUENCE_FIELDS = (
     "damping", "tolerance", "max_iterations", "edge_weights", "half_life_days", "window_days", "reach_types",
     "text_types", "centrality_weight", "reach_weight", "sentiment_weight", "sentiment_prior", "received_weight",
-    "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence", "detractor_max_sentiment",
+    "evidence_prior", "min_texts", "advocate_min_influence", "advocate_min_sentiment", "detractor_min_influence",
+    "detractor_max_sentiment",
     "schedule_minutes", "keep_runs",
 )
 
@@ -62,42 +64,54 @@ def _limited(qs: QuerySet, limit: int | None) -> QuerySet:
 def leaderboard_influence(
     *, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
 ) -> QuerySet[InfluenceScore]:
-    """Scores of the current run, most influential first (ties: more central first); excluded members left out.
+    """Scores of the current run, most influential first (ties: higher member id first, as the API pages them);
+    excluded members left out.
 
     limit=None returns the unsliced queryset (for cursor paging).
     """
-    return _limited(_scores(run, persona).order_by("-influence", "rank"), limit)
+    return _limited(_scores(run, persona).order_by("-influence", "-member_id"), limit)
 
 
 def advocates(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
               ) -> QuerySet[InfluenceScore]:
-    """Members with high influence and positive sentiment, most influential first."""
-    return _limited(_scores(run, persona).filter(is_advocate=True).order_by("-influence", "rank"), limit)
+    """Advocates (formula.advocates_and_detractors), most influential first; excluded members left out (they are
+    never flagged; this also hides members excluded after the run)."""
+    return _limited(_scores(run, persona).filter(is_advocate=True).order_by("-influence", "-member_id"), limit)
 
 
 def detractors(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
                ) -> QuerySet[InfluenceScore]:
-    """Members with high influence and negative sentiment, most influential first."""
-    return _limited(_scores(run, persona).filter(is_detractor=True).order_by("-influence", "rank"), limit)
+    """Detractors (formula.advocates_and_detractors), most influential first; excluded members left out."""
+    return _limited(_scores(run, persona).filter(is_detractor=True).order_by("-influence", "-member_id"), limit)
 
 
-def influence_history(*, member, limit: int = 30) -> list[dict[str, Any]]:
-    """The member's scores in the kept runs, oldest first: {run_id, at, influence, centrality, rank, ...}."""
-    runs = (
-        InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE, scores_pruned=False)
-        .order_by("-id")
-        .values("id")[:limit]
-    )
-    # By (run, member): the unique index answers it; there is no index on member alone.
-    rows = (
-        InfluenceScore.objects.filter(member=member, run_id__in=runs)
-        .order_by("-run_id")
-        .values("run_id", "run__finished_at", "influence", "centrality", "rank", "percentile", "reach", "sentiment",
-                "is_advocate", "is_detractor")[:limit]
-    )
-    return [
-        {"run_id": r.pop("run_id"), "at": r.pop("run__finished_at"), **r} for r in reversed(list(rows))
-    ]
+def member_flags(score: InfluenceScore, *, excluded: bool) -> dict[str, Any]:
+    """is_advocate, is_detractor and the reason (formula.flag_reason; None when neither) of a score row as they
+    may be shown. A run never flags an excluded member; one excluded after the run is shown unflagged too."""
+    if excluded or not (score.is_advocate or score.is_detractor):
+        return {"is_advocate": False, "is_detractor": False, "reason": None}
+    return {
+        "is_advocate": score.is_advocate, "is_detractor": score.is_detractor,
+        "reason": formula.flag_reason(
+            is_advocate=score.is_advocate, is_detractor=score.is_detractor, base=score.influence_base,
+            centrality_pct=score.centrality_percentile, reach_pct=score.reach_percentile, sentiment=score.sentiment,
+            texts=score.sentiment_count, received=score.received_count,
+        ),
+    }
+
+
+HISTORY_FIELDS = ("day", "run_id", "influence", "influence_base", "rank", "percentile", "centrality_percentile",
+                  "reach", "sentiment", "is_advocate", "is_detractor")
+
+
+def influence_history(*, member, since: date | None = None, limit: int = 365) -> list[dict[str, Any]]:
+    """The member's daily influence snapshots, oldest first, one per day a run scored them (the last run of
+    that day): {day, run_id, influence, rank, ...}. `since`: from that day on; at most the last `limit` days."""
+    rows = InfluenceSnapshot.objects.filter(member=member)
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    # By (member, day): the unique index answers it, newest first, then reversed.
+    return list(reversed(list(rows.order_by("-day").values(*HISTORY_FIELDS)[:limit])))
 
 
 def _run_setting(run: InfluenceRun, name: str) -> Any:
@@ -110,14 +124,32 @@ def _formula_terms(run: InfluenceRun, score: InfluenceScore) -> dict[str, Any]:
     """The formula's terms for one score, computed by formula.influence_scores with the weights the run used."""
     a, b = float(_run_setting(run, "centrality_weight")), float(_run_setting(run, "reach_weight"))
     g = float(_run_setting(run, "sentiment_weight"))
-    terms = formula.influence_scores(score.percentile, score.reach_percentile, score.sentiment,
+    k = float(_run_setting(run, "evidence_prior"))
+    terms = formula.influence_scores(score.centrality_percentile, score.reach_percentile, score.sentiment,
                                      centrality_weight=a, reach_weight=b, sentiment_weight=g)
     return {
         "expression": formula.EXPRESSION,
-        "C_centrality_percentile": score.percentile, "R_reach_percentile": score.reach_percentile,
+        "C_centrality_percentile": score.centrality_percentile, "R_reach_percentile": score.reach_percentile,
+        "k_evidence_prior": k,
+        "w_centrality": float(formula.evidence_weights([score.sources], prior=k)[0]),
+        "w_reach": float(formula.evidence_weights([score.reach], prior=k)[0]),
         "a_centrality_weight": a, "b_reach_weight": b, "base": float(terms.base),
         "s_sentiment": score.sentiment, "g_sentiment_weight": g, "sentiment_factor": float(terms.sentiment_factor),
         "influence": score.influence,
+    }
+
+
+def _evidence(run: InfluenceRun, score: InfluenceScore) -> dict[str, Any]:
+    """How much evidence the score rests on: counts, the evidence prior the run used, and the share of the
+    influence base that is the member's own (formula.evidence_share) in numbers and in a word."""
+    k = float(_run_setting(run, "evidence_prior"))
+    share = float(formula.evidence_share(
+        [score.sources], [score.reach], prior=k, centrality_weight=float(_run_setting(run, "centrality_weight")),
+        reach_weight=float(_run_setting(run, "reach_weight")))[0])
+    return {
+        "followers": score.in_degree, "sources": score.sources, "reach": score.reach,
+        "texts": score.sentiment_count, "replies_received": score.received_count, "prior": k,
+        "min_texts": int(_run_setting(run, "min_texts")), "share": share, "label": formula.evidence_label(share),
     }
 
 
@@ -141,9 +173,11 @@ def _inbound_edges_named(run: InfluenceRun, member, *, limit: int) -> list[dict[
     return edge_rows
 
 
-def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None) -> dict[str, Any] | None:
-    """Why a member has their influence: scores, sentiment summary, the formula's terms with the weights the
-    run used, the top inbound edges (who gives them influence, by action type) and their history.
+def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None,
+                         history_since: date | None = None) -> dict[str, Any] | None:
+    """Why a member has their influence: scores, sentiment summary, the evidence behind them, the formula's terms
+    with the weights the run used, why they are an advocate or detractor, the top inbound edges (who gives them
+    influence, by action type) and their daily history (from `history_since`, by default the last 365 days).
 
     None when no run has scored this member yet.
     """
@@ -164,12 +198,15 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         "centrality": score.centrality,
         "rank": score.rank,
         "percentile": score.percentile,
+        "centrality_percentile": score.centrality_percentile,
         "in_degree": score.in_degree,
+        "sources": score.sources,
         "reach": score.reach,
         "reach_percentile": score.reach_percentile,
+        "influence_base": score.influence_base,
         "influence": score.influence,
-        "is_advocate": score.is_advocate,
-        "is_detractor": score.is_detractor,
+        **member_flags(score, excluded=member.is_excluded),
+        "evidence": _evidence(run, score),
         "sentiment": {
             "mean": score.sentiment_mean, "count": score.sentiment_count,
             "positive_share": score.sentiment_positive_share, "negative_share": score.sentiment_negative_share,
@@ -178,7 +215,7 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
         },
         "formula": _formula_terms(run, score),
         "inbound_edges": _inbound_edges_named(run, member, limit=edges),
-        "history": influence_history(member=member),
+        "history": influence_history(member=member, since=history_since),
     }
 
 

@@ -6,6 +6,7 @@ the audience view; the influence leaderboards are in selectors.leaderboards.
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.db.models import FilteredRelation, Q, QuerySet
@@ -39,6 +40,7 @@ def member_queryset_with_influence(queryset: QuerySet) -> QuerySet:
     ).select_related(RELATION)
 
 
-def influence_audience(*, member) -> dict[str, Any] | None:
-    """The member's current influence with its explanation (formula terms, top inbound edges), or None."""
-    return influence_selectors.influence_for_member(member=member, edges=10)
+def influence_audience(*, member, history_since: date | None = None) -> dict[str, Any] | None:
+    """The member's current influence with its explanation (evidence, formula terms, advocate/detractor reason,
+    top inbound edges) and daily history from `history_since` (default: the last 365 days), or None."""
+    return influence_selectors.influence_for_member(member=member, edges=10, history_since=history_since)

@@ -87,8 +87,10 @@ def leaderboard_influence(*, board: str = "influence", period: str = "all", pers
     """influence / advocates / detractors of the current run; `period` keeps members active within it."""
     since = period_since(period)
     rows = INFLUENCE_BOARDS[board](persona=persona, limit=None).select_related("member__interest").only(
-        "run_id", "member_id", "influence", "centrality", "rank", "percentile", "in_degree", "reach", "sentiment",
-        "is_advocate", "is_detractor", *MEMBER_FIELDS, *(f"member__interest__{f}" for f in INTEREST_FIELDS),
+        "run_id", "member_id", "influence", "influence_base", "centrality", "rank", "percentile",
+        "centrality_percentile", "reach_percentile", "in_degree", "reach", "sentiment", "sentiment_count",
+        "received_count", "is_advocate", "is_detractor", *MEMBER_FIELDS,
+        *(f"member__interest__{f}" for f in INTEREST_FIELDS),
     )
     if since is not None:
         rows = rows.filter(member__interest__last_activity_at__gte=since)

@@ -328,7 +328,7 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
         interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, config=config)
         interest_data["fit_breakdown"] = interest_selectors.interest_fit_breakdown(member=member, config=config)
         interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20, config=config)
-    influence = influence_link.influence_audience(member=member)
+    influence = influence_link.influence_audience(member=member, history_since=since.date() if since else None)
     implicit = None
     if influence is not None:
         implicit = {key: influence["sentiment"][key] for key in (

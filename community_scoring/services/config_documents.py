@@ -445,10 +445,18 @@ class InfluenceConfigSerializer(ClosedSerializer):
     sentiment_prior = _influence_number("Pseudo-count of neutral texts shrinking few-text sentiment.", low=0,
                                         high=1e6)
     received_weight = _influence_number("Weight of replies received vs texts written.", low=0, high=1e6)
-    advocate_min_influence = _influence_number(low=0, high=100)
-    advocate_min_sentiment = _influence_number(low=-1, high=1)
-    detractor_min_influence = _influence_number(low=0, high=100)
-    detractor_max_sentiment = _influence_number(low=-1, high=1)
+    evidence_prior = _influence_number(
+        "Pseudo-observations of a typical member (percentile 50) in each member's centrality and reach evidence: "
+        "with e members behind a percentile, the member's own counts e/(e+k), 50 the rest. 0 = no shrinking.",
+        low=0, high=1e6)
+    min_texts = _influence_whole("Texts written in the window needed to be flagged advocate or detractor.",
+                                 low=0, high=1_000_000)
+    advocate_min_influence = _influence_number("Advocate: influence before sentiment (base) at least this.",
+                                               low=0, high=100)
+    advocate_min_sentiment = _influence_number("Advocate: sentiment at least this.", low=-1, high=1)
+    detractor_min_influence = _influence_number("Detractor: influence before sentiment (base) at least this.",
+                                                low=0, high=100)
+    detractor_max_sentiment = _influence_number("Detractor: sentiment at most this.", low=-1, high=1)
     schedule_minutes = _influence_whole("Scheduled recompute interval; 0 = off.", low=0, high=525_600)
     keep_runs = _influence_whole("Runs whose scores are kept as history.", low=2, high=10_000)
     version = WholeNumber(low=0, high=MAX_INT, strict=True, required=False, allow_null=True,

@@ -72,6 +72,14 @@ class LeaderboardApi(APIView):
             *CURSOR_PARAMETERS,
         ],
         responses={200: LeaderboardPageSerializer, **errors(400, 404)},
+        description=(
+            "Boards: interest, influence (by influence score), advocates, detractors, rising. An advocate is "
+            "influential before any sentiment adjustment (influence base = (a*C + b*R)/(a+b) >= "
+            "advocate_min_influence, C and R the evidence-weighted centrality and reach percentiles) and clearly "
+            "positive (sentiment >= advocate_min_sentiment) over at least min_texts texts written; a detractor "
+            "likewise with sentiment <= detractor_max_sentiment. Each advocate/detractor row carries `reason`. "
+            "Excluded (staff) members are never on a board and never flagged."
+        ),
     )
     def get(self, request, board: str):
         if board not in BOARDS:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 from django.db.models import Field
 
-from community_scoring.influence.models import InfluenceScore
+from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot
 
 # One stored text to score: (action id, text, author id, target member id or None, occurred_at).
 TextRow = tuple[int, str, int, "int | None", datetime]
@@ -20,12 +20,22 @@ def score_fields() -> list[Field]:
     return [f for f in InfluenceScore._meta.concrete_fields if not f.primary_key and f.name not in ("run", "member")]
 
 
+def snapshot_fields() -> list[Field]:
+    """InfluenceSnapshot's per-member values, each named as the InfluenceScore field it copies."""
+    return [f for f in InfluenceSnapshot._meta.concrete_fields
+            if not f.primary_key and f.name not in ("member", "day", "run")]
+
+
 class InfluenceStore(ABC):
     """Reads and writes of one influence recompute, arrays in and out."""
 
     @abstractmethod
     def member_ids(self) -> np.ndarray:
         """Every member's id, sorted (int64)."""
+
+    @abstractmethod
+    def excluded_member_ids(self) -> np.ndarray:
+        """The ids of excluded (staff) members, sorted (int64): never flagged advocate or detractor."""
 
     @abstractmethod
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
@@ -63,6 +73,12 @@ class InfluenceStore(ABC):
     def scores_write(self, *, run_id: int, member_ids: np.ndarray, scores: dict[str, np.ndarray]) -> None:
         """Write a run's scores: `scores` maps each of score_fields() by name to one value per member (NaN in a
         nullable float is NULL). Called inside the transaction that marks the run done."""
+
+    @abstractmethod
+    def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
+                        ) -> None:
+        """Upsert each member's snapshot of `day` from the run's scores (as given to scores_write, which has run
+        first in the same transaction): a later run on the same day replaces the day's values."""
 
     @abstractmethod
     def scores_publish(self, *, run_id: int) -> None:

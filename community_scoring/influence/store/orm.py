@@ -6,20 +6,24 @@ the hot paths. Both are tested against each other (tests/community_scoring/influ
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterator
 
 import numpy as np
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 
-from community_scoring.influence.models import InfluenceScore, TextSentiment
-from community_scoring.influence.store.base import InfluenceStore, TextRow, score_fields
+from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
+from community_scoring.influence.store.base import InfluenceStore, TextRow, score_fields, snapshot_fields
 from community_scoring.models import Action, Member
 
 
 class OrmInfluenceStore(InfluenceStore):
     def member_ids(self) -> np.ndarray:
         return np.sort(np.fromiter(Member.objects.filter(merged_into__isnull=True).values_list("id", flat=True), dtype=np.int64))
+
+    def excluded_member_ids(self) -> np.ndarray:
+        return np.sort(np.fromiter(Member.objects.filter(is_excluded=True).values_list("id", flat=True),
+                                   dtype=np.int64))
 
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
         kind_of = {t: k for k, t in enumerate(types)}
@@ -92,6 +96,17 @@ class OrmInfluenceStore(InfluenceStore):
                 values[field.name] = None if field.null and value != value else value
             objs.append(InfluenceScore(run_id=run_id, member_id=int(member_ids[i]), **values))
         InfluenceScore.objects.bulk_create(objs, batch_size=2000)
+
+    def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
+                        ) -> None:
+        fields = [f.name for f in snapshot_fields()]
+        objs = [
+            InfluenceSnapshot(member_id=int(member_ids[i]), day=day, run_id=run_id,
+                              **{name: scores[name][i].item() for name in fields})
+            for i in range(len(member_ids))
+        ]
+        InfluenceSnapshot.objects.bulk_create(objs, batch_size=2000, update_conflicts=True,
+                                              unique_fields=["member", "day"], update_fields=["run", *fields])
 
     def scores_publish(self, *, run_id: int) -> None:
         """Nothing to do: rows written in the transaction become readable with its commit."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone as dt_timezone
+from datetime import date, datetime, timezone as dt_timezone
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -19,8 +19,8 @@ from django.db import connection, models, transaction
 from django.db.models import Index, UniqueConstraint
 from psycopg2 import sql
 
-from community_scoring.influence.models import InfluenceScore, TextSentiment
-from community_scoring.influence.store.base import TextRow, score_fields
+from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
+from community_scoring.influence.store.base import TextRow, score_fields, snapshot_fields
 from community_scoring.influence.store.orm import OrmInfluenceStore
 from community_scoring.influence.store.pgbinary import PG_EPOCH, ArrayRowsSink, RowsSink, copy_stream
 from community_scoring.models import Action, ActionType, Member
@@ -238,6 +238,34 @@ class PostgresInfluenceStore(OrmInfluenceStore):
             cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} = {})").format(
                 sql.Identifier(part), sql.Identifier(f"{part}_run"), _column(InfluenceScore, "run"),
                 sql.Literal(int(run_id))))
+
+    def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
+                        ) -> None:
+        """One INSERT ... SELECT from the rows scores_write just wrote (the run's partition, not yet attached, or
+        the plain table), upserting on (member, day)."""
+        if len(member_ids) == 0:
+            return
+        source = sql.Identifier(_partition_name(run_id)) if _partitioned() else _table(InfluenceScore)
+        names = [f.name for f in snapshot_fields()]
+        conflict = next(c.fields for c in InfluenceSnapshot._meta.constraints if isinstance(c, UniqueConstraint))
+        query = sql.SQL(
+            "INSERT INTO {snapshot} ({member}, {day}, {run}, {columns}) "
+            "SELECT {score_member}, %s::date, {score_run}, {score_columns} FROM {source} WHERE {score_run} = %s "
+            "ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        ).format(
+            snapshot=_table(InfluenceSnapshot), member=_column(InfluenceSnapshot, "member"),
+            day=_column(InfluenceSnapshot, "day"), run=_column(InfluenceSnapshot, "run"),
+            columns=sql.SQL(", ").join(_column(InfluenceSnapshot, name) for name in names),
+            score_member=_column(InfluenceScore, "member"), score_run=_column(InfluenceScore, "run"),
+            score_columns=sql.SQL(", ").join(_column(InfluenceScore, name) for name in names), source=source,
+            conflict=sql.SQL(", ").join(_column(InfluenceSnapshot, name) for name in conflict),
+            updates=sql.SQL(", ").join(
+                sql.SQL("{col} = EXCLUDED.{col}").format(col=_column(InfluenceSnapshot, name))
+                for name in ["run", *names]
+            ),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(query, [day, int(run_id)])
 
     def scores_publish(self, *, run_id: int) -> None:
         """Attach the run's partition. ATTACH locks the default partition, so readers wait for the commit that

@@ -33,7 +33,8 @@ def _interest(member, score, stage, last_days_ago, fit=0.0):
 def _influence(run, member, influence, rank, *, sentiment_mean, advocate=False, detractor=False):
     return InfluenceScore.objects.create(
         run=run, member=member, centrality=influence / 1000, rank=rank, percentile=100 - rank * 10,
-        in_degree=10 - rank, reach=20 - rank, reach_percentile=50, sentiment_mean=sentiment_mean,
+        centrality_percentile=100 - rank * 10, influence_base=0.7 * (100 - rank * 10) + 0.3 * 50,
+        in_degree=10 - rank, sources=10 - rank, reach=20 - rank, reach_percentile=50, sentiment_mean=sentiment_mean,
         sentiment_count=4, sentiment_positive_share=0.5, sentiment_negative_share=0.25, sentiment=sentiment_mean or 0,
         influence=influence, is_advocate=advocate, is_detractor=detractor,
     )

@@ -125,7 +125,8 @@ def test_note_must_be_text(admin, db):
 INFLUENCE_NUMBERS = [
     "damping", "tolerance", "max_iterations", "half_life_days", "window_days", "centrality_weight", "reach_weight",
     "sentiment_weight", "sentiment_prior", "received_weight", "advocate_min_influence", "advocate_min_sentiment",
-    "detractor_min_influence", "detractor_max_sentiment", "schedule_minutes", "keep_runs",
+    "detractor_min_influence", "detractor_max_sentiment", "schedule_minutes", "keep_runs", "evidence_prior",
+    "min_texts",
 ]
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
+from scipy.stats import rankdata
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from community_scoring.influence import selectors
@@ -69,8 +70,11 @@ def test_centrality_equals_networkx_on_the_same_weighted_graph(community):
     for member in community["members"]:
         assert got[member.pk].centrality == pytest.approx(expected[member.pk], abs=1e-8)
     assert sum(s.centrality for s in got.values()) == pytest.approx(1.0, abs=1e-9)
-    ranked = sorted(expected, key=lambda pk: (-expected[pk], pk))
-    assert [pk for pk in sorted(got, key=lambda pk: got[pk].rank)] == ranked
+    # Ranks follow influence (not centrality): competition ranks, worked out by scipy's rankdata ("min": ties share
+    # the best rank), on influence rounded to 6 places as the formula compares it.
+    members = sorted(got)
+    expected_ranks = rankdata([-round(got[pk].influence, 6) for pk in members], method="min")
+    assert [got[pk].rank for pk in members] == list(expected_ranks)
 
 
 def test_followers_and_reach(community):
@@ -89,6 +93,7 @@ def test_followed_by_an_influential_member_outranks_followed_by_many_nobodies(db
     act(hub, "follow", x)
     for nobody in MemberFactory.create_batch(3):
         act(nobody, "follow", y)
+    influence_config_update(changes={"evidence_prior": 0})  # the graph alone, no evidence prior
     influence_recompute(ref_time=REF)
     got = scores()
     assert got[y.pk].in_degree == 3 and got[x.pk].in_degree == 1
@@ -122,7 +127,7 @@ def test_sentiment_moves_influence_in_the_configured_direction(db, weight):
     influence_recompute(ref_time=REF)
     got = scores()
     assert got[happy.pk].sentiment > 0 > got[grumpy.pk].sentiment
-    assert got[happy.pk].percentile == got[grumpy.pk].percentile > 0  # the graph is symmetric
+    assert got[happy.pk].centrality_percentile == got[grumpy.pk].centrality_percentile > 50  # a symmetric graph
     if weight > 0:
         assert got[happy.pk].influence > got[grumpy.pk].influence
     elif weight < 0:
@@ -172,7 +177,10 @@ def test_empty_community_and_community_without_edges(db):
     assert run.status == "done" and (run.nodes, run.edges) == (3, 0)
     got = scores(run)
     assert [got[m.pk].centrality for m in members] == pytest.approx([1 / 3] * 3)
-    assert [got[m.pk].influence for m in members] == [0.0, 0.0, 0.0]
+    # No evidence: C = R = 50 (a typical member), base 50, neutral sentiment: 50 * 1/(1 + 0.2); all share rank 1.
+    assert [(got[m.pk].centrality_percentile, got[m.pk].reach_percentile) for m in members] == [(50.0, 50.0)] * 3
+    assert [got[m.pk].influence for m in members] == pytest.approx([50 / 1.2] * 3)
+    assert [(got[m.pk].rank, got[m.pk].percentile) for m in members] == [(1, 50.0)] * 3
 
 
 def test_command_prints_the_run_record(community):
@@ -210,12 +218,17 @@ def test_became_advocate_fires_once(community):
     webhook_subscription_create(name="crm", url="https://crm.example.com/hook", events=["became_advocate"],
                                 secret="s3cret")
     b = community["members"][1]
-    act(b, "blog_post", text="Wonderful, happy, great, awesome community!")
+    for i in range(3):
+        act(b, "blog_post", seconds=i, text="Wonderful, happy, great, awesome community!")
+    # B: 2 sources (A, C) and the top centrality of 7 (M = 100): C = 2/12 * 100 + 10/12 * 50 = 58.33; reach 0:
+    # R = 50; base = 0.7 * 58.33 + 0.3 * 50 = 55.83 >= 50.
     influence_config_update(changes={"advocate_min_influence": 50, "advocate_min_sentiment": 0.05})
     influence_recompute(ref_time=REF)
     deliveries = list(WebhookDelivery.objects.filter(event="became_advocate"))
     assert [d.payload["member_id"] for d in deliveries] == [b.pk]
-    assert deliveries[0].payload["influence"] >= 50
+    assert deliveries[0].payload["influence_base"] == pytest.approx(0.7 * (100 / 6 + 500 / 12) + 15, abs=1e-4)
+    assert deliveries[0].payload["reason"].startswith("influence before sentiment 56 (centrality 58th pct, reach "
+                                                      "50th pct); sentiment ")
     assert [s.member_id for s in selectors.advocates()] == [b.pk]
     influence_recompute(ref_time=REF)
     assert WebhookDelivery.objects.filter(event="became_advocate").count() == 1
@@ -223,7 +236,8 @@ def test_became_advocate_fires_once(community):
 
 def test_detractors_list(community):
     b = community["members"][1]
-    act(b, "blog_post", text="Horrible, awful, broken, I hate this terrible product.")
+    for i in range(3):
+        act(b, "blog_post", seconds=i, text="Horrible, awful, broken, I hate this terrible product.")
     influence_config_update(changes={"detractor_min_influence": 50})
     influence_recompute(ref_time=REF)
     assert [s.member_id for s in selectors.detractors()] == [b.pk]
@@ -255,7 +269,7 @@ def test_explanation_lists_inbound_edges_by_type(community):
     assert edges == [(a.pk, "follow", 3.0), (c.pk, "answer", 1.0)]
     terms = info["formula"]
     assert terms["influence"] == pytest.approx(terms["base"] * terms["sentiment_factor"])
-    assert terms["base"] == pytest.approx(0.7 * info["percentile"] + 0.3 * info["reach_percentile"])
+    assert terms["base"] == pytest.approx(0.7 * info["centrality_percentile"] + 0.3 * info["reach_percentile"])
     assert len(info["history"]) == 1 and info["history"][0]["influence"] == info["influence"]
     assert selectors.influence_for_member(member=MemberFactory()) is None
 
@@ -266,7 +280,9 @@ def test_old_runs_are_pruned(community):
     assert not InfluenceScore.objects.filter(run=runs[0]).exists()
     assert InfluenceScore.objects.filter(run=runs[2]).count() == 7
     assert [r.scores_pruned for r in InfluenceRun.objects.order_by("id")] == [True, False, False]
-    assert len(selectors.influence_history(member=community["members"][0])) == 2
+    # Three runs on one day: one snapshot, the last run's.
+    history = selectors.influence_history(member=community["members"][0])
+    assert [(h["day"], h["run_id"]) for h in history] == [(REF.date(), runs[2].pk)]
 
 
 def test_config_update_validates_and_names_fields(db):
@@ -283,8 +299,13 @@ def test_config_update_validates_and_names_fields(db):
     with pytest.raises(ValidationError) as err:
         influence_config_update(changes={"advocate_min_sentiment": -0.5})
     assert set(err.value.message_dict) == {"detractor_max_sentiment"}
+    with pytest.raises(ValidationError) as err:
+        influence_config_update(changes={"evidence_prior": -1, "min_texts": 2.5})
+    assert set(err.value.message_dict) == {"evidence_prior", "min_texts"}
+    assert (influence_config_get()["evidence_prior"], influence_config_get()["min_texts"]) == (10.0, 3)
     assert influence_config_get()["damping"] == 0.85
     assert influence_config_update(changes={"damping": 0.9})["damping"] == 0.9
+    assert influence_config_update(changes={"evidence_prior": 4, "min_texts": 5})["min_texts"] == 5
 
 
 def test_schedule_is_a_periodic_task_kept_in_sync(db):

@@ -14,7 +14,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from community_scoring.influence.graph import graph_build, reversals_read
-from community_scoring.influence.models import DEFAULT_EDGE_WEIGHTS, InfluenceRun, InfluenceScore, TextSentiment
+from community_scoring.influence.models import (
+    DEFAULT_EDGE_WEIGHTS, InfluenceRun, InfluenceScore, InfluenceSnapshot, TextSentiment,
+)
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
 from community_scoring.models import Action, Member
@@ -26,9 +28,11 @@ TYPES = ["follow", "unfollow", "vote_up", "unvote", "answer", "comment", "read",
 TEXTS = ["", "Great answer, thanks a lot!", "This is awful and broken.", "The meeting is on Tuesday.",
          "I love it but the docs are wrong."]
 REACH = ["read", "vote_up", "answer", "comment", "share", "solved", "poll_response"]
-SCORE_FIELDS = ("centrality", "rank", "percentile", "in_degree", "reach", "reach_percentile", "sentiment_mean",
-                "sentiment_count", "received_sentiment_mean", "received_count", "sentiment", "influence",
-                "is_advocate", "is_detractor")
+SCORE_FIELDS = ("centrality", "rank", "percentile", "centrality_percentile", "in_degree", "sources", "reach",
+                "reach_percentile", "sentiment_mean", "sentiment_count", "received_sentiment_mean", "received_count",
+                "sentiment", "influence_base", "influence", "is_advocate", "is_detractor")
+SNAPSHOT_FIELDS = ("influence", "influence_base", "rank", "percentile", "centrality_percentile", "reach", "sentiment",
+                   "is_advocate", "is_detractor")
 
 action = st.tuples(
     st.integers(0, 3),                          # actor
@@ -69,6 +73,10 @@ def run_scores(run):
     return {s.member_id: s for s in InfluenceScore.objects.filter(run=run)}
 
 
+def snapshots(day):
+    return {s.member_id: s for s in InfluenceSnapshot.objects.filter(day=day)}
+
+
 @pytest.mark.django_db
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
@@ -81,6 +89,7 @@ def test_backends_agree_with_each_other_and_with_the_edge_formula(actions):
     Action.objects.all().delete()
     TextSentiment.objects.all().delete()
     InfluenceRun.objects.all().delete()
+    InfluenceSnapshot.objects.all().delete()
     Member.objects.all().delete()
     members = MemberFactory.create_batch(4)
     rows = []
@@ -103,6 +112,7 @@ def test_backends_agree_with_each_other_and_with_the_edge_formula(actions):
     first = influence_recompute(ref_time=REF, store=orm)
     stored = dict(TextSentiment.objects.values_list("action_id", "compound"))
     by_orm = run_scores(first)
+    snapshots_by_orm = snapshots(REF.date())
     InfluenceRun.objects.all().delete()
     TextSentiment.objects.all().delete()
     second = influence_recompute(ref_time=REF, store=postgres)
@@ -113,6 +123,14 @@ def test_backends_agree_with_each_other_and_with_the_edge_formula(actions):
     for pk, score in by_postgres.items():
         for name in SCORE_FIELDS:
             assert getattr(score, name) == pytest.approx(getattr(by_orm[pk], name), abs=1e-9), name
+    # Each backend's snapshot of the day copies its run's scores; the second run's upsert replaced the first's.
+    snapshots_by_postgres = snapshots(REF.date())
+    assert set(snapshots_by_postgres) == set(snapshots_by_orm) == {m.pk for m in members}
+    for pk, snapshot in snapshots_by_postgres.items():
+        assert (snapshot.run_id, snapshots_by_orm[pk].run_id) == (second.pk, first.pk)
+        for name in SNAPSHOT_FIELDS:
+            assert getattr(snapshot, name) == getattr(by_postgres[pk], name), name
+            assert getattr(snapshots_by_orm[pk], name) == getattr(by_orm[pk], name), name
 
 
 def test_sentiment_totals_agree_and_count_texts_in_the_window_only(db):
