@@ -28,10 +28,11 @@ venv-dev: $(VENV)/.installed-dev
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
+# load_demo replays six months day by day (actions, snapshots, influence runs up to last midnight; adds nothing when
+# run again); recompute_interest then values every score at the present moment.
 demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py recompute_interest
-	$(BIN)/python manage.py recompute_influence
 	$(BIN)/python manage.py demo_access
 
 run: demo

@@ -26,7 +26,7 @@ TOPICS = [
     "python-sdk", "javascript-sdk", "rest-api", "graphql", "webhooks", "authentication", "sso", "permissions",
     "billing", "pricing", "onboarding", "data-import", "data-export", "integrations", "salesforce-sync",
     "hubspot-sync", "analytics", "dashboards", "reporting", "segmentation", "email-campaigns", "landing-pages",
-    "seo", "ab-testing", "mobile-sdk", "performance", "security", "compliance", "self-hosting", "kubernetes",
+    "seo", "ab-testing", "mobile-sdk", "performance", "audit-logs", "compliance", "self-hosting", "kubernetes",
     "ci-cd", "observability", "machine-learning", "forecasting", "search", "localization", "accessibility",
     "roadmap", "feature-requests", "community-events",
 ]
@@ -36,7 +36,7 @@ PERSONAS = {
     "developer": (0.42, ["Software Engineer", "Senior Software Engineer", "Backend Developer", "Staff Engineer",
                          "Frontend Developer", "DevOps Engineer", "CTO"],
                   ["python-sdk", "javascript-sdk", "rest-api", "graphql", "webhooks", "authentication", "sso",
-                   "mobile-sdk", "performance", "security", "self-hosting", "kubernetes", "ci-cd", "observability"]),
+                   "mobile-sdk", "performance", "audit-logs", "self-hosting", "kubernetes", "ci-cd", "observability"]),
     "marketer": (0.22, ["Marketing Manager", "Growth Marketer", "Content Strategist", "Demand Gen Lead",
                         "Head of Marketing"],
                  ["email-campaigns", "landing-pages", "seo", "ab-testing", "segmentation", "analytics",
