@@ -242,11 +242,22 @@ def _plant(rng: random.Random, roster: list[DemoMember], days: int) -> None:
 
 
 class _Day:
-    """The events of one day, built visit by visit, then put in time order."""
+    """One day's events as its visits emit them (put in time order once the day is done), and the contents they
+    create."""
 
-    def __init__(self, start: datetime) -> None:
-        self.start = start
-        self.events: list[DemoEvent] = []
+    def __init__(self, day: int, contents: list[DemoContent]) -> None:
+        self.day, self.contents = day, contents
+        self.events: list[tuple[datetime, int, DemoEvent]] = []  # (time, emission order, event)
+
+    def emit(self, member: int, action_type: str, at: datetime, **kwargs) -> DemoEvent:
+        event = DemoEvent(external_id="", member=member, type=action_type, at=at, **kwargs)
+        self.events.append((at, len(self.events), event))
+        return event
+
+    def content(self, author: int, kind: str, topic: str, title: str, at: datetime) -> int:
+        self.contents.append(DemoContent(external_id=f"c{len(self.contents)}", author=author, kind=kind, topic=topic,
+                                         title=title[:300], day=self.day, at=at))
+        return len(self.contents) - 1
 
 
 def generate(*, members: int, seed: int, start: datetime, days: int) -> DemoHistory:
@@ -283,20 +294,8 @@ def generate(*, members: int, seed: int, start: datetime, days: int) -> DemoHist
 
     for day in range(days):
         day_start = start + timedelta(days=day)
-        day_events: list[tuple[datetime, int, DemoEvent]] = []
-        order = 0
-
-        def emit(member: int, action_type: str, at: datetime, **kwargs) -> DemoEvent:
-            nonlocal order
-            event = DemoEvent(external_id="", member=member, type=action_type, at=at, **kwargs)
-            day_events.append((at, order, event))
-            order += 1
-            return event
-
-        def new_content(author: int, kind: str, topic: str, title: str, at: datetime) -> int:
-            contents.append(DemoContent(external_id=f"c{len(contents)}", author=author, kind=kind, topic=topic,
-                                        title=title[:300], day=day, at=at))
-            return len(contents) - 1
+        today = _Day(day, contents)
+        emit, new_content = today.emit, today.content
 
         # Polls: one opens every three weeks or so, run by the host (m0) or a founding expert.
         if day % 20 == 5:
@@ -329,7 +328,8 @@ def generate(*, members: int, seed: int, start: datetime, days: int) -> DemoHist
         for m in visitors:
             member = roster[m]
             at = day_start + timedelta(hours=min(23.0, max(0.2, rng.gauss(14, 4))))
-            step = lambda: timedelta(minutes=rng.uniform(1, 12))  # noqa: E731 - the pace of a visit
+            def step() -> timedelta:  # the pace of a visit
+                return timedelta(minutes=rng.uniform(1, 12))
 
             if day == member.joined_day:
                 emit(m, "signup", at, metadata={"channel": rng.choice(["organic", "invite", "event", "search"])})
@@ -437,7 +437,7 @@ def generate(*, members: int, seed: int, start: datetime, days: int) -> DemoHist
         # In time order, within the day (a visit that ran past midnight ends at 23:59).
         last = day_start + timedelta(days=1, minutes=-1)
         ordered = []
-        for at, _, event in sorted(day_events, key=lambda item: (min(item[0], last), item[1])):
+        for at, _, event in sorted(today.events, key=lambda item: (min(item[0], last), item[1])):
             event.at = min(at, last)
             event.external_id = f"a{counter}"
             counter += 1

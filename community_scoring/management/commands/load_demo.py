@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from community_scoring.influence.models import InfluenceRun
 from community_scoring.influence.recompute import influence_recompute
-from community_scoring.management.demo_community import DemoEvent, DemoHistory, generate
+from community_scoring.management.demo_community import DemoHistory, generate
 from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot
 from community_scoring.services.events import MAX_BATCH, REJECTED, ContentIn, EventIn, MemberIn
 from community_scoring.services.inactivity import interest_inactivity_apply
