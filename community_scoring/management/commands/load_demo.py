@@ -9,7 +9,8 @@ at the day's close for decay), snapshots, score history and influence runs carry
 
 Deterministic (seed, size and launch date fix every id and time) and idempotent: the launch date is read back
 from the stored history (its first event), a day whose snapshot (and influence run) exists is skipped, so running
-it again inserts nothing and an interrupted load resumes where it stopped.
+it again inserts nothing and an interrupted load resumes where it stopped. A different stored demo (another seed
+or size, or an older loader's) is refused rather than mixed in.
 """
 from __future__ import annotations
 
@@ -47,6 +48,18 @@ def history_start(*, days: int, today: datetime | None = None) -> datetime:
         moment = (today or timezone.now()) - timedelta(days=days)
     moment = moment.astimezone(dt_timezone.utc)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _same_history_or_fail(history: DemoHistory) -> None:
+    """Refuse to add to a different stored demo (another seed or size, or an older load_demo): its days would be
+    taken for this history's and their snapshots rewritten."""
+    stored = Action.objects.filter(source=SOURCE, external_event_id=FIRST_EVENT).values_list(
+        "member__external_id", "action_type_id", "occurred_at").first()
+    first = history.events_by_day[0][0]
+    if stored is not None and stored != (history.members[first.member].external_id, first.type, first.at):
+        raise CommandError("The database holds a different demo community (another --seed or --members, or one "
+                           "loaded by an older load_demo). Start from an empty database (e.g. delete db.sqlite3) "
+                           "to load this one.")
 
 
 def day_close(history: DemoHistory, day: int) -> datetime:
@@ -94,6 +107,7 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
     """
     start = history_start(days=days, today=today)
     history = generate(members=members, seed=seed, start=start, days=days)
+    _same_history_or_fail(history)
     snapshot_days = set(ScoreSnapshot.objects.filter(member__source=SOURCE).dates("date", "day"))
     run_times = set(InfluenceRun.objects.filter(trigger=TRIGGER, status=InfluenceRun.Status.DONE)
                     .values_list("ref_time", flat=True))

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Min
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -107,6 +107,10 @@ def test_a_replayed_history_is_dated_as_it_happened_names_everyone_and_is_idempo
     again = demo_replay(members=members, days=days, influence_every=every, today=TODAY + timedelta(days=3))
     assert again.days == 0 and again.added == {"members": 0, "contents": 0, "actions": 0}
     assert "added 0 members, 0 contents, 0 actions" in out.getvalue()
+    assert _state() == before
+    # Another community (another seed) is refused, not mixed into this history.
+    with pytest.raises(CommandError, match="different demo community"):
+        call_command("load_demo", "--members", str(members), "--days", str(days), "--seed", str(SEED + 1))
     assert _state() == before
 
 
