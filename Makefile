@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test fuzz venv migrate demo bench-ingest bench-influence bench-api worker beat
+.PHONY: run test fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api worker beat
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -15,26 +15,35 @@ $(VENV)/.installed: requirements.txt | $(BIN)/activate
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# Test-only packages (pytest, factory-boy, hypothesis, schemathesis, import-linter), on top of the runtime:
+# `make test` and `make fuzz` install them, `make run` never does.
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 venv: $(VENV)/.installed
+
+venv-dev: $(VENV)/.installed-dev
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
+# load_demo replays six months day by day (actions, snapshots, influence runs up to last midnight; adds nothing when
+# run again); recompute_interest then values every score at the present moment.
 demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py recompute_interest
-	$(BIN)/python manage.py recompute_influence
 	$(BIN)/python manage.py demo_access
 
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: venv
+test: venv-dev
 	$(BIN)/python -m pytest
 
 # Schemathesis's coverage and fuzzing phases over the whole API, in process on the test database (a few minutes;
 # FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.
-fuzz: venv
+fuzz: venv-dev
 	$(BIN)/python -m pytest tests/fuzz_api.py
 
 worker: venv

@@ -1,68 +1,201 @@
-"""load_demo: a realistic, deterministic community; running it twice adds nothing; scores are computed."""
+"""load_demo: a six-month history replayed day by day through the engine, dated as it happened, with names on every
+member, scores spread against the stage thresholds, and nothing added when run again (issue 12)."""
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone as dt_timezone
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
-from django.db.models import Count, F
-from django.utils import timezone
+from django.core.management import CommandError, call_command
+from django.db.models import Min
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from community_scoring.management.commands.load_demo import demo_load, generate
-from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot
+from community_scoring.influence.models import InfluenceRun, InfluenceScore
+from community_scoring.management import demo_community
+from community_scoring.management.commands import load_demo
+from community_scoring.management.commands.load_demo import DAYS, MEMBERS, SEED, SOURCE, demo_replay
+from community_scoring.management.demo_community import generate
+from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot, Stage, StageTransition
+from community_scoring.scoring.decay import day_start, to_epoch_days
+from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at
+from community_scoring.selectors.config import scoring_config_current
 
 pytestmark = pytest.mark.django_db
 
+TODAY = datetime(2026, 3, 15, 10, 30, tzinfo=dt_timezone.utc)
+END = datetime(2026, 3, 15, tzinfo=dt_timezone.utc)  # the history ends at the midnight that starts "today"
 
-def test_load_demo_small_community_is_idempotent_and_scored():
+
+def _state() -> dict:
+    """Everything the replay writes, as comparable values."""
+    return {
+        "members": sorted(Member.objects.values_list("external_id", "display_name", "joined_at")),
+        "contents": Content.objects.count(),
+        "actions": sorted(Action.objects.values_list("source", "external_event_id", "occurred_at")),
+        "transitions": sorted(StageTransition.objects.values_list("member__external_id", "from_stage", "to_stage",
+                                                                  "occurred_at", "reason")),
+        "snapshots": sorted(ScoreSnapshot.objects.values_list("member__external_id", "date", "engagement", "stage")),
+        "runs": sorted(InfluenceRun.objects.values_list("ref_time", flat=True)),
+    }
+
+
+def test_a_replayed_history_is_dated_as_it_happened_names_everyone_and_is_idempotent():
+    days, members, every = 60, 50, 15
     out = StringIO()
-    call_command("load_demo", "--members", "40", stdout=out)
-    assert "added 40 members" in out.getvalue()
-    actions = Action.objects.filter(source="demo")
-    n = actions.count()
-    assert n > 1500
-    types = dict(actions.values_list("action_type").annotate(n=Count("id")))
-    assert {"question", "answer", "comment", "vote_up", "follow", "read", "poll_response", "share"} <= set(types)
-    assert actions.filter(target_member__isnull=False).exclude(target_member=F("member")).count() > n / 3
-    assert actions.filter(action_type="answer").exclude(text="").count() == types["answer"]
-    assert set(Member.objects.values_list("persona", flat=True)) <= {
-        "developer", "marketer", "manager", "data-scientist", "designer"}
-    assert InterestScore.objects.count() == 40
-    assert InterestScore.objects.exclude(stage="visitor").exists()
-    assert ScoreSnapshot.objects.count() == 40 * 121
+    result = demo_replay(members=members, days=days, influence_every=every, today=TODAY)
+    assert result.days == days and result.added["members"] == members
+    start = END - timedelta(days=days)
+    history = generate(members=members, seed=SEED, start=start, days=days)
+    assert Action.objects.filter(source=SOURCE).count() == len(history.events)
 
-    again = StringIO()
-    call_command("load_demo", "--members", "40", stdout=again)
-    assert "added 0 members, 0 contents, 0 actions" in again.getvalue()
-    assert Action.objects.filter(source="demo").count() == n
+    # Stage transitions happened across the months, at the action that crossed a threshold or at a day's close
+    # (decay), never at load time.
+    transitions = list(StageTransition.objects.values_list("occurred_at", "reason"))
+    assert len(transitions) > members / 4
+    assert all(start <= at < END for at, _ in transitions)
+    months = {at.strftime("%Y-%m") for at, _ in transitions}
+    assert len(months) >= 3
+    assert len({at.date() for at, _ in transitions}) > 20
+    assert {reason for _, reason in transitions} <= {"action", "decay"}
+    decay_times = {at.time() for at, reason in transitions if reason == "decay"}
+    assert decay_times <= {datetime.max.time().replace(microsecond=0)}  # a day's close: 23:59:59
+    # A member's transitions follow their actions: none before their first action.
+    first_action = dict(Action.objects.values("member_id").annotate(first=Min("occurred_at"))
+                        .values_list("member_id", "first"))
+    assert all(at >= first_action[m] for m, at in StageTransition.objects.values_list("member_id", "occurred_at"))
+
+    # One snapshot per scored member per day from their first day on, dated that day; the last one agrees with the
+    # stored score (valued at the history's last second).
+    dates = sorted(ScoreSnapshot.objects.dates("date", "day"))
+    assert dates == [(start + timedelta(days=d)).date() for d in range(days)]
+    per_member = defaultdict(list)
+    for member_id, date in ScoreSnapshot.objects.order_by("date").values_list("member_id", "date"):
+        per_member[member_id].append(date)
+    for score in InterestScore.objects.all():
+        assert score.ref_time is not None and score.ref_time <= END
+        last = ScoreSnapshot.objects.get(member_id=score.member_id, date=dates[-1])
+        assert (last.stage, last.engagement) == (score.stage, pytest.approx(score.engagement))
+        own = per_member[score.member_id]
+        assert own == dates[dates.index(own[0]):] and own[0] >= first_action[score.member_id].date()
+    # Influence runs at every 15th day's close, the last day included; the last one finds the planted detractor and
+    # advocate (widely followed, clearly negative / positive).
+    runs = sorted(InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).values_list("ref_time", flat=True))
+    assert runs == [start + timedelta(days=d + 1, seconds=-1) for d in range(days - 1, -1, -every)][::-1]
+    planted = {m.external_id: m.planted for m in history.members if m.planted}
+    assert sorted(planted.values()) == ["advocate", "detractor"]
+    last = InfluenceScore.objects.filter(run=InfluenceRun.objects.get(ref_time=runs[-1]))
+    for score in last.select_related("member"):
+        kind = planted.get(score.member.external_id)
+        if kind:
+            assert (score.is_detractor, score.is_advocate) == (kind == "detractor", kind == "advocate")
+    assert last.filter(is_detractor=True).exists() and last.filter(is_advocate=True).exists()
+
+    # Every member has a name, content authors and followed members included, and joined inside the history.
+    assert not Member.objects.filter(display_name="").exists()
+    authors = set(Content.objects.values_list("author_id", flat=True))
+    targets = set(Action.objects.exclude(target_member=None).values_list("target_member_id", flat=True))
+    assert authors and targets
+    assert set(Member.objects.filter(pk__in=authors | targets).exclude(display_name="").values_list("pk", flat=True)) \
+        == authors | targets
+    assert all(start <= joined < END for joined in Member.objects.values_list("joined_at", flat=True))
+    names = dict(Member.objects.values_list("external_id", "display_name"))
+    assert names == {m.external_id: m.name for m in history.members}
+
+    # Running it again (later the same day, or days later) adds nothing and changes no history.
+    before = _state()
+    call_command("load_demo", "--members", str(members), "--days", str(days), "--influence-every", str(every),
+                 stdout=out)
+    again = demo_replay(members=members, days=days, influence_every=every, today=TODAY + timedelta(days=3))
+    assert again.days == 0 and again.added == {"members": 0, "contents": 0, "actions": 0}
+    assert "added 0 members, 0 contents, 0 actions" in out.getvalue()
+    assert _state() == before
+    # Another community (another seed) is refused, not mixed into this history.
+    with pytest.raises(CommandError, match="different demo community"):
+        call_command("load_demo", "--members", str(members), "--days", str(days), "--seed", str(SEED + 1))
+    assert _state() == before
 
 
-def test_every_generated_action_is_stored_as_the_generator_describes_it():
-    """What the old loader wrote row by row, now through the door: same actors, targets (the content's author
-    unless a member is named), topics (the content's, else the action's own), and each content by its creator."""
-    now = timezone.now()
-    demo_load(members=20, now=now)
-    demo = generate(members=20, seed=7, now=now)
-    stored = {a.external_event_id: a for a in Action.objects.filter(source="demo").select_related(
-        "member", "target_member", "target_content__author")}
-    assert set(stored) == {a["id"] for a in demo.actions}
-    made = {c.external_id: c for c in Content.objects.filter(source="demo").select_related("author")}
+def test_an_interrupted_replay_resumes_where_it_stopped(monkeypatch):
+    days, members = 12, 25
+    real = load_demo.interest_snapshot_take
+    calls = []
 
-    def member_id(i):
-        return demo.members[i]["id"]
+    def snapshot_failing_on_day_8(*, now):
+        calls.append(now)
+        if len(calls) == 8:
+            raise RuntimeError("power cut")
+        return real(now=now)
 
-    for a in demo.actions:
-        action = stored[a["id"]]
-        assert (action.member.external_id, action.action_type_id, action.occurred_at, action.text) == (
-            member_id(a["member"]), a["type"], a["at"], a["text"])
-        target = demo.contents[a["content"]] if a["content"] is not None else None
-        if target is None:
-            assert action.target_content is None and action.topic == a["topic"]
-        else:
-            assert (action.target_content.external_id, action.target_content.author.external_id, action.topic) == (
-                target["id"], member_id(target["author"]), target["topic"])
-        who = a["target"] if a["target"] is not None else (target["author"] if target else None)
-        assert (action.target_member.external_id if action.target_member else None) == (
-            member_id(who) if who is not None else None)
-        if a["made"] is not None:
-            content = demo.contents[a["made"]]
-            assert (made[content["id"]].author, made[content["id"]].kind, made[content["id"]].topic) == (
-                action.member, content["kind"], content["topic"])
+    monkeypatch.setattr(load_demo, "interest_snapshot_take", snapshot_failing_on_day_8)
+    with pytest.raises(RuntimeError):
+        demo_replay(members=members, days=days, influence_every=1, today=TODAY)
+    start = END - timedelta(days=days)
+    assert sorted(ScoreSnapshot.objects.dates("date", "day")) == [(start + timedelta(days=d)).date() for d in range(7)]
+    history = generate(members=members, seed=SEED, start=start, days=days)
+    assert Action.objects.filter(source=SOURCE).count() == sum(len(day) for day in history.events_by_day[:7])
+
+    monkeypatch.setattr(load_demo, "interest_snapshot_take", real)
+    resumed = demo_replay(members=members, days=days, influence_every=1, today=TODAY + timedelta(days=1))
+    assert resumed.days == days - 7
+    assert sorted(ScoreSnapshot.objects.dates("date", "day")) == [(start + timedelta(days=d)).date() for d in range(days)]
+    assert Action.objects.filter(source=SOURCE).count() == len(history.events)
+    assert InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).count() == days
+
+
+def test_the_default_demo_spreads_scores_across_the_stages():
+    """The default history (the size `make run` loads), valued at its end from the log alone with the pure rules
+    (scoring.ledger), independently of the stores: most members below engaged, a healthy engaged group, a few
+    dozen MQLs, a handful at the top stage, and the top member a small multiple of the top threshold."""
+    config = scoring_config_current()
+    start = END - timedelta(days=DAYS)
+    history = generate(members=MEMBERS, seed=SEED, start=start, days=DAYS)
+    tallies: dict[int, dict] = defaultdict(dict)
+    for e in history.events:
+        target = e.target if e.target is not None else (
+            history.contents[e.content].author if e.content is not None else None)
+        if target == e.member:
+            continue
+        for owner, received in [(e.member, False)] + ([(target, True)] if target is not None else []):
+            key = (e.type, received, e.at.date())
+            tally = tallies[owner].setdefault(key, BucketTally(e.type, received, day_start(e.at.date())))
+            tally.count += 1
+    stages = Counter()
+    top = 0.0
+    for i, member in enumerate(history.members):
+        rules = config.for_persona(member.persona)
+        kept = [t for t in tallies[i].values() if not t.received or rules.rule(t.action_type).target_points]
+        engagement = engagement_at(bucket_values(kept, rules), to_epoch_days(END), rules.half_life_days)
+        stages[config.stage_for(engagement, rules.fit(member.attributes, member.persona))] += 1
+        top = max(top, engagement)
+    ordered = list(Stage.objects.order_by("position").values_list("name", "min_engagement"))
+    (visitor, _), (engaged, _), (mql, _), (highest, threshold) = ordered
+    assert stages[visitor] > MEMBERS / 2
+    assert MEMBERS / 5 < stages[engaged] < stages[visitor]
+    assert 15 <= stages[mql] <= 60
+    assert 3 <= stages[highest] <= 15
+    assert 1.5 * threshold < top < 5 * threshold
+
+
+def test_planted_advocates_and_detractors_write_what_vader_says_they_do():
+    analyzer = SentimentIntensityAnalyzer()
+    for topic in demo_community.TOPICS:
+        t = topic.replace("-", " ")
+        assert all(analyzer.polarity_scores(s.format(t=t))["compound"] >= 0.3 for s in demo_community.POSITIVE)
+        assert all(analyzer.polarity_scores(s.format(t=t))["compound"] <= -0.3 for s in demo_community.NEGATIVE)
+        assert all(analyzer.polarity_scores(s.format(t=t))["compound"] < 0 for s in demo_community.COMPLAINTS)
+        assert all(abs(analyzer.polarity_scores(s.format(t=t))["compound"]) < 0.3 for s in demo_community.NEUTRAL)
+    history = generate(members=MEMBERS, seed=SEED, start=END - timedelta(days=DAYS), days=DAYS)
+    planted = Counter(m.planted for m in history.members if m.planted)
+    assert planted == {"advocate": 4, "detractor": 3}
+    texts: dict[int, list[str]] = defaultdict(list)
+    for e in history.events:
+        if e.text:
+            texts[e.member].append(e.text)
+    followers = Counter(e.target for e in history.events if e.type == "follow")
+    median_followers = sorted(followers[i] for i in range(MEMBERS))[MEMBERS // 2]
+    p90_texts = sorted(len(texts[i]) for i in range(MEMBERS))[MEMBERS * 9 // 10]
+    for i, member in enumerate(history.members):
+        if member.planted:  # widely followed, prolific, and clearly warm or clearly negative
+            scores = [analyzer.polarity_scores(text)["compound"] for text in texts[i]]
+            mean = sum(scores) / len(scores)
+            assert len(scores) >= 2 * p90_texts and followers[i] >= 5 * max(1, median_followers)
+            assert mean > 0.4 if member.planted == "advocate" else mean < -0.4
