@@ -68,11 +68,13 @@ class InfluenceConfig(models.Model):
     advocate_min_influence = models.FloatField(
         default=60.0, help_text="Advocate: influence before sentiment (the base) at least this, 0-100."
     )
-    advocate_min_sentiment = models.FloatField(default=0.05, help_text="Advocate: sentiment at least this, -1..1.")
+    advocate_min_sentiment = models.FloatField(
+        default=0.25, help_text="Advocate: sentiment at least this, -1..1 (default 0.25: clearly positive).")
     detractor_min_influence = models.FloatField(
         default=60.0, help_text="Detractor: influence before sentiment (the base) at least this, 0-100."
     )
-    detractor_max_sentiment = models.FloatField(default=-0.05, help_text="Detractor: sentiment at most this, -1..1.")
+    detractor_max_sentiment = models.FloatField(
+        default=-0.15, help_text="Detractor: sentiment at most this, -1..1 (default -0.15: clearly negative).")
     schedule_minutes = models.PositiveIntegerField(default=360, help_text="Scheduled recompute interval; 0 = off.")
     keep_runs = models.PositiveIntegerField(default=10, help_text="Runs whose scores are kept as history.")
     updated_at = models.DateTimeField(auto_now=True)

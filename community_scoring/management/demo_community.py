@@ -214,7 +214,7 @@ def _roster(rng: random.Random, members: int, days: int) -> list[DemoMember]:
             attributes={"job_title": rng.choice(titles),
                         "company_size": rng.choices(COMPANY_SIZES, COMPANY_SIZE_WEIGHTS)[0],
                         "industry": rng.choices(INDUSTRIES, INDUSTRY_WEIGHTS)[0]},
-            habit=habit, tone=rng.choices(["positive", "neutral", "negative"], [0.6, 0.33, 0.07])[0],
+            habit=habit, tone=rng.choices(["positive", "neutral", "negative"], [0.35, 0.55, 0.10])[0],
             topics=rng.sample(favourites, k=min(len(favourites), rng.randint(2, 5))),
             visits=visits, writes=min(0.35, 0.02 + visits), answers=0.0 if habit == "lurker" else min(0.6, 2.0 * visits),
             popularity=popularity,
@@ -237,7 +237,7 @@ def _plant(rng: random.Random, roster: list[DemoMember], days: int) -> None:
         member.habit, member.tone = "expert", "positive" if n < advocates else "negative"
         member.visits = rng.uniform(0.28, 0.38)
         member.writes, member.answers = (0.3, 0.8) if member.planted == "advocate" else (0.5, 0.6)
-        member.popularity = rng.uniform(6.0, 10.0)
+        member.popularity = rng.uniform(9.0, 12.0)
         member.joined_day, member.leaves_day = rng.randrange(min(7, days)), days
 
 
@@ -283,9 +283,9 @@ def generate(*, members: int, seed: int, start: datetime, days: int) -> DemoHist
         for _ in range(sentences):
             mood = tone
             if roster[m].planted == "":  # ordinary members are mixed; planted ones are consistent
-                if tone == "positive" and rng.random() < 0.25 or tone == "negative" and rng.random() < 0.3:
+                if tone == "positive" and rng.random() < 0.5 or tone == "negative" and rng.random() < 0.4:
                     mood = "neutral"
-                elif tone == "neutral" and rng.random() < 0.3:
+                elif tone == "neutral" and rng.random() < 0.2:
                     mood = "positive"
             elif roster[m].planted == "detractor" and rng.random() < 0.1:
                 mood = "neutral"

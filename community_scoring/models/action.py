@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 
 
 class ActionType(models.Model):
@@ -52,7 +53,7 @@ class Action(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=64)
     external_event_id = models.CharField(max_length=191)
-    recorded_at = models.DateTimeField(auto_now_add=True)
+    recorded_at = models.DateTimeField(default=timezone.now)  # the door writes its `now` (a replay's day)
 
     class Meta:
         constraints = [

@@ -53,7 +53,7 @@ def interest_inactivity_apply(*, now: datetime | None = None, chunk_size: int = 
         due.append(Action(
             member_id=member_id, action_type_id=INACTIVITY, occurred_at=last + timedelta(days=days),
             source=SYSTEM_SOURCE, external_event_id=inactivity_event_id(member_id=member_id, last_activity_at=last),
-            metadata={"inactive_days": days, "last_activity_at": last.isoformat()},
+            metadata={"inactive_days": days, "last_activity_at": last.isoformat()}, recorded_at=now,
         ))
     logged = 0
     for start in range(0, len(due), chunk_size):

@@ -57,7 +57,7 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
     if accepted:
         batch = store.events_write(accepted, now=now)
         interest_pending_dispatch(batch.pending)
-        _rescore_changed_members(batch)
+        _rescore_changed_members(batch, now=now)
         members_link_dispatch(batch.keyed)
         for i, event in accepted:
             action_id = batch.created.get(i)
@@ -66,12 +66,12 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
     return results  # type: ignore[return-value]
 
 
-def _rescore_changed_members(batch: StoredBatch) -> None:
+def _rescore_changed_members(batch: StoredBatch, *, now: datetime) -> None:
     """After the batch's actions are queued (so a recompute counts each once: pending ones are its scorer's): a
     persona change re-scores the member from the log under the new rule set; an attribute change re-evaluates
     fit, unless the batch's own scoring does (an actor: the store passes it as ``refit``)."""
     if batch.persona_changed:
-        interest_members_refresh(member_ids=sorted(batch.persona_changed))
+        interest_members_refresh(member_ids=sorted(batch.persona_changed), now=now)
     fit_only = batch.attributes_changed - batch.actors
     if fit_only:
-        interest_fit_refresh(member_ids=sorted(fit_only))
+        interest_fit_refresh(member_ids=sorted(fit_only), now=now)

@@ -8,6 +8,7 @@ StageTransition and a ``stage_changed`` webhook.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +53,7 @@ def stage_changes_announce(changes: Sequence[StageChange]) -> None:
     ])
 
 
-def interest_fit_refresh(*, member_ids: Iterable[int]) -> int:
+def interest_fit_refresh(*, member_ids: Iterable[int], now: datetime | None = None) -> int:
     """Re-evaluate fit, total and stage of already-scored members whose attributes changed; returns stage changes.
 
     Engagement is left as stored (attributes do not change what actions earned). A persona change also changes
@@ -66,7 +67,7 @@ def interest_fit_refresh(*, member_ids: Iterable[int]) -> int:
     with transaction.atomic():
         scores = store.scores_lock(ids, floor_stage=config.floor_stage)
         members = store.members_facts(ids)
-        now = timezone.now()
+        now = now or timezone.now()
         changes = []
         for member_id, score in scores.items():
             old_stage = score.stage or config.floor_stage

@@ -165,10 +165,10 @@ def interest_recompute(
     return result
 
 
-def interest_members_refresh(*, member_ids: Iterable[int]) -> RecomputeResult:
+def interest_members_refresh(*, member_ids: Iterable[int], now: datetime | None = None) -> RecomputeResult:
     """Re-score members whose persona or attributes changed (only those already scored), synchronously."""
     scored = interest_store().scored_member_ids(member_ids)
-    return interest_recompute(member_ids=scored) if scored else RecomputeResult()
+    return interest_recompute(member_ids=scored, now=now) if scored else RecomputeResult()
 
 
 def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:

@@ -216,7 +216,7 @@ class _Batch:
         key = (source, given.external_id)
         content = self.contents.get(key)
         if content is None:
-            content = self.contents[key] = Content(source=source, external_id=given.external_id)
+            content = self.contents[key] = Content(source=source, external_id=given.external_id, created_at=self.now)
         changed = content_merge(content, author=author, topic=given.topic or None, kind=given.kind or None,
                                 title=given.title or None)
         if changed and content.pk is not None:
