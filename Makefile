@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api worker beat
+.PHONY: run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api worker beat
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,8 +39,19 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: venv-dev
+# The whole suite, in two steps: everything but the browser tests, then the browser tests (Debian's Chromium,
+# installed here when missing: Playwright cannot download its own browsers on this network).
+test: test-suite test-browser
+
+test-suite: venv-dev
 	$(BIN)/python -m pytest
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+test-browser: venv-dev chromium
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # Schemathesis's coverage and fuzzing phases over the whole API, in process on the test database (a few minutes;
 # FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -63,3 +65,14 @@ def keep_test_connection():
     yield
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests (tests/browser/) carry the `browser` mark and run only when asked for (`-m browser`, their own
+    step of `make test`): they need Chromium and a live server, and take their own minute."""
+    browser = [item for item in items if "/tests/browser/" in str(item.fspath).replace(os.sep, "/")]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    if "browser" not in (config.getoption("markexpr") or ""):
+        config.hook.pytest_deselected(items=browser)
+        items[:] = [item for item in items if item not in browser]
