@@ -82,3 +82,24 @@ def login(page, user_with_role):
         return user
 
     return sign_in
+
+
+@pytest.fixture
+def signed_in(page, user_with_role, live_server):
+    """signed_in("marketing") -> a new user of that role, signed in by session cookie (no login form needed)."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from importlib import import_module
+
+    def sign_in(role: str, **extra):
+        user = user_with_role(role, **extra)
+        session = import_module(settings.SESSION_ENGINE).SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
+                                   "url": live_server.url}])
+        return user
+
+    return sign_in

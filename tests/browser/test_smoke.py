@@ -11,3 +11,9 @@ def test_an_admin_signs_in_to_the_admin_site(page, user_with_role):
     page.wait_for_url("**/admin/")
     assert "Site administration" in page.content()
     screenshot(page, "admin-index")
+
+
+def test_a_session_cookie_signs_a_role_in_without_the_form(page, signed_in):
+    signed_in("admin", username="root")
+    page.goto("/admin/")
+    assert "Site administration" in page.content()
