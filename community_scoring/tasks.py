@@ -3,7 +3,8 @@
 Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
 - ``interest_inactivity_task`` daily at 02:00 UTC: logs inactivity penalties (services.inactivity).
 - ``interest_snapshot_task`` daily at 00:15 UTC: re-values decay, re-evaluates stages, writes the day's
-  ScoreSnapshot rows (services.snapshots).
+  ScoreSnapshot rows (services.snapshots), then refreshes the dashboard's daily aggregates
+  (services.community_days).
 - ``interest_pending_score_task`` every minute: scores actions a crash left stored but unscored
   (services.interest_queue; normally a batch's actions are scored right after it commits).
 
@@ -13,7 +14,10 @@ stored batch starts one per idle partition).
 Services enqueue these tasks (the one exception to the layers, see .importlinter), so each task imports its
 service when it runs (HackSoft's pattern): importing either side first works.
 """
+from datetime import timedelta
+
 from celery import shared_task
+from django.utils import timezone
 
 from community_scoring.models import RecomputeJob
 
@@ -39,9 +43,13 @@ def interest_inactivity_task() -> int:
 
 @shared_task(name="community_scoring.interest_snapshot")
 def interest_snapshot_task() -> int:
-    from community_scoring.services import snapshots
+    from community_scoring.services import community_days, snapshots
 
-    return snapshots.interest_snapshot_take()
+    written = snapshots.interest_snapshot_take()
+    # The dashboard's daily aggregates: yesterday (complete now) and today (so far).
+    today = timezone.now().date()
+    community_days.community_days_refresh(since=today - timedelta(days=1), until=today)
+    return written
 
 
 @shared_task(name="community_scoring.interest_pending_score")

@@ -1,4 +1,5 @@
 from .action import Action, ActionType
+from .community_day import CommunityDay
 from .config import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from .content import Content
 from .interest import InterestBucket, InterestPending, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
@@ -7,6 +8,6 @@ from .recompute import RecomputeJob
 from .token import ApiToken
 
 __all__ = [
-    "Action", "ActionType", "ApiToken", "ConfigVersion", "Content", "FitRule", "InterestBucket", "InterestScore",
+    "Action", "ActionType", "ApiToken", "CommunityDay", "ConfigVersion", "Content", "FitRule", "InterestBucket", "InterestScore",
     "InterestPending", "InterestTopic", "Member", "MergeBlock", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
 ]

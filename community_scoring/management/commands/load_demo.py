@@ -30,6 +30,7 @@ from community_scoring.models import Action, Content, InterestScore, Member, Sco
 from community_scoring.services.events import MAX_BATCH, REJECTED, ContentIn, EventIn, MemberIn
 from community_scoring.services.inactivity import interest_inactivity_apply
 from community_scoring.services.ingest import actions_ingest
+from community_scoring.services.community_days import community_days_refresh
 from community_scoring.services.snapshots import interest_snapshot_take
 
 SOURCE = "demo"
@@ -145,6 +146,9 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
         result.days += 1
         if progress is not None and (day + 1) % 30 == 0:
             progress(f"  day {day + 1}/{days} ({close.date()})")
+    # The dashboard's daily aggregates, once over the whole range (cheaper than once per replayed day).
+    community_days_refresh(since=None, until=day_close(history, days - 1).date())
+    lap("community days")
     result.added = {model.__name__.lower() + "s": model.objects.filter(source=SOURCE).count() - n
                     for model, n in before.items()}
     return result
