@@ -4,5 +4,9 @@ from community_scoring.pages import views
 
 app_name = "community_scoring"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.dashboard, name="dashboard"),
+    path("", views.dashboard, name="home"),  # the name the page had before issue 13
+    path("leaderboards/<str:kind>/", views.leaderboard, name="leaderboard"),
+    path("leaderboards/<str:kind>/csv/", views.leaderboard_csv, name="leaderboard_csv"),
+    path("members/<int:member_id>/", views.member, name="member"),
 ]

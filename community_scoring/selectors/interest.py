@@ -5,7 +5,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
@@ -108,3 +108,16 @@ def score_history(*, member: Member, since: date | None = None) -> QuerySet[Scor
     """The member's daily snapshots (date, engagement, fit, score, stage), oldest first, from ``since``."""
     rows = ScoreSnapshot.objects.filter(member=member).order_by("date")
     return rows.filter(date__gte=since) if since else rows
+
+
+def interest_standing(*, score: float) -> dict[str, Any]:
+    """Where a stored interest score stands among members who count (not excluded), ranked as the interest
+    leaderboard ranks (by the stored score): rank = 1 + members above (ties share a rank), percentile = mid-rank
+    100 * (below + (equal - 1) / 2) / (n - 1), the convention of the influence percentile."""
+    counts = InterestScore.objects.filter(member__is_excluded=False).aggregate(
+        n=Count("pk"), above=Count("pk", filter=Q(score__gt=score)), below=Count("pk", filter=Q(score__lt=score)),
+    )
+    n, above, below = counts["n"], counts["above"], counts["below"]
+    equal = max(1, n - above - below)
+    percentile = 100.0 if n <= 1 else 100.0 * (below + (equal - 1) / 2) / (n - 1)
+    return {"rank": above + 1, "percentile": percentile, "members": n}

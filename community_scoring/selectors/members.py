@@ -12,8 +12,9 @@ from datetime import timezone as dt_timezone
 from typing import Any, Mapping
 
 import django_filters
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet, Value
+from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -347,3 +348,51 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
             "points": interest_selectors.score_history(member=member, since=since.date() if since else None),
         },
     }
+
+
+def member_personas() -> list[str]:
+    """The personas members carry (for filters), sorted; kept in the cache a minute (a distinct over the index)."""
+    personas = cache.get("member:personas")
+    if personas is None:
+        personas = sorted(p for p in Member.objects.exclude(persona="").order_by().values_list("persona", flat=True)
+                          .distinct() if p)
+        cache.set("member:personas", personas, 60)
+    return personas
+
+
+def member_recent_actions(*, member: Member, limit: int = 20) -> list[Action]:
+    """The member's newest actions (type, time, target, text), from the (member, occurred_at) index."""
+    return list(
+        Action.objects.filter(member=member).select_related("target_member", "target_content")
+        .only("id", "action_type_id", "occurred_at", "text", "source", "target_member__id",
+              "target_member__display_name", "target_content__id", "target_content__title")
+        .order_by("-occurred_at", "-id")[:limit]
+    )
+
+
+SENTIMENT_EXAMPLES_WINDOW = 200
+
+
+def member_sentiment_examples(*, member: Member, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
+    """Example texts behind the member's sentiment: the most positive and most negative of their newest
+    SENTIMENT_EXAMPLES_WINDOW scored texts ({text, compound, occurred_at, action_type})."""
+    rows = list(
+        Action.objects.filter(member=member, sentiment__isnull=False).exclude(text="")
+        .order_by("-occurred_at").values("text", "occurred_at", "action_type_id", "sentiment__compound")
+        [:SENTIMENT_EXAMPLES_WINDOW]
+    )
+    examples = [{"text": r["text"], "occurred_at": r["occurred_at"], "action_type": r["action_type_id"],
+                 "compound": r["sentiment__compound"]} for r in rows]
+    positive = sorted((e for e in examples if e["compound"] >= SENTIMENT_POSITIVE), key=lambda e: -e["compound"])
+    negative = sorted((e for e in examples if e["compound"] <= SENTIMENT_NEGATIVE), key=lambda e: e["compound"])
+    return {"positive": positive[:limit], "negative": negative[:limit]}
+
+
+def member_targets(*, member: Member, limit: int = 10) -> list[dict[str, Any]]:
+    """The members this member acts on most (follows, answers, votes...): the people who influence them, as
+    the influence graph reads it (an action points influence at its target). {member_id, display_name, actions}."""
+    return list(
+        Action.objects.filter(member=member, target_member__isnull=False).exclude(target_member=member)
+        .values("target_member_id", "target_member__display_name").annotate(actions=Count("id"))
+        .order_by("-actions", "target_member_id")[:limit]
+    )
