@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.models import Member
@@ -28,6 +29,7 @@ def act(member, kind, target=None, *, seconds=0, text=""):
 
 
 def plant_community() -> dict:
+    cache.clear()  # cached rankings and persona lists of earlier tests' members
     paula = MemberFactory(display_name="Paula Positive", persona="developer", external_id="ext-paula",
                           email="paula@example.com")
     nick = MemberFactory(display_name="Nick Negative", persona="marketer", external_id="ext-nick",
