@@ -347,3 +347,9 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
             "points": interest_selectors.score_history(member=member, since=since.date() if since else None),
         },
     }
+
+
+def members_named(*, member_ids: list[int]) -> list[Member]:
+    """These members (id and name only), in the order of ``member_ids``."""
+    found = Member.objects.only("pk", "display_name", "email", "source", "external_id").in_bulk(member_ids)
+    return [found[m] for m in member_ids if m in found]
