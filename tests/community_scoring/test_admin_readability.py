@@ -1,4 +1,6 @@
 """The Django admin for people: every model has a readable name, float columns are rounded, wide tables scroll."""
+from pathlib import Path
+
 import pytest
 from django.contrib import admin
 from django.contrib.staticfiles import finders
@@ -59,7 +61,7 @@ def test_influence_scores_are_rounded(admin_client):
     assert "Grace Hopper" in listing
     runs = admin_client.get(reverse("admin:influence_influencerun_changelist")).content.decode()
     assert "1.23" in runs and "1.23456789" not in runs
-    assert str(InfluenceScore.objects.get()) == "influence of Grace Hopper in run %d: 81.2" % run.pk
+    assert str(InfluenceScore.objects.get()) == f"influence of Grace Hopper in run {run.pk}: 81.2"
 
 
 @pytest.mark.django_db
@@ -67,4 +69,4 @@ def test_the_admin_loads_the_stylesheet_that_lets_wide_tables_scroll(admin_clien
     page = admin_client.get(reverse("admin:community_scoring_interestscore_changelist")).content.decode()
     assert "community_scoring/admin.css" in page
     found = finders.find("community_scoring/admin.css")
-    assert found and "overflow-x: auto" in open(found).read()
+    assert found and "overflow-x: auto" in Path(found).read_text()
