@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from community_scoring.admin_display import ReadableNumbers
 from community_scoring.models import (
     Action, ActionType, ConfigVersion, FitRule, InterestPending, InterestScore, Member, RecomputeJob, Rule, RuleSet,
     Stage, StageTransition,
@@ -34,7 +35,7 @@ from community_scoring.services.recompute import interest_recompute, recompute_j
 from community_scoring.services.identity import member_unmerge, members_merge
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadableNumbers, admin.ModelAdmin):
     """The log and derived tables are written by services only."""
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -47,7 +48,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class InterestScoreInline(admin.StackedInline):
+class InterestScoreInline(ReadableNumbers, admin.StackedInline):
     model = InterestScore
     can_delete = False
     extra = 0
@@ -58,7 +59,7 @@ class InterestScoreInline(admin.StackedInline):
         return False
 
 
-class StageTransitionInline(admin.TabularInline):
+class StageTransitionInline(ReadableNumbers, admin.TabularInline):
     model = StageTransition
     extra = 0
     can_delete = False
@@ -68,7 +69,7 @@ class StageTransitionInline(admin.TabularInline):
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "merged_into",
                     "is_excluded")
     list_filter = ("persona", "interest__stage", "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter))
@@ -132,7 +133,7 @@ class ActionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ActionType)
-class ActionTypeAdmin(admin.ModelAdmin):
+class ActionTypeAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("key", "label", "is_builtin", "reverses")
     list_filter = ("is_builtin",)
     search_fields = ("key", "label")
@@ -144,20 +145,20 @@ class ActionTypeAdmin(admin.ModelAdmin):
         return obj is None or not obj.is_builtin
 
 
-class RuleInline(admin.TabularInline):
+class RuleInline(ReadableNumbers, admin.TabularInline):
     model = Rule
     extra = 1
     fields = ("action_type", "points", "target_points", "daily_cap", "once_only")
     autocomplete_fields = ("action_type",)
 
 
-class FitRuleInline(admin.TabularInline):
+class FitRuleInline(ReadableNumbers, admin.TabularInline):
     model = FitRule
     extra = 1
     fields = ("attribute", "operator", "value", "points")
 
 
-class VersionedConfigAdmin(admin.ModelAdmin):
+class VersionedConfigAdmin(ReadableNumbers, admin.ModelAdmin):
     """Saving or deleting records a config version and starts a recompute (once all inlines are saved)."""
 
     def _record(self, request, note: str) -> None:
@@ -313,7 +314,7 @@ class InfluenceConfigForm(forms.ModelForm):
 
 
 @admin.register(InfluenceConfig)
-class InfluenceConfigAdmin(admin.ModelAdmin):
+class InfluenceConfigAdmin(ReadableNumbers, admin.ModelAdmin):
     """The influence parameters, saved through the config service: each change is a config version."""
 
     form = InfluenceConfigForm

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from community_scoring.pages import views
 
@@ -9,4 +9,5 @@ urlpatterns = [
     path("leaderboards/<str:kind>/", views.leaderboard, name="leaderboard"),
     path("leaderboards/<str:kind>/csv/", views.leaderboard_csv, name="leaderboard_csv"),
     path("members/<int:member_id>/", views.member, name="member"),
+    path("settings/scoring/", include("community_scoring.pages.settings_urls")),
 ]

@@ -81,6 +81,9 @@ class PollResponse(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["poll", "member"], name="forum_poll_response_once")]
 
+    def __str__(self) -> str:
+        return f"{self.member} answered {self.choice}"
+
 
 class Vote(models.Model):
     class Direction(models.TextChoices):
@@ -95,6 +98,9 @@ class Vote(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "member"], name="forum_vote_once")]
 
+    def __str__(self) -> str:
+        return f"{self.member} voted {self.direction} on {self.post}"
+
 
 class Follow(models.Model):
     follower = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="forum_following")
@@ -106,6 +112,9 @@ class Follow(models.Model):
             models.UniqueConstraint(fields=["follower", "followee"], name="forum_follow_once"),
             models.CheckConstraint(condition=~models.Q(follower=models.F("followee")), name="forum_follow_not_self"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.follower} follows {self.followee}"
 
 
 class Read(models.Model):
@@ -120,12 +129,18 @@ class Read(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "member", "day"], name="forum_read_once_a_day")]
 
+    def __str__(self) -> str:
+        return f"{self.member} read {self.post} on {self.day} ({self.views} views)"
+
 
 class Share(models.Model):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="shares")
     member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="forum_shares")
     channel = models.CharField(max_length=64, blank=True, help_text="email, twitter, linkedin, link...")
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.member} shared {self.post}" + (f" on {self.channel}" if self.channel else "")
 
 
 class DiscourseInstance(models.Model):

@@ -611,6 +611,9 @@ class ConfigPreviewSerializer(serializers.Serializer):
     members = serializers.IntegerField(help_text="Members evaluated.")
     members_changing_stage = serializers.IntegerField()
     by_transition = serializers.DictField(child=serializers.IntegerField(), help_text='"engaged->MQL": count.')
+    member_ids_by_transition = serializers.DictField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        help_text='"engaged->MQL": the ids of the members who would move so, ascending.')
 
 
 class InfluenceRunPageSerializer(serializers.Serializer):

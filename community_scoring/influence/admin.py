@@ -4,6 +4,7 @@ of the configuration (community_scoring/admin.py), where every change is recorde
 from django.contrib import admin, messages
 from django.db import transaction
 
+from community_scoring.admin_display import ReadableNumbers
 from community_scoring.influence.models import InfluenceRun, InfluenceScore, InfluenceSnapshot
 from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.services import influence_run_request
@@ -17,7 +18,7 @@ def recompute_now(modeladmin, request, queryset):
 
 
 @admin.register(InfluenceRun)
-class InfluenceRunAdmin(admin.ModelAdmin):
+class InfluenceRunAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("id", "status", "trigger", "started_at", "finished_at", "nodes", "edges", "iterations",
                     "converged", "duration_seconds", "scores_pruned")
     list_filter = ("status", "trigger")
@@ -29,7 +30,7 @@ class InfluenceRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(InfluenceScore)
-class InfluenceScoreAdmin(admin.ModelAdmin):
+class InfluenceScoreAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("member", "run", "influence", "influence_base", "rank", "centrality", "sources", "reach",
                     "sentiment", "is_advocate", "is_detractor")
     list_filter = ("is_advocate", "is_detractor")
@@ -49,7 +50,7 @@ class InfluenceScoreAdmin(admin.ModelAdmin):
 
 
 @admin.register(InfluenceSnapshot)
-class InfluenceSnapshotAdmin(admin.ModelAdmin):
+class InfluenceSnapshotAdmin(ReadableNumbers, admin.ModelAdmin):
     """Members' daily influence (read-only): written by the runs, one row per member and day."""
 
     list_display = ("member", "day", "influence", "influence_base", "rank", "is_advocate", "is_detractor")

@@ -181,7 +181,7 @@ class InfluenceScore(models.Model):
         indexes = [models.Index(fields=["run", "-influence"], name="influence_score_run_influence")]
 
     def __str__(self) -> str:
-        return f"{self.member_id} in run {self.run_id}: {self.influence:.1f}"
+        return f"influence of {self.member} in run {self.run_id}: {self.influence:.1f}"
 
 
 class InfluenceSnapshot(models.Model):
@@ -211,7 +211,7 @@ class InfluenceSnapshot(models.Model):
         constraints = [models.UniqueConstraint(fields=["member", "day"], name="influence_snapshot_unique_member_day")]
 
     def __str__(self) -> str:
-        return f"{self.member_id} on {self.day}: {self.influence:.1f}"
+        return f"influence of {self.member} on {self.day}: {self.influence:.1f}"
 
 
 class TextSentiment(models.Model):

@@ -28,6 +28,9 @@ class InterestScore(models.Model):
             models.Index(fields=["score", "member"], name="interest_score_member"),
         ]
 
+    def __str__(self) -> str:
+        return f"interest of {self.member}: {self.score:.1f} ({self.stage or 'no stage'})"
+
 
 # Buckets and topics are derived rows that every ingested action writes (and a recompute rebuilds from the log):
 # their foreign keys are kept by Django (on_delete runs in the ORM), not by database constraints, and have no
@@ -58,6 +61,10 @@ class InterestBucket(models.Model):
             models.UniqueConstraint(fields=["member", "action_type", "received", "day"], name="bucket_unique_member_type_day")
         ]
 
+    def __str__(self) -> str:
+        side = "received" if self.received else "done"
+        return f"{self.member_id} {self.action_type_id} {side} on {self.day}: {self.count} for {self.points:.1f} points"
+
 
 class InterestTopic(models.Model):
     """Engagement a member earned on one topic (category/tag), decayed, valued at ref_time."""
@@ -70,6 +77,9 @@ class InterestTopic(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "topic"], name="topic_unique_member_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.topic}: {self.points:.1f}"
 
 
 class StageTransition(models.Model):
@@ -86,6 +96,9 @@ class StageTransition(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.from_stage or '(none)'} -> {self.to_stage} on {self.occurred_at:%Y-%m-%d %H:%M} ({self.reason})"
+
 
 class ScoreSnapshot(models.Model):
     """A member's scores on one day, for trends and 'rising' leaderboards."""
@@ -100,6 +113,9 @@ class ScoreSnapshot(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["member", "date"], name="snapshot_unique_member_date")]
         ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.date}: {self.score:.1f} ({self.stage or 'no stage'})"
 
 
 class InterestPending(models.Model):
@@ -117,3 +133,8 @@ class InterestPending(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     error = models.TextField(blank=True, default="", help_text="Why scoring failed: set aside until retried.")
     failed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        state = "set aside" if self.failed_at else "waiting"
+        return (f"{len(self.action_ids)} actions {state} (partition {self.partition} of {self.partitions}, "
+                f"row {self.pk})")

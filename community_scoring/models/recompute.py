@@ -30,3 +30,6 @@ class RecomputeJob(models.Model):
     @property
     def progress(self) -> float:
         return 1.0 if self.total == 0 and self.status == self.Status.DONE else (self.done / self.total if self.total else 0.0)
+
+    def __str__(self) -> str:
+        return f"{self.kind} recompute {self.pk} ({self.status}, {self.progress:.0%})"

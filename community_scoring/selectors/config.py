@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from community_scoring.models import ConfigVersion, RuleSet, Stage
+from community_scoring.models import ActionType, ConfigVersion, RuleSet, Stage
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.store import interest_store
 
@@ -70,3 +70,9 @@ def scoring_config_current() -> ScoringConfig:
 def scoring_config_cache_clear() -> None:
     """Forget the compiled configuration (the next read compiles it again)."""
     _cache["key"] = _cache["config"] = None
+
+
+def action_types_for_rules() -> list[tuple[str, str, str | None]]:
+    """Every action type a rule or an edge weight may name: (key, label, key of the type it reverses or None)."""
+    return [(key, label, reverses) for key, label, reverses in
+            ActionType.objects.order_by("key").values_list("key", "label", "reverses_id")]

@@ -396,3 +396,9 @@ def member_targets(*, member: Member, limit: int = 10) -> list[dict[str, Any]]:
         .values("target_member_id", "target_member__display_name").annotate(actions=Count("id"))
         .order_by("-actions", "target_member_id")[:limit]
     )
+
+
+def members_named(*, member_ids: list[int]) -> list[Member]:
+    """These members (id and name only), in the order of ``member_ids``."""
+    found = Member.objects.only("pk", "display_name", "email", "source", "external_id").in_bulk(member_ids)
+    return [found[m] for m in member_ids if m in found]

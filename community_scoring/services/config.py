@@ -162,6 +162,14 @@ def config_apply(*, snapshot: Any, user: Any = None, note: str = "") -> ConfigVe
         return config_version_record(user=user, note=note + (change.get("note") or ""))
 
 
+def config_version_restore(*, number: int, user: Any = None, note: str = "") -> ConfigVersion:
+    """Apply version ``number``'s document again (rule sets, stages and influence parameters) as a new version;
+    history is never rewritten. Raises ConfigVersion.DoesNotExist for an unknown number."""
+    version = ConfigVersion.objects.get(number=number)
+    return config_apply(snapshot=dict(version.snapshot), user=user,
+                        note=f"restore of v{number}" + (f": {note}" if note else ""))
+
+
 def influence_config_update(*, changes: Any, user: Any = None) -> dict[str, Any]:
     """Validate and save a change of some influence parameters, recorded as a new config version.
 
@@ -187,13 +195,15 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
 
     Every member's engagement and fit are computed now under the current and under the proposed
     configuration, the same way (so decay since the last stored update is not mistaken for an effect).
-    Returns {"members_changing_stage": n, "by_transition": {"engaged->MQL": k, ...}, "members": total}.
+    Returns {"members_changing_stage": n, "by_transition": {"engaged->MQL": k, ...}, "members": total,
+    "member_ids_by_transition": {"engaged->MQL": [member ids, ascending], ...}} (transitions most common first).
     """
     proposed = ScoringConfig.from_snapshot(config_validate(snapshot))
     current = ScoringConfig.from_snapshot(config_snapshot())
 
     now = to_epoch_days(timezone.now())
     transitions: Counter = Counter()
+    movers: dict[str, list[int]] = {}
     total = 0
     member_ids = list(Member.objects.filter(merged_into__isnull=True).order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(member_ids), 1000):
@@ -212,9 +222,12 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
                 fit = rules.fit(member.attributes, member.persona)
                 stages.append(config.stage_for(engagement, fit))
             if stages[0] != stages[1]:
-                transitions[f"{stages[0]}->{stages[1]}"] += 1
+                transition = f"{stages[0]}->{stages[1]}"
+                transitions[transition] += 1
+                movers.setdefault(transition, []).append(member_id)
     return {
         "members_changing_stage": sum(transitions.values()),
         "by_transition": dict(transitions.most_common()),
         "members": total,
+        "member_ids_by_transition": {transition: movers[transition] for transition, _ in transitions.most_common()},
     }

@@ -87,7 +87,8 @@ def test_preview_counts_members_who_would_change_stage(admin, db):
     assert unchanged["members_changing_stage"] == 0 and unchanged["members"] == 2
     doc["stages"][1]["min_engagement"] = 30  # engaged now needs 30: our member (24) would fall back to visitor
     preview = admin.post(f"{CONFIG}preview/", doc, format="json").json()
-    assert preview == {"members": 2, "members_changing_stage": 1, "by_transition": {"engaged->visitor": 1}}
+    assert preview == {"members": 2, "members_changing_stage": 1, "by_transition": {"engaged->visitor": 1},
+                       "member_ids_by_transition": {"engaged->visitor": [engaged.pk]}}
     assert InterestScore.objects.get(member=engaged).stage == "engaged"  # nothing written
 
 

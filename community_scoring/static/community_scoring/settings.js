@@ -1,0 +1,30 @@
+/* The scoring settings page's live recompute bar: polls the job's progress (GET /api/v1/recompute/interest/<id>/,
+   the signed-in session) until it is done or failed. Everything else on the page works without this script. */
+(function () {
+  "use strict";
+  var bar = document.getElementById("recompute-progress");
+  var label = document.getElementById("recompute-label");
+  if (!bar || !label || !bar.dataset.url) { return; }
+
+  function show(job) {
+    var percent = Math.round((job.progress || 0) * 100);
+    bar.value = percent;
+    bar.dataset.status = job.status;
+    label.textContent = "Job " + job.id + ": " + job.status + ", " + percent + "% (" + job.done + " of " + job.total + " members)";
+  }
+
+  function poll() {
+    fetch(bar.dataset.url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("status " + response.status); }
+        return response.json();
+      })
+      .then(function (job) {
+        show(job);
+        if (job.status === "pending" || job.status === "running") { window.setTimeout(poll, 700); }
+      })
+      .catch(function () { label.textContent += " (live progress unavailable: refresh the page)"; });
+  }
+
+  if (bar.dataset.status === "pending" || bar.dataset.status === "running") { poll(); }
+})();
