@@ -2,13 +2,15 @@ from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
+
+from community_scoring.api.views.docs import ApiDocsView
 
 urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("community_scoring/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("forum_integration.api.urls")),
     path("api/v1/", include("community_scoring.api.urls")),
     path("integrations/", include("forum_integration.urls")),
