@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api worker beat
+.PHONY: run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages worker beat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/activate:
@@ -72,3 +72,7 @@ bench-influence: venv
 
 bench-api: venv
 	$(BIN)/python bench/api.py
+
+# Server time of the pages at 100k members and 10M actions (builds cs_bench_pages on first use; see bench/pages.py).
+bench-pages: venv
+	$(BIN)/python bench/pages.py

@@ -130,6 +130,12 @@ class _RolePermission(permissions.BasePermission):
         return request_role(request) in self.roles
 
 
+class HasRole(_RolePermission):
+    """Any of the roles (a signed-in user outside every role group has none)."""
+
+    roles = ROLES
+
+
 class IsAdminRole(_RolePermission):
     roles = (ApiToken.Role.ADMIN,)
 

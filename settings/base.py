@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc as static files: /api/docs/ loads nothing from a CDN
     "django_celery_beat",
     "community_scoring",
     "community_scoring.influence",
@@ -124,8 +125,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    # Anonymous callers get 401 everywhere under /api/, the schema and docs included.
+    # Group operations by resource (members, leaderboards, config, ...) rather than all under "v1".
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    # Anonymous callers get 401 everywhere under /api/, the schema included; /api/docs/ (a page for people, see
+    # community_scoring/api/views/docs.py) sends an anonymous browser to sign in instead.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's and Redoc's files come from drf-spectacular-sidecar, through the project's static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No validatorUrl: Swagger UI would otherwise fetch a badge from validator.swagger.io on any non-local host.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 SESSION_ENGINE = "community_scoring.sessions"  # database sessions; a malformed cookie is no session, not an error
