@@ -1,6 +1,6 @@
 """The dashboard's daily aggregates (services.community_days): each day's counts and means, worked out by hand
 from a small planted log and planted snapshots; days without data are zeros; refreshing twice changes nothing."""
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 
 import pytest
