@@ -63,6 +63,10 @@ class Action(models.Model):
             models.Index(fields=["member", "occurred_at"], name="action_member_time"),
             models.Index(fields=["target_member", "action_type"], name="action_target_type"),
             models.Index(fields=["occurred_at"], name="action_time"),
+            # A member's poll responses (explicit sentiment) without walking all their actions; only poll
+            # responses pay for it at ingest.
+            models.Index(fields=["member", "occurred_at"], name="action_member_poll",
+                         condition=models.Q(action_type="poll_response")),
         ]
 
     def __str__(self) -> str:

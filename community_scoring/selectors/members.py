@@ -388,11 +388,17 @@ def member_sentiment_examples(*, member: Member, limit: int = 3) -> dict[str, li
     return {"positive": positive[:limit], "negative": negative[:limit]}
 
 
+# How many of a member's newest actions member_targets reads: a bound for members with tens of thousands.
+TARGETS_RECENT_ACTIONS = 2000
+
+
 def member_targets(*, member: Member, limit: int = 10) -> list[dict[str, Any]]:
-    """The members this member acts on most (follows, answers, votes...): the people who influence them, as
-    the influence graph reads it (an action points influence at its target). {member_id, display_name, actions}."""
+    """The members this member acts on most (follows, answers, votes...) among their newest
+    TARGETS_RECENT_ACTIONS actions: the people who influence them, as the influence graph reads it (an action
+    points influence at its target). {member_id, display_name, actions}."""
+    recent = Action.objects.filter(member=member).order_by("-occurred_at").values("id")[:TARGETS_RECENT_ACTIONS]
     return list(
-        Action.objects.filter(member=member, target_member__isnull=False).exclude(target_member=member)
+        Action.objects.filter(id__in=recent, target_member__isnull=False).exclude(target_member=member)
         .values("target_member_id", "target_member__display_name").annotate(actions=Count("id"))
         .order_by("-actions", "target_member_id")[:limit]
     )

@@ -38,6 +38,13 @@ class InfluenceStore(ABC):
         """The ids of excluded (staff) members, sorted (int64): never flagged advocate or detractor."""
 
     @abstractmethod
+    def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
+                           ) -> list[tuple[int, str, int, float]]:
+        """Per (source member, action type) of the actions of `types` others did to `member_id`: how many, and
+        the sum of their decays at ref_time (formula.edge_decay). Summed in the database, so a member who
+        received a hundred thousand actions costs one grouped query, not a row each."""
+
+    @abstractmethod
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
         """Every action of `types` on a target member other than the actor, as arrays: src and dst (member ids,
         int64), kind (index into `types`, int16) and t (seconds since the epoch, float64). Row order is free.

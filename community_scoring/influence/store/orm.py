@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 
+from community_scoring.influence import formula
 from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
 from community_scoring.influence.store.base import InfluenceStore, TextRow, score_fields, snapshot_fields
 from community_scoring.models import Action, Member
@@ -24,6 +25,19 @@ class OrmInfluenceStore(InfluenceStore):
     def excluded_member_ids(self) -> np.ndarray:
         return np.sort(np.fromiter(Member.objects.filter(is_excluded=True).values_list("id", flat=True),
                                    dtype=np.int64))
+
+    def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
+                           ) -> list[tuple[int, str, int, float]]:
+        rows = list(Action.objects.filter(target_member_id=member_id, action_type_id__in=types)
+                    .exclude(member_id=member_id).values_list("member_id", "action_type_id", "occurred_at"))
+        t = np.fromiter((when.timestamp() for _, _, when in rows), dtype=np.float64, count=len(rows))
+        decay = formula.edge_decay(t, ref_epoch=ref_time.timestamp(), half_life_days=half_life_days)
+        sums: dict[tuple[int, str], list] = {}
+        for (source, kind, _), d in zip(rows, decay):
+            entry = sums.setdefault((source, kind), [0, 0.0])
+            entry[0] += 1
+            entry[1] += float(d)
+        return [(source, kind, n, total) for (source, kind), (n, total) in sorted(sums.items())]
 
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
         kind_of = {t: k for k, t in enumerate(types)}

@@ -19,6 +19,7 @@ from django.db import connection, models, transaction
 from django.db.models import Index, UniqueConstraint
 from psycopg2 import sql
 
+from community_scoring.influence import formula
 from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
 from community_scoring.influence.store.base import TextRow, score_fields, snapshot_fields
 from community_scoring.influence.store.orm import OrmInfluenceStore
@@ -105,6 +106,20 @@ class PostgresInfluenceStore(OrmInfluenceStore):
 
     def __init__(self, *, bucket_rows: int = 200_000) -> None:
         self.bucket_rows = bucket_rows  # action ids per row of arrays when reading the log
+
+    def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
+                           ) -> list[tuple[int, str, int, float]]:
+        # 2^((t - ref) / h), as formula.edge_decay, in float8 (extract(epoch) is numeric since PostgreSQL 14).
+        query = sql.SQL(
+            "SELECT {member}, {kind}, count(*), "
+            "sum(power(2.0::float8, (extract(epoch FROM {at})::float8 - %s) / %s)) FROM {action} "
+            "WHERE {target} = %s AND {member} <> %s AND {kind} = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2"
+        ).format(member=_column(Action, "member"), kind=_column(Action, "action_type"),
+                 at=_column(Action, "occurred_at"), target=_column(Action, "target_member"), action=_table(Action))
+        with connection.cursor() as cursor:
+            cursor.execute(query, [ref_time.timestamp(), half_life_days * formula.SECONDS_PER_DAY, member_id,
+                                   member_id, list(types)])
+            return [(source, kind, n, float(total)) for source, kind, n, total in cursor.fetchall()]
 
     def member_ids(self) -> np.ndarray:
         # Members, not the identities merged into them (services.identity): those act through their member.

@@ -190,3 +190,26 @@ def test_a_text_another_run_stored_meanwhile_is_left_as_it_is(db, store):
     assert store.texts_unscored(text_types=["answer", "blog_post"], after_id=0, scored_up_to=second.pk,
                                 limit=10) == []
     assert store.texts_last_scored() == second.pk
+
+
+def test_inbound_decay_sums_agree_with_the_edge_formula_action_by_action(db):
+    """The member page's "who influences them" sums decays in the database: the same counts and sums as
+    formula.edge_decay applied to each action (the ORM backend does exactly that), in both backends."""
+    from community_scoring.influence import formula
+
+    target, a, b = MemberFactory(), MemberFactory(), MemberFactory()
+    ref = datetime(2026, 11, 20, tzinfo=dt_timezone.utc)
+    ages = {(a, "follow"): [3.0], (a, "vote_up"): [0.5, 10.25, 40.0], (b, "vote_up"): [1.0], (b, "unfollow"): [2.0]}
+    for (source, kind), days in ages.items():
+        for d in days:
+            ActionFactory(member=source, target_member=target, action_type_id=kind, occurred_at=ref - timedelta(days=d))
+    ActionFactory(member=target, target_member=target, action_type_id="vote_up", occurred_at=ref)  # self: left out
+    expected = sorted((source.pk, kind, len(days),
+                       float(formula.edge_decay(np.asarray([(ref - timedelta(days=d)).timestamp() for d in days]),
+                                                ref_epoch=ref.timestamp(), half_life_days=30.0).sum()))
+                      for (source, kind), days in ages.items())
+    types = ["follow", "unfollow", "vote_up"]
+    for store in [OrmInfluenceStore()] + ([PostgresInfluenceStore()] if connection.vendor == "postgresql" else []):
+        got = store.inbound_decay_sums(member_id=target.pk, types=types, ref_time=ref, half_life_days=30.0)
+        assert [row[:3] for row in got] == [row[:3] for row in expected]
+        assert [row[3] for row in got] == pytest.approx([row[3] for row in expected], rel=1e-12)
