@@ -109,10 +109,11 @@ class PostgresInfluenceStore(OrmInfluenceStore):
 
     def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
                            ) -> list[tuple[int, str, int, float]]:
-        # 2^((t - ref) / h), as formula.edge_decay, in float8 (extract(epoch) is numeric since PostgreSQL 14).
+        # 2^((t - ref) / h), as formula.edge_decay, in float8 throughout (date_part is float8; extract(epoch)
+        # is numeric since PostgreSQL 14, and its arithmetic cost twice the query's time at 100k rows).
         query = sql.SQL(
             "SELECT {member}, {kind}, count(*), "
-            "sum(power(2.0::float8, (extract(epoch FROM {at})::float8 - %s) / %s)) FROM {action} "
+            "sum(power(2.0::float8, (date_part('epoch', {at}) - %s) / %s)) FROM {action} "
             "WHERE {target} = %s AND {member} <> %s AND {kind} = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2"
         ).format(member=_column(Action, "member"), kind=_column(Action, "action_type"),
                  at=_column(Action, "occurred_at"), target=_column(Action, "target_member"), action=_table(Action))
