@@ -62,7 +62,7 @@ class Action(models.Model):
         indexes = [
             models.Index(fields=["member", "occurred_at"], name="action_member_time"),
             # Covering member and time: the member page sums a member's inbound edges by source and type from the
-            # index alone (at 100k received actions: 100 ms with heap reads, 35 ms index-only; PostgreSQL only).
+            # index alone (the bench's heaviest member: 100 ms with heap reads, 35 ms index-only; PostgreSQL only).
             models.Index(fields=["target_member", "action_type"], name="action_target_type",
                          include=["member", "occurred_at"]),
             models.Index(fields=["occurred_at"], name="action_time"),

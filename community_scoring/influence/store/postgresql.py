@@ -110,7 +110,7 @@ class PostgresInfluenceStore(OrmInfluenceStore):
     def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
                            ) -> list[tuple[int, str, int, float]]:
         # 2^((t - ref) / h), as formula.edge_decay, in float8 throughout (date_part is float8; extract(epoch)
-        # is numeric since PostgreSQL 14, and its arithmetic cost twice the query's time at 100k rows).
+        # is numeric since PostgreSQL 14: its arithmetic doubled the query for the bench's heaviest member).
         query = sql.SQL(
             "SELECT {member}, {kind}, count(*), "
             "sum(power(2.0::float8, (date_part('epoch', {at}) - %s) / %s)) FROM {action} "
