@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 
 from community_scoring.selectors.influence_link import RELATION
+from community_scoring.spreadsheet import spreadsheet_text
 
 CHUNK_SIZE = 10000
 # (CSV column, path on the member queryset)
@@ -36,8 +37,6 @@ EXPORT_FIELDS: list[tuple[str, str]] = [
     ("sentiment", f"{RELATION}__sentiment"),
 ]
 EXPORT_COLUMNS = [column for column, _ in EXPORT_FIELDS]
-# Cells a spreadsheet would run as a formula (CSV injection); such text gets a leading apostrophe.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Line:
@@ -50,7 +49,7 @@ DATETIME_COLUMNS = {"joined_at", "last_activity_at"}
 
 
 def _text(value):
-    return "'" + value if value and value.startswith(_FORMULA_START) else value
+    return spreadsheet_text(value)
 
 
 def _datetime(value):

@@ -13,6 +13,7 @@ from typing import Any
 
 from community_scoring.influence.selectors import member_flags
 from community_scoring.pages.charts import number
+from community_scoring.spreadsheet import spreadsheet_text
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,10 @@ def display(column: Column, value: Any) -> str:
     return str(value)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # as community_scoring.api.export (the API layer: not importable)
-
-
 def plain(column: Column, value: Any) -> str:
     """A cell as the CSV writes it: the same rounding as the page, no separators; formula-safe text."""
     if value is None:
         return ""
     if column.decimals is not None:
         return f"{value:.{column.decimals}f}"
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return spreadsheet_text(str(value))
