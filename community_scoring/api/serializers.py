@@ -399,20 +399,10 @@ class InfluenceHistoryPointSerializer(serializers.Serializer):
     is_detractor = serializers.BooleanField()
 
 
-class AudienceInfluenceSerializer(serializers.Serializer):
-    score = serializers.FloatField(source="influence", help_text=INFLUENCE_HELP["score"])
-    base = serializers.FloatField(source="influence_base", help_text=INFLUENCE_HELP["base"])
-    centrality = serializers.FloatField(help_text=INFLUENCE_HELP["centrality"])
-    rank = serializers.IntegerField(help_text=INFLUENCE_HELP["rank"])
-    percentile = serializers.FloatField(help_text=INFLUENCE_HELP["percentile"])
-    centrality_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["centrality_percentile"])
-    followers = serializers.IntegerField(source="in_degree", help_text=INFLUENCE_HELP["followers"])
-    reach = serializers.IntegerField(help_text=INFLUENCE_HELP["reach"])
-    reach_percentile = serializers.FloatField(help_text=INFLUENCE_HELP["reach_percentile"])
+class AudienceInfluenceSerializer(InfluenceSummarySerializer):
+    """The member's influence row with what explains it: evidence, formula terms, inbound edges, history."""
+
     sentiment = serializers.FloatField(source="sentiment.blended", help_text=INFLUENCE_HELP["sentiment"])
-    is_advocate = serializers.BooleanField(help_text=INFLUENCE_HELP["is_advocate"])
-    is_detractor = serializers.BooleanField(help_text=INFLUENCE_HELP["is_detractor"])
-    reason = serializers.CharField(allow_null=True, help_text=INFLUENCE_HELP["reason"])
     evidence = InfluenceEvidenceSerializer()
     formula = InfluenceFormulaSerializer()
     top_inbound = InboundEdgeSerializer(source="inbound_edges", many=True)
