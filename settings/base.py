@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "community_scoring",
     "community_scoring.influence",
     "community_scoring.webhooks",
+    "community_scoring.outcomes",
     "forum_integration",
 ]
 
@@ -178,3 +179,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 FORMS_URLFIELD_ASSUME_HTTPS = True
+
+# Outcome types that count as a conversion in the quality report, calibration and experiments (a request may name
+# its own set). "converted" covers every custom conversion (trial, purchase...); "converted:trial" names one.
+OUTCOME_CONVERSION_TYPES = env.list("OUTCOME_CONVERSION_TYPES", default=["converted", "won", "sql", "sales_accepted"])

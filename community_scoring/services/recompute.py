@@ -37,8 +37,10 @@ class RecomputeResult:
     seconds: float = 0.0
 
 
-def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True) -> dict[int, list[BucketTally]]:
-    """Bucket tallies from the log for these members: their own actions, and actions others did to them.
+def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True,
+                          until: datetime | None = None) -> dict[int, list[BucketTally]]:
+    """Bucket tallies from the log for these members: their own actions, and actions others did to them (those
+    that occurred at or before ``until`` when given).
 
     Self-targeted actions are left out (they earn nothing), and so are actions still waiting for their scorer
     (services.interest_queue), which adds them on top of what this returns. Received tallies are returned for
@@ -57,6 +59,8 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
         groups[tuple(m % n for n in counts)].append(m)
     for key, members in groups.items():
         scored = counted_actions().exclude(pk__in=store.pending_action_ids(dict(zip(counts, key))))
+        if until is not None:
+            scored = scored.filter(occurred_at__lte=until)
         sides += [
             (False, "member_id", scored.filter(member_id__in=members).exclude(target_member_id=F("member_id"))),
             (True, "target_member_id",
@@ -75,6 +79,45 @@ def interest_tallies_load(*, member_ids: Sequence[int], with_topics: bool = True
             if topic:
                 tally.topic_counts[topic] = tally.topic_counts.get(topic, 0) + row["n"]
     return {owner: list(by_key.values()) for owner, by_key in tallies.items()}
+
+
+@dataclass(frozen=True)
+class InterestAt:
+    """A member's interest valued at one moment from the log: engagement, fit (today's attributes) and stage."""
+
+    engagement: float
+    fit: float
+    stage: str
+
+    @property
+    def score(self) -> float:
+        return self.engagement + self.fit
+
+
+def interest_values_at(*, member_ids: Sequence[int], at: datetime, config: ScoringConfig | None = None,
+                       chunk_size: int = 1000) -> dict[int, InterestAt]:
+    """Every member's interest as it stood at ``at``, from the actions that occurred up to then, under ``config``
+    (default: the current one); what the quality report, calibration and replays value members with. Fit uses
+    the member's attributes as they are now (attributes keep no history)."""
+    config = config or scoring_config_current()
+    when = to_epoch_days(at)
+    store = interest_store()
+    result: dict[int, InterestAt] = {}
+    ids = list(member_ids)
+    for start in range(0, len(ids), max(1, chunk_size)):
+        chunk = ids[start:start + chunk_size]
+        members = store.members_facts(chunk)
+        tallies = interest_tallies_load(member_ids=chunk, with_topics=False, until=at)
+        for member_id in chunk:
+            facts = members.get(member_id)
+            if facts is None:
+                continue
+            rules = rules_for(config, facts)
+            kept = [t for t in tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
+            engagement = engagement_at(bucket_values(kept, rules), when, rules.half_life_days)
+            fit = rules.fit(facts.attributes, facts.persona)
+            result[member_id] = InterestAt(engagement, fit, config.stage_for(engagement, fit))
+    return result
 
 
 def _recompute_chunk(ids: Sequence[int], *, config: ScoringConfig, now: float, reason: str) -> tuple[int, int]:
