@@ -183,3 +183,6 @@ FORMS_URLFIELD_ASSUME_HTTPS = True
 # Outcome types that count as a conversion in the quality report, calibration and experiments (a request may name
 # its own set). "converted" covers every custom conversion (trial, purchase...); "converted:trial" names one.
 OUTCOME_CONVERSION_TYPES = env.list("OUTCOME_CONVERSION_TYPES", default=["converted", "won", "sql", "sales_accepted"])
+# The stage that makes a member a marketing-qualified lead (it and every stage above it): quality report,
+# calibration and experiments count MQLs with it.
+OUTCOME_MQL_STAGE = env("OUTCOME_MQL_STAGE", default="MQL")

@@ -30,3 +30,11 @@ def stage_for(engagement: float, fit: float, stages: Sequence[StageThreshold]) -
 
 def floor_stage(stages: Sequence[StageThreshold]) -> str:
     return min(stages, key=lambda s: s.position).name if stages else ""
+
+
+def stage_reaches(stage: str, target: str, stages: Sequence[StageThreshold]) -> bool:
+    """Whether ``stage`` is ``target`` or a stage above it (MQL "and above": an advocate-candidate is an MQL too).
+    Names compare ignoring case; False when either is not a configured stage."""
+    position = {s.name.casefold(): s.position for s in stages}
+    mine, wanted = position.get((stage or "").casefold()), position.get((target or "").casefold())
+    return mine is not None and wanted is not None and mine >= wanted
