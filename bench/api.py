@@ -57,7 +57,7 @@ def django_env(db: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.prod",
-        "DJANGO_SECRET_KEY": "bench-only-secret",
+        "DJANGO_SECRET_KEY": "bench-only-secret-" + "0" * 32,
         "DATABASE_URL": f"{PG}/{db}",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "API_THROTTLE_RATE": "10000000/min",

@@ -65,7 +65,7 @@ def environment() -> dict[str, str]:
     env = {
         "DATABASE_URL": f"{PG}/{DB_NAME}",
         "DJANGO_SETTINGS_MODULE": "settings.prod",
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret"),
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "0" * 32),
         "DJANGO_SECURE_COOKIES": "false",
         "API_THROTTLE_RATE": "10000000/min",
         "LOG_LEVEL": "WARNING",
