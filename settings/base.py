@@ -33,6 +33,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "community_scoring.api.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -187,3 +188,7 @@ OUTCOME_CONVERSION_TYPES = env.list("OUTCOME_CONVERSION_TYPES", default=["conver
 # The stage that makes a member a marketing-qualified lead (it and every stage above it): quality report,
 # calibration and experiments count MQLs with it.
 OUTCOME_MQL_STAGE = env("OUTCOME_MQL_STAGE", default="MQL")
+
+# The largest request body accepted (413 above it): a full batch of 1,000 events with ordinary texts is ~1 MB.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES

@@ -2,11 +2,12 @@
 
 - validation: 400 `{"<field>": ["message", ...]}` (DRF's shape; Django ValidationErrors, rejected actions and
   bodies the parser refuses, as `non_field_errors`, are mapped onto it);
-- everything else: `{"detail": "message"}` with 401/403/404/405/406/415/429.
+- everything else: `{"detail": "message"}` with 401/403/404/405/406/413/415/429.
 """
 import logging
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError as DjangoValidationError
 from django.db import DataError
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
@@ -17,7 +18,15 @@ from community_scoring.services.errors import ActionRejected
 logger = logging.getLogger(__name__)
 
 
+class PayloadTooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "Request body too large."
+    default_code = "payload_too_large"
+
+
 def _as_drf(exc):
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge(f"Request body too large; the limit is {settings.REQUEST_BODY_MAX_BYTES} bytes.")
     if isinstance(exc, exceptions.ParseError):  # DRF answers {"detail": ...}: not the documented 400 shape
         return exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [exc.detail]})
     if isinstance(exc, DjangoValidationError):

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
 
+from community_scoring.scoring.ruleset import INACTIVITY
+
 MAX_BATCH = 1000
 # Clocks drift: an event a little in the future is accepted, further is rejected.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -81,6 +83,11 @@ class IngestResult:
 # Column limits of the tables the batch writes (a too-long value must be rejected, not fail the statement).
 _LIMITS = {"source": 64, "event_id": 191, "external_id": 191, "email": 254, "name": 200, "persona": 64, "crm_id": 191,
            "topic": 128, "kind": 32, "title": 300}
+
+
+def _blank_error(value: str) -> str | None:
+    """Identifiers (source, event id, external id) must say something: only spaces is no name."""
+    return "must not be blank" if value.isspace() else None
 
 
 def _text_error(value: Any, limit: int | None) -> str | None:
@@ -166,7 +173,7 @@ def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], 
     if not member.external_id:
         add("external_id", "required")
     else:
-        add("external_id", _text_error(member.external_id, _LIMITS["external_id"]))
+        add("external_id", _text_error(member.external_id, _LIMITS["external_id"]) or _blank_error(member.external_id))
     if not full:
         return
     if member.email:
@@ -254,8 +261,9 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
     """True when _event_errors_detailed would find nothing, decided in few steps for the common event (exact
     types, strings within their limits); False sends the event to the detailed checks for its exact errors."""
     source, event_id, kind, at, member = event.source, event.event_id, event.type, event.occurred_at, event.member
-    if not (type(source) is str and source and len(source) <= _SOURCE_MAX and type(event_id) is str and event_id
-            and len(event_id) <= _EVENT_ID_MAX and type(kind) is str and kind and kind in known_types
+    if not (type(source) is str and source and len(source) <= _SOURCE_MAX and not source.isspace()
+            and type(event_id) is str and event_id and len(event_id) <= _EVENT_ID_MAX and not event_id.isspace()
+            and type(kind) is str and kind and kind in known_types and kind != INACTIVITY
             and type(at) is datetime and at.utcoffset() is not None and EARLIEST <= at <= now + FUTURE_TOLERANCE
             and type(member) is MemberIn):
         return False
@@ -263,7 +271,8 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
                                                      member.persona, member.attributes)
     if type(member.email_verified) is not bool:
         return False
-    if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX):
+    if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX
+            and not external_id.isspace()):
         return False
     texts = [source, event_id, external_id]
     if member.crm_id is not None:
@@ -294,7 +303,8 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
         if type(target_member) is not MemberIn:
             return False
         external_id = target_member.external_id
-        if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX):
+        if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX
+                and not external_id.isspace()):
             return False
         texts.append(external_id)
     for content in (event.target_content, event.content):
@@ -344,11 +354,13 @@ def _event_errors_detailed(event: EventIn, *, known_types: set[str] | frozenset[
     """event_errors for any event: every check, each error in a stable order."""
     errors: dict[str, list[str]] = {}
     for name, value in (("source", event.source), ("event_id", event.event_id)):
-        msg = "required" if not value else _text_error(value, _LIMITS[name])
+        msg = "required" if not value else _text_error(value, _LIMITS[name]) or _blank_error(value)
         if msg:
             errors[name] = [msg]
     if not event.type:
         errors["type"] = ["required"]
+    elif event.type == INACTIVITY:
+        errors["type"] = [f"{INACTIVITY!r} is recorded by the engine itself (the inactivity penalty), not posted"]
     elif event.type not in known_types:
         errors["type"] = [f"unknown action type {event.type!r}"]
     if event.occurred_at is None:
