@@ -60,6 +60,7 @@ def django_env(db: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "bench-only-secret-" + "0" * 32,
         "DATABASE_URL": f"{PG}/{db}",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CACHE_URL": "redis://127.0.0.1:6379/13",
         "API_THROTTLE_RATE": "10000000/min",
         "DJANGO_SECURE_COOKIES": "false",
         "LOG_LEVEL": "WARNING",

@@ -70,6 +70,7 @@ def environment() -> dict[str, str]:
         "API_THROTTLE_RATE": "10000000/min",
         "LOG_LEVEL": "WARNING",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "CACHE_URL": os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13"),
         "DATABASE_CONN_MAX_AGE": "600",
         "INTEREST_SCORING": "inline",  # this process (phase 1); each HTTP phase sets its own
     }

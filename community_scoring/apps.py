@@ -8,3 +8,6 @@ class CommunityScoringConfig(AppConfig):
 
     def ready(self) -> None:
         from community_scoring import checks  # noqa: F401 - registers the system checks
+        from community_scoring.auth import token_signals_connect
+
+        token_signals_connect()

@@ -47,20 +47,37 @@ class TokenPrincipal:
         return f"token {self.name} ({self.role})"
 
 
-# digest -> (monotonic expiry, principal, token): valid tokens only, per process. A token deactivated or deleted
-# through the ORM (admin, services) is dropped at once in the process that did it; other processes (gunicorn
-# workers) keep accepting it for at most API_TOKEN_CACHE_SECONDS (default 5; 0 disables the cache).
-_cache: dict[str, tuple[float, TokenPrincipal, ApiToken]] = {}
+# digest -> (monotonic expiry, revocation generation, principal, token): valid tokens only, per process, for at
+# most API_TOKEN_CACHE_SECONDS (0 disables it). Saving or deleting any token through the ORM (admin, services)
+# bumps a generation number in the shared cache (Redis in production); every process compares it with the one its
+# entries were made under on each request, so a revoked token stops working in every worker at once, not seconds
+# later (issue 15: it kept working in the other worker for up to 5 s).
+_cache: dict[str, tuple[float, int, TokenPrincipal, ApiToken]] = {}
 _cache_lock = threading.Lock()
+_GENERATION_KEY = "api-token-generation"
+
+
+def _generation() -> int:
+    return caches[DEFAULT_CACHE_ALIAS].get(_GENERATION_KEY) or 0
 
 
 def token_cache_clear(**_) -> None:
+    """A token changed: forget cached tokens here, and make every other process forget theirs."""
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    if not shared.add(_GENERATION_KEY, 1, timeout=None):
+        try:
+            shared.incr(_GENERATION_KEY)
+        except ValueError:  # evicted between add and incr
+            shared.set(_GENERATION_KEY, 1, timeout=None)
     with _cache_lock:
         _cache.clear()
 
 
-post_save.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_save")
-post_delete.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_delete")
+def token_signals_connect() -> None:
+    """Any process that changes tokens through the ORM (web, admin, shell, management commands) tells the others:
+    connected at startup by the app config, not by whoever imports this module first."""
+    post_save.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_save")
+    post_delete.connect(token_cache_clear, sender=ApiToken, dispatch_uid="api_token_cache_delete")
 
 
 class ApiTokenAuthentication(authentication.TokenAuthentication):
@@ -68,12 +85,21 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
 
     keyword = "Token"
 
+    def authenticate(self, request):
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            # A wrong or revoked token: limited per client address, so guessing tokens is slow.
+            client_rate_check(request, scope="failed_auth", rate=settings.API_FAILED_AUTH_THROTTLE_RATE)
+            raise
+
     def authenticate_credentials(self, key: str):
         digest = token_digest(key)
         ttl = float(getattr(settings, "API_TOKEN_CACHE_SECONDS", 5))
+        generation = _generation() if ttl > 0 else 0
         cached = _cache.get(digest)
-        if cached is not None and cached[0] > time.monotonic():
-            return cached[1], cached[2]
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == generation:
+            return cached[2], cached[3]
         try:
             token = ApiToken.objects.get(digest=digest, is_active=True)
         except ApiToken.DoesNotExist:
@@ -89,7 +115,7 @@ class ApiTokenAuthentication(authentication.TokenAuthentication):
             with _cache_lock:
                 if len(_cache) > 10_000:
                     _cache.clear()
-                _cache[digest] = (time.monotonic() + ttl, principal, token)
+                _cache[digest] = (time.monotonic() + ttl, generation, principal, token)
         return principal, token
 
 
@@ -169,15 +195,50 @@ def throttle_histories_clear() -> None:
         _histories.clear()
 
 
+def _shared_window_take(key: str, limit: int, duration: int, now: float) -> float | None:
+    """Count one request against ``limit`` per ``duration`` seconds in the shared cache; None when allowed, else
+    the seconds to wait. A sliding-window counter: this window's count plus the previous window's, weighted by
+    how much of it still overlaps the last ``duration`` seconds. Counts are atomic increments (Redis INCR), so
+    every worker and every machine draws on one budget; a refused request is not counted."""
+    shared = caches[DEFAULT_CACHE_ALIAS]
+    window = int(now // duration)
+    current, previous = f"{key}:{window}", f"{key}:{window - 1}"
+    counts = shared.get_many([current, previous])
+    overlap = 1.0 - (now - window * duration) / duration
+    if counts.get(current, 0) + counts.get(previous, 0) * overlap >= limit:
+        return max(1.0, (window + 1) * duration - now)
+    shared.add(current, 0, timeout=2 * duration + 1)
+    try:
+        taken = shared.incr(current)
+    except ValueError:  # evicted meanwhile
+        shared.set(current, 1, timeout=2 * duration + 1)
+        taken = 1
+    if taken + counts.get(previous, 0) * overlap > limit:  # others took the last places meanwhile
+        shared.decr(current)
+        return max(1.0, (window + 1) * duration - now)
+    return None
+
+
+def _uses_shared_cache() -> bool:
+    # Django's per-process LocMemCache cannot be shared: there the in-process sliding log serves (tests, dev).
+    return not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache)
+
+
 class ApiTokenRateThrottle(throttling.SimpleRateThrottle):
-    """Per-credential request rate (API_THROTTLE_RATE, default 6000/min), a sliding log as DRF's."""
+    """Per-credential request rate (API_THROTTLE_RATE, default 6000/min): on a shared cache (Redis), one budget
+    for all workers (_shared_window_take); on the per-process LocMemCache, a sliding log per process."""
 
     scope = "token"
 
     def allow_request(self, request, view):
-        # self.cache is Django's proxy to the default cache, never a LocMemCache itself: ask for the backend.
-        if self.rate is None or not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache):
-            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        if _uses_shared_cache():
+            self.key = self.get_cache_key(request, view)
+            if self.key is None:
+                return True
+            self._wait = _shared_window_take(self.key, self.num_requests, self.duration, self.timer())
+            return self._wait is None
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
@@ -197,11 +258,46 @@ class ApiTokenRateThrottle(throttling.SimpleRateThrottle):
             history.appendleft(now)
             return True
 
+    def wait(self):
+        if _uses_shared_cache():
+            return getattr(self, "_wait", None)
+        return super().wait()
+
     def get_cache_key(self, request, view):
         user = request.user
         if user is None or not user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": str(user.pk)}
+
+
+class _ClientThrottle(ApiTokenRateThrottle):
+    """A rate per client address (DRF's get_ident: REMOTE_ADDR, or X-Forwarded-For behind NUM_PROXIES proxies)."""
+
+    def __init__(self, scope: str, rate: str) -> None:
+        self.scope, self.rate = scope, rate
+        self.num_requests, self.duration = self.parse_rate(rate)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def client_rate_check(request, *, scope: str, rate: str | None) -> None:
+    """Count a request of a caller without valid credentials against its address's rate; 429 past it."""
+    if not rate:
+        return
+    throttle = _ClientThrottle(scope, rate)
+    if not throttle.allow_request(request, None):
+        raise exceptions.Throttled(wait=throttle.wait())
+
+
+class AnonymousRateLimit(authentication.BaseAuthentication):
+    """Last of the authentication classes: reached only by callers no other class authenticated (no token, no
+    session). Authenticates nobody; counts them per client address (API_ANON_THROTTLE_RATE) so anonymous
+    floods get 429 like everyone else instead of unlimited 401s."""
+
+    def authenticate(self, request):
+        client_rate_check(request, scope="anon", rate=settings.API_ANON_THROTTLE_RATE)
+        return None
 
 
 def _histories_prune(horizon: float) -> None:

@@ -113,6 +113,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "community_scoring.auth.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+        "community_scoring.auth.AnonymousRateLimit",  # last: callers nobody authenticated, limited per address
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # JSONParser that reads a body nested beyond the parser's recursion limit instead of failing (a 500).
@@ -153,6 +154,12 @@ DISCOURSE_WEBHOOK_SECRET = env("DISCOURSE_WEBHOOK_SECRET", default="")
 # commit without waiting for the WAL flush (PostgreSQL synchronous_commit=off): much higher single-event
 # throughput, but a server crash can lose the last fraction of a second of acknowledged events. Off by default.
 API_INGEST_THROTTLE_RATE = env("API_INGEST_THROTTLE_RATE", default="120000/min")
+# Callers without valid credentials, per client address: anonymous requests, and wrong or revoked tokens.
+API_ANON_THROTTLE_RATE = env("API_ANON_THROTTLE_RATE", default="120/min")
+API_FAILED_AUTH_THROTTLE_RATE = env("API_FAILED_AUTH_THROTTLE_RATE", default="60/min")
+# The cache throttles and the token revocation generation live in: per process by default (dev, tests); a shared
+# one (redis://127.0.0.1:6379/1) in production, which settings.prod requires, so limits hold across workers.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
 # Scorers that may run at once on PostgreSQL, each for its own share of the members (member id modulo this):
 # one per core keeps every core busy scoring (services.interest_queue). 1 scores everything in one pass.

@@ -14,7 +14,8 @@ GOOD_KEY = "k" * 20 + "-production-secret-0123456789"
 def _check(**env_vars) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env.update(DJANGO_SETTINGS_MODULE="settings.prod", DATABASE_URL="sqlite:////tmp/cs-prod-settings.sqlite3",
-               **env_vars)
+               CACHE_URL="redis://127.0.0.1:6379/1")
+    env.update(env_vars)
     return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -33,6 +34,12 @@ def test_production_refuses_to_start_without_allowed_hosts(hosts):
     result = _check(DJANGO_SECRET_KEY=GOOD_KEY, **extra)
     assert result.returncode != 0
     assert "DJANGO_ALLOWED_HOSTS must name the host names" in result.stderr
+
+
+def test_production_refuses_a_per_process_cache():
+    result = _check(DJANGO_SECRET_KEY=GOOD_KEY, DJANGO_ALLOWED_HOSTS="scores.example.com", CACHE_URL="locmemcache://")
+    assert result.returncode != 0
+    assert "CACHE_URL must name a shared cache" in result.stderr
 
 
 def test_production_starts_with_a_real_key_and_hosts():
