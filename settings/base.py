@@ -3,6 +3,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,6 +107,17 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# One queue per kind of work, so a long recompute never delays fresh scores: a worker started without -Q takes
+# every queue (one machine); in production run a worker per queue (README, "Running it for real").
+CELERY_TASK_QUEUES = [Queue(name) for name in ("scoring", "recompute", "influence", "webhooks")]
+CELERY_TASK_DEFAULT_QUEUE = "recompute"  # anything unrouted is background work
+CELERY_TASK_ROUTES = {
+    "community_scoring.interest_partition_score": {"queue": "scoring"},
+    "community_scoring.interest_pending_score": {"queue": "scoring"},
+    "community_scoring.members_link": {"queue": "scoring"},
+    "community_scoring.influence.tasks.*": {"queue": "influence"},
+    "community_scoring.webhooks.tasks.*": {"queue": "webhooks"},
+}
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 

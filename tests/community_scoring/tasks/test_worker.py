@@ -13,7 +13,12 @@ from community_scoring.models import InterestBucket, InterestPending, InterestSc
 from community_scoring.services.events import ContentIn, EventIn, MemberIn
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute
-from community_scoring.tasks import interest_recompute_task
+from community_scoring.influence.tasks import influence_recompute_task
+from community_scoring.tasks import (
+    interest_partition_score_task, interest_pending_score_task, interest_recompute_task, interest_snapshot_task,
+    members_link_task,
+)
+from community_scoring.webhooks.tasks import webhook_deliver
 from settings.celeryconf import app
 from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
 from tests.factories import MemberFactory
@@ -55,6 +60,23 @@ def test_celery_settings_in_effect():
     assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
     assert interest_recompute_task.acks_late is True
     assert interest_recompute_task.name in app.tasks
+
+
+@pytest.mark.parametrize("task, queue", [
+    (interest_partition_score_task, "scoring"),
+    (interest_pending_score_task, "scoring"),
+    (members_link_task, "scoring"),
+    (interest_recompute_task, "recompute"),
+    (interest_snapshot_task, "recompute"),
+    (influence_recompute_task, "influence"),
+    (webhook_deliver, "webhooks"),
+])
+def test_each_kind_of_work_has_its_own_queue(task, queue):
+    """Ingest scoring never waits behind a recompute or an influence run: they are on different queues, and a
+    worker started without -Q (one machine) takes all four."""
+    task = task.name
+    assert app.amqp.router.route({}, task)["queue"].name == queue
+    assert set(app.amqp.queues) == {"scoring", "recompute", "influence", "webhooks"}
 
 
 @pytest.fixture
