@@ -181,17 +181,17 @@ def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = 
 
     None when no run has scored this member yet.
     """
+    # The current run first, then the member's row in it: two statements, never one with the run in a subquery.
+    # On PostgreSQL a statement planned while a new run's partition was being attached, and executed after that
+    # commit, saw the new run as current through its subquery but had no partition for it in its plan: no row,
+    # and the audience view showed `influence: null` (issue 15). A statement that starts after the run is seen
+    # as current is planned with its partition.
+    run = run or influence_run_current()
     if run is None:
-        # The current run and the member's row in it, in one query.
-        current = InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id").values("id")[:1]
-        score = InfluenceScore.objects.select_related("run").filter(run_id=Subquery(current), member=member).first()
-        if score is None:
-            return None
-        run = score.run
-    else:
-        score = InfluenceScore.objects.filter(run=run, member=member).first()
-        if score is None:
-            return None
+        return None
+    score = InfluenceScore.objects.filter(run=run, member=member).first()
+    if score is None:
+        return None
     return {
         "member_id": member.pk,
         "run": run_record(run),
