@@ -42,6 +42,8 @@ class Experiment(models.Model):
                                 help_text="The variant promoted when it stopped (empty: none).")
     promoted_version = models.PositiveIntegerField(null=True, blank=True,
                                                    help_text="The config version promoting B made.")
+    report = models.JSONField(null=True, blank=True,
+                              help_text="The report as it stood when the experiment stopped (empty while running).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
