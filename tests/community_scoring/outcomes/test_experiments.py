@@ -288,3 +288,50 @@ def test_api_start_report_stop_and_the_audience_view(token_client):
     assert admin.get(f"/api/v1/members/{b.pk}/").json()["experiment"] is None
     again = admin.post(f"/api/v1/experiments/{experiment_id}/stop/", {"promote": "A"}, format="json")
     assert again.status_code == 400
+
+
+@pytest.fixture
+def signed_in(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    def sign_in(role):
+        if role == "admin":
+            user = django_user_model.objects.create_superuser("root", "root@x.test", "pw")
+        else:
+            user = django_user_model.objects.create_user(role, f"{role}@x.test", "pw")
+            user.groups.add(Group.objects.get_or_create(name=role)[0])
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["community_manager", "marketing", "ingest"])
+def test_the_page_is_for_admins(signed_in, role):
+    client = signed_in(role)
+    assert client.get("/settings/experiments/").status_code == 403
+    assert client.post("/settings/experiments/", {"name": "x", "mql_threshold": "10"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_page_starts_with_a_threshold_reports_and_stops_promoting_b(signed_in, django_capture_on_commit_callbacks):
+    install_test_config()
+    client = signed_in("admin")
+    assert "Live experiments" in client.get("/settings/scoring/").content.decode()  # linked from the settings
+    bad = client.post("/settings/experiments/", {"name": "t", "share": "50", "mql_threshold": "lots"})
+    assert bad.status_code == 400 and "mql_threshold" in bad.content.decode()
+    response = client.post("/settings/experiments/", {"name": "threshold 10", "share": "40", "mql_threshold": "10"})
+    assert response.status_code == 302
+    from community_scoring.models import Experiment
+    experiment = Experiment.objects.get()
+    assert experiment.share == pytest.approx(0.4)
+    mql = next(s for s in experiment.config_b["stages"] if s["name"] == "MQL")
+    assert (mql["min_engagement"], mql["min_fit"]) == (10, 20)  # only the threshold changed
+    page = client.get("/settings/experiments/").content.decode()
+    assert "threshold 10" in page and "Stop and promote B" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        stopped = client.post(f"/settings/experiments/{experiment.pk}/stop/", {"promote": "B"})
+    assert stopped.status_code == 302
+    assert Stage.objects.get(name="MQL").min_engagement == 10
+    assert "B promoted" in ConfigVersion.objects.order_by("-number").first().note
