@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from community_scoring.api.experiment_serializers import MemberExperimentSerializer
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import RecomputeJob
 from community_scoring.scoring.fit import OPERATORS
@@ -472,6 +473,9 @@ class AudienceSerializer(serializers.Serializer):
     sentiment = SentimentSerializer()
     stage_history = StageTransitionSerializer(many=True)
     score_history = ScoreHistorySerializer()
+    experiment = MemberExperimentSerializer(
+        allow_null=True, help_text="The running live experiment the member takes part in, and the variant "
+                                   "(A: the current configuration, B: the experiment's) that scores them.")
 
     def to_representation(self, data):
         # Written out by hand (same shape as the declared fields, which the schema and tests hold it to): the
@@ -528,6 +532,7 @@ class AudienceSerializer(serializers.Serializer):
                  "engagement": t.engagement, "fit": t.fit, "reason": t.reason}
                 for t in data["stage_history"]
             ],
+            "experiment": data.get("experiment"),
             "score_history": {
                 "period": history["period"],
                 "since": history["since"].isoformat() if history["since"] else None,

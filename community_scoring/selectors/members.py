@@ -21,7 +21,7 @@ from django.utils import timezone
 from community_scoring.models import Action, Member
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
-from community_scoring.selectors.config import scoring_config_current
+from community_scoring.selectors.config import member_experiment, scoring_config_current
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -318,7 +318,7 @@ def explicit_sentiment(*, member: Member) -> dict[str, Any]:
 
 def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
     """The unified audience view: identity, interest with its breakdowns (engagement by action type, the fit rules
-    met), influence, sentiment, stage and score history.
+    met), influence, sentiment, stage and score history, and the live experiment variant the member is scored by.
 
     `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
     """
@@ -342,6 +342,7 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
         "influence": influence,
         "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},
         "stage_history": interest_selectors.stage_history(member=member, limit=100),
+        "experiment": member_experiment(member_id=member.pk),
         "score_history": {
             "period": period,
             "since": since.date() if since else None,

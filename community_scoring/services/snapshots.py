@@ -18,7 +18,7 @@ from community_scoring.scoring.ledger import primary_topic_of
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import stage_changes_announce
 from community_scoring.store import interest_store
-from community_scoring.store.base import rules_for, score_evaluate, stage_change_of
+from community_scoring.store.base import config_for, rules_for, score_evaluate, stage_change_of
 from community_scoring.store.bulk import rows_upsert
 
 
@@ -111,7 +111,7 @@ def interest_snapshots_backfill(*, days: int, now: datetime | None = None, chunk
                 if day in per_day:
                     engagement, ref = accumulate(engagement, ref, per_day[day], day_start(day), half_life)
                 value = value_at(engagement, ref, day_start(day), half_life)
-                rows.append((member_id, day, value, fit, value + fit, config.stage_for(value, fit)))
+                rows.append((member_id, day, value, fit, value + fit, config_for(config, facts).stage_for(value, fit)))
         snapshots_write(rows)
         written += len(rows)
     return written

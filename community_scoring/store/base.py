@@ -7,7 +7,8 @@ applies them.
 
 Ready for what comes next without changing the interface's shape:
 - the configuration that applies is passed in (``config``), and each backend resolves a member's rules in one
-  place (``rules_for``): a per-member configuration (threshold experiments) changes that one function;
+  place (``rules_for``, over ``config_for``: a running live experiment scores some new members by variant B's
+  configuration; the PostgreSQL backend computes the same split in SQL);
 - the actions that count are chosen in one place per backend (``counted_actions`` and the PostgreSQL ``act``
   CTE): excluding flagged actions (vote rings) is one more condition there;
 - a member's score is always rebuildable from the log (``interest_recompute``): re-owning actions (merging two
@@ -28,8 +29,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from community_scoring.models import (
-    Action, ConfigVersion, Content, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, Rule,
-    RuleSet, Stage, StageTransition,
+    Action, ConfigVersion, Content, Experiment, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic,
+    Member, Rule, RuleSet, Stage, StageTransition,
 )
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
@@ -112,23 +113,29 @@ def _fingerprint_sql(vendor: str) -> str:
     """InterestStore.config_fingerprint's statement (built once per database kind)."""
     quote = connection.ops.quote_name
     selects = [f"(SELECT MAX({quote('number')}) FROM {quote(ConfigVersion._meta.db_table)})"]
-    for model in (RuleSet, Rule, FitRule, Stage):
+    for model in (RuleSet, Rule, FitRule, Stage, Experiment):
         table = quote(model._meta.db_table)
         selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({quote('updated_at')}) FROM {table})"]
     return "SELECT " + ", ".join(selects)
 
 
+def config_for(config: ScoringConfig, member: MemberFacts | Any) -> ScoringConfig:
+    """The configuration that scores a member (MemberFacts, or a Member): variant B's while a running live
+    experiment puts them in B (scoring.split), else ``config``. Its stages are the member's stages."""
+    return config.for_member(member.pk)
+
+
 def rules_for(config: ScoringConfig, member: MemberFacts | Any) -> MemberRules:
-    """The rules that apply to a member (MemberFacts, or a Member): today their persona's set over the default
-    set. Every reader and writer of interest resolves a member's rules here."""
-    return config.for_persona(member.persona)
+    """The rules that apply to a member (MemberFacts, or a Member): their persona's set over the default set, of
+    their configuration (config_for). Every reader and writer of interest resolves a member's rules here."""
+    return config_for(config, member).for_persona(member.persona)
 
 
 def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) -> None:
     """Refresh fit, total and stage of a score whose engagement is up to date (in memory)."""
     score.fit = rules_for(config, member).fit(member.attributes, member.persona)
     score.score = score.engagement + score.fit
-    score.stage = config.stage_for(score.engagement, score.fit)
+    score.stage = config_for(config, member).stage_for(score.engagement, score.fit)
     score.config_version = config.version
 
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -51,6 +51,7 @@ from community_scoring.models import (
     StageTransition,
 )
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
+from community_scoring.scoring.split import BUCKETS, split_cut
 from community_scoring.store.base import (
     Claimed, InterestStore, StageChange, StoredBatch, event_metadata, event_persona, rules_for,
 )
@@ -85,14 +86,21 @@ _PERSONA_KEY = "lower(btrim({col}, E' \\t\\n\\r\\x0b\\x0c'))"
 # 44 ms for 4,000 ids among 313,000 actions, 3.5 ms by the index).
 _ACTIONS_BY_ID = "id = ANY(%(ids)s::bigint[]) AND id BETWEEN %(id_lo)s::bigint AND %(id_hi)s::bigint"
 
-# The configuration as tables: rule sets (persona key, half-life) and their rules (persona sets already merged
-# over the default set, as in scoring.ruleset).
+# The configuration as tables: rule sets (variant, persona key, half-life) and their rules (persona sets already
+# merged over the default set, as in scoring.ruleset). ``v`` is true for the sets of a running experiment's
+# variant B (ScoringConfig.split), false for the configuration's own.
 _CONFIG_CTES = """
-pk(rk, hl) AS (SELECT * FROM unnest(%(pk)s::text[], %(hl)s::float8[])),
-ru(rk, t, pts, tpts, cap, once) AS (
-    SELECT * FROM unnest(%(ru_rk)s::text[], %(ru_t)s::text[], %(ru_pts)s::float8[], %(ru_tpts)s::float8[],
-                         %(ru_cap)s::float8[], %(ru_once)s::bool[]))
+pk(v, rk, hl) AS (SELECT * FROM unnest(%(pk_v)s::bool[], %(pk)s::text[], %(hl)s::float8[])),
+ru(v, rk, t, pts, tpts, cap, once) AS (
+    SELECT * FROM unnest(%(ru_v)s::bool[], %(ru_rk)s::text[], %(ru_t)s::text[], %(ru_pts)s::float8[],
+                         %(ru_tpts)s::float8[], %(ru_cap)s::float8[], %(ru_once)s::bool[]))
 """
+
+# scoring.split.variant_of(...) == "B" as SQL over a member id: the first four bytes of md5("<experiment>:<member>")
+# as an unsigned integer, modulo the buckets, below the cut; only for members above first_member_id (without a
+# running experiment x_first is the largest bigint: no member takes part).
+_IN_B = ("(CASE WHEN {col} > %(x_first)s::bigint THEN ('x' || substr(md5(%(x_id)s::text || ':' || {col}::text), 1, 8))"
+         "::bit(32)::bigint %% %(x_buckets)s::int < %(x_cut)s::int ELSE false END)")
 
 _OWNERS_SQL = f"""
 WITH {_CONFIG_CTES},
@@ -103,9 +111,9 @@ owners AS (  -- of this partition (member id modulo the partitions: see services
     SELECT member_id AS m FROM act WHERE member_id %% %(part_n)s::int = %(part_k)s::int
     UNION
     SELECT tgt.m FROM tgt
-    JOIN {{member}} mm ON mm.id = tgt.m
-    LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')}
-    JOIN ru ON ru.rk = COALESCE(pk.rk, '') AND ru.t = tgt.t
+    JOIN (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}}) mm ON mm.id = tgt.m
+    LEFT JOIN pk ON pk.v = mm.v AND pk.rk = {_PERSONA_KEY.format(col='mm.persona')}
+    JOIN ru ON ru.v = mm.v AND ru.rk = COALESCE(pk.rk, '') AND ru.t = tgt.t
     WHERE ru.tpts <> 0 AND tgt.m %% %(part_n)s::int = %(part_k)s::int),
 ins AS (
     INSERT INTO {{score}} (member_id, engagement, fit, score, stage, primary_topic, config_version, updated_at)
@@ -140,10 +148,11 @@ act AS (
     SELECT member_id, target_member_id, action_type_id AS t, occurred_at, topic,
            (occurred_at AT TIME ZONE 'UTC')::date AS d
     FROM {{action}} WHERE {_ACTIONS_BY_ID}),
-own AS (  -- each owner's rule set and half-life
-    SELECT m.id AS m, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
-    FROM {{member}} m LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''
-    WHERE m.id = ANY(%(owners)s::bigint[])),
+own AS (  -- each owner's variant, rule set and half-life
+    SELECT m.id AS m, m.v, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN d.hl ELSE pk.hl END AS hl
+    FROM (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}} WHERE id = ANY(%(owners)s::bigint[])) m
+    JOIN pk d ON d.v = m.v AND d.rk = ''
+    LEFT JOIN pk ON pk.v = m.v AND pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''),
 sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT member_id AS o, t, false AS r, d, topic, occurred_at FROM act
     WHERE (target_member_id IS NULL OR target_member_id <> member_id)
@@ -152,7 +161,7 @@ sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT target_member_id, t, true, d, topic, occurred_at FROM act
     WHERE target_member_id <> member_id AND target_member_id %% %(part_n)s::int = %(part_k)s::int),
 ruled AS (
-    SELECT s.* FROM sides s JOIN own ON own.m = s.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = s.t
+    SELECT s.* FROM sides s JOIN own ON own.m = s.o LEFT JOIN ru ON ru.v = own.v AND ru.rk = own.rk AND ru.t = s.t
     WHERE NOT s.r OR COALESCE(ru.tpts, 0) <> 0),
 bt AS (SELECT o, t, r, d, topic, count(*)::int AS n FROM ruled GROUP BY o, t, r, d, topic),
 adds AS (
@@ -160,7 +169,7 @@ adds AS (
            COALESCE(jsonb_object_agg(b.topic, b.n) FILTER (WHERE b.topic <> ''), jsonb_build_object()) AS tc,
            COALESCE(CASE WHEN b.r THEN max(ru.tpts) ELSE max(ru.pts) END, 0) AS unit, max(ru.cap) AS cap,
            COALESCE(bool_or(ru.once), false) AS once
-    FROM bt b JOIN own ON own.m = b.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = b.t
+    FROM bt b JOIN own ON own.m = b.o LEFT JOIN ru ON ru.v = own.v AND ru.rk = own.rk AND ru.t = b.t
     GROUP BY b.o, b.t, b.r, b.d),
 series AS (SELECT DISTINCT o, t, r, unit, cap FROM adds WHERE once),
 sold AS (  -- every stored bucket of a once-only series the batch touches: the credit may move to an earlier day
@@ -235,7 +244,7 @@ pt AS (  -- scoring.ledger.primary_topic: the most positive value, ties by name
     SELECT DISTINCT ON (o) o, topic FROM valued_topics WHERE value > 0 ORDER BY o, value DESC, topic COLLATE "C"),
 sc AS (
     SELECT s.member_id AS o, s.engagement, s.ref_time, {_EPOCH_DAYS.format(col='s.ref_time')} AS ref, s.fit, s.stage,
-           s.primary_topic, s.last_activity_at, own.hl
+           s.primary_topic, s.last_activity_at, own.hl, own.v
     FROM {{score}} s JOIN own ON own.m = s.member_id),
 eref AS (
     SELECT sc.o, greatest(sc.ref, dm.wmax) AS nref FROM sc JOIN (SELECT o, max(w) AS wmax FROM changed GROUP BY o) dm
@@ -257,7 +266,7 @@ fin AS (
            COALESCE(fits.f, sc.fit) AS fit,
            CASE WHEN sc.o IN (SELECT o FROM tnew) THEN COALESCE(pt.topic, '') ELSE sc.primary_topic END AS pt,
            greatest(sc.last_activity_at, la.at) AS la,
-           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at
+           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at, sc.v
     FROM sc LEFT JOIN eref er ON er.o = sc.o LEFT JOIN esum es ON es.o = sc.o LEFT JOIN fits ON fits.m = sc.o
     LEFT JOIN pt ON pt.o = sc.o LEFT JOIN la ON la.o = sc.o LEFT JOIN lt ON lt.o = sc.o),
 staged AS (SELECT fin.*, {{stage}} AS stage FROM fin),
@@ -287,35 +296,45 @@ class _Plan:
 _plan_cached: tuple[ScoringConfig, _Plan] | None = None  # the current configuration's
 
 
-def _stage_sql(config: ScoringConfig, params: dict[str, Any]) -> str:
-    """scoring.stages.stage_for as a CASE over fin.e and fin.fit."""
+def _stage_sql(config: ScoringConfig, params: dict[str, Any], prefix: str = "st") -> str:
+    """scoring.stages.stage_for as a CASE over fin.e and fin.fit; a running experiment's members in B get B's."""
+    if config.split is not None:
+        return (f"(CASE WHEN fin.v THEN {_stage_sql(config.split.config, params, 'bst')} "
+                f"ELSE {_stage_sql(replace(config, split=None), params, prefix)} END)")
     stages = sorted(config.stages, key=lambda s: s.position)
     if not stages:
         return "''::varchar"
     whens = []
     for i, stage in reversed(list(enumerate(stages))[1:]):
-        params.update({f"st{i}_name": stage.name, f"st{i}_e": stage.min_engagement, f"st{i}_f": stage.min_fit})
-        whens.append(f"WHEN fin.e >= %(st{i}_e)s::float8 AND fin.fit >= %(st{i}_f)s::float8 THEN %(st{i}_name)s::varchar")
-    params["st0_name"] = stages[0].name
+        params.update({f"{prefix}{i}_name": stage.name, f"{prefix}{i}_e": stage.min_engagement,
+                       f"{prefix}{i}_f": stage.min_fit})
+        whens.append(f"WHEN fin.e >= %({prefix}{i}_e)s::float8 AND fin.fit >= %({prefix}{i}_f)s::float8 "
+                     f"THEN %({prefix}{i}_name)s::varchar")
+    params[f"{prefix}0_name"] = stages[0].name
     if not whens:
-        return "%(st0_name)s::varchar"
-    return f"CASE {' '.join(whens)} ELSE %(st0_name)s::varchar END"
+        return f"%({prefix}0_name)s::varchar"
+    return f"CASE {' '.join(whens)} ELSE %({prefix}0_name)s::varchar END"
 
 
 def _plan(config: ScoringConfig) -> _Plan:
     global _plan_cached
     if _plan_cached is not None and _plan_cached[0] is config:
         return _plan_cached[1]
-    sets = {"": config.default, **config.personas}
-    rule_rows = [(rk, t, r.points, r.target_points, r.daily_cap, r.once_only)
-                 for rk, rules in sets.items() for t, r in rules.rules.items()]
-    columns = list(zip(*rule_rows)) if rule_rows else [[]] * 6
+    split = config.split
+    variants = [(False, config), *([(True, split.config)] if split is not None else [])]
+    sets = [(v, rk, rules) for v, c in variants for rk, rules in {"": c.default, **c.personas}.items()]
+    rule_rows = [(v, rk, t, r.points, r.target_points, r.daily_cap, r.once_only)
+                 for v, rk, rules in sets for t, r in rules.rules.items()]
+    columns = list(zip(*rule_rows)) if rule_rows else [[]] * 7
     params: dict[str, Any] = {
-        "pk": pg_array(list(sets)), "hl": pg_array([rules.half_life_days for rules in sets.values()]),
-        "default_hl": config.default.half_life_days, "floor": config.floor_stage, "version": config.version,
-        "inactivity": INACTIVITY,
-        **{name: pg_array(list(col)) for name, col in zip(("ru_rk", "ru_t", "ru_pts", "ru_tpts", "ru_cap", "ru_once"),
-                                                        columns)},
+        "pk_v": pg_array([v for v, _, _ in sets]), "pk": pg_array([rk for _, rk, _ in sets]),
+        "hl": pg_array([rules.half_life_days for _, _, rules in sets]),
+        "floor": config.floor_stage, "version": config.version, "inactivity": INACTIVITY,
+        "x_first": split.first_member_id if split is not None else 2**63 - 1,
+        "x_id": split.experiment_id if split is not None else 0,
+        "x_cut": split_cut(split.share) if split is not None else 0, "x_buckets": BUCKETS,
+        **{name: pg_array(list(col)) for name, col in zip(
+            ("ru_v", "ru_rk", "ru_t", "ru_pts", "ru_tpts", "ru_cap", "ru_once"), columns)},
     }
     apply_sql = _compose(_APPLY_TEMPLATE, stage=sql.SQL(_stage_sql(config, params)))
     plan = _Plan(params, apply_sql)
