@@ -462,6 +462,23 @@ class ScoreHistorySerializer(serializers.Serializer):
     points = ScorePointSerializer(many=True)
 
 
+class ExclusionSerializer(serializers.Serializer):
+    """A gaming flag naming the member (community_scoring.gaming): while it is not cleared, the actions it names
+    count for neither score."""
+
+    flag = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["ring", "burst"])
+    status = serializers.ChoiceField(choices=["flagged", "confirmed", "cleared"])
+    excluding = serializers.BooleanField(help_text="Its actions are excluded now (not cleared).")
+    reason = serializers.CharField()
+    detected_at = serializers.DateTimeField()
+    actions_excluded = serializers.IntegerField(help_text="The member's own actions it excludes.")
+    received_excluded = serializers.IntegerField(help_text="Actions others did to the member that it excludes.")
+
+
+_EXCLUSION_KEYS = ("flag", "kind", "status", "excluding", "reason", "actions_excluded", "received_excluded")
+
+
 class AudienceSerializer(serializers.Serializer):
     """Everything known about one member, for a CRM or a profile page."""
 
@@ -472,6 +489,7 @@ class AudienceSerializer(serializers.Serializer):
     sentiment = SentimentSerializer()
     stage_history = StageTransitionSerializer(many=True)
     score_history = ScoreHistorySerializer()
+    exclusions = ExclusionSerializer(many=True, help_text="Gaming flags naming the member, newest first.")
 
     def to_representation(self, data):
         # Written out by hand (same shape as the declared fields, which the schema and tests hold it to): the
@@ -537,6 +555,8 @@ class AudienceSerializer(serializers.Serializer):
                     for p in history["points"]
                 ],
             },
+            "exclusions": [{**{key: e[key] for key in _EXCLUSION_KEYS}, "detected_at": iso(e["detected_at"])}
+                           for e in data.get("exclusions", [])],
         }
 
 
