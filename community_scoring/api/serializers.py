@@ -467,8 +467,9 @@ class ExclusionSerializer(serializers.Serializer):
     count for neither score."""
 
     flag = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["ring", "burst"])
-    status = serializers.ChoiceField(choices=["flagged", "confirmed", "cleared"])
+    # Plain strings, not enums: "kind" and "status" enums elsewhere would collide in the schema's names.
+    kind = serializers.CharField(help_text="ring (vote ring or sock-puppet follows) or burst (votes in a burst).")
+    status = serializers.CharField(help_text="flagged (awaiting review), confirmed or cleared (counts again).")
     excluding = serializers.BooleanField(help_text="Its actions are excluded now (not cleared).")
     reason = serializers.CharField()
     detected_at = serializers.DateTimeField()
