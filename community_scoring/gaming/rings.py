@@ -8,10 +8,11 @@ edge in the window (age: gaming.selectors.account_births), a group is a ring whe
 - its internal density (pairs of members joined by an edge either way / all pairs) is at least ``min_density``,
 - and for every member, at least ``min_inside_share`` of their edges in the window go to other members of it.
 
-Groups are found per connected component of the young accounts' graph, peeled: while a component is not a ring,
-the member with the smallest share inside (then fewest partners inside, then the highest id) leaves it; what
-is left, once it is a ring, is reported, and the members peeled off are searched again. A tight-knit group of
-old accounts is never a ring, however dense: age is what tells sock puppets from friends.
+How groups are found in the young accounts' graph: members whose share inside falls below the threshold leave
+(exact: a share only falls as a group shrinks, see _share_prune); each connected component left is a ring when
+dense enough; one that is not is split into its communities (Louvain, networkx, seeded: the same edges give
+the same groups) and each is searched again the same way. A tight-knit group of old accounts is never a ring,
+however dense: age is what tells sock puppets from friends.
 
 A **burst** is at least ``burst_count`` edges of a burst kind (votes) from one actor to one target within
 ``burst_window`` (any account age). Its evidence is every edge of the pair inside such a window.
@@ -104,6 +105,28 @@ def _shares(nodes: set[int], out_counts: Mapping[int, Mapping[int, int]]) -> dic
     return shares
 
 
+def _share_prune(nodes: set[int], out_counts: Mapping[int, Mapping[int, int]],
+                 voters: Mapping[int, Mapping[int, int]], min_share: float) -> set[int]:
+    """The largest subset in which every member keeps at least ``min_share`` of their edges inside: members
+    below it leave, which lowers the shares of those who voted for them, and so on. Exact, since a member's
+    share can only fall as the group shrinks: no member removed here belongs to any ring within ``nodes``."""
+    nodes = set(nodes)
+    total = {m: sum(out_counts.get(m, {}).values()) for m in nodes}
+    inside = {m: sum(n for t, n in out_counts.get(m, {}).items() if t in nodes and t != m) for m in nodes}
+    queue = [m for m in nodes if inside[m] < min_share * total[m] or not total[m]]
+    while queue:
+        gone = queue.pop()
+        if gone not in nodes:
+            continue
+        nodes.discard(gone)
+        for voter, n in voters.get(gone, {}).items():
+            if voter in nodes and voter != gone:
+                inside[voter] -= n
+                if inside[voter] < min_share * total[voter]:
+                    queue.append(voter)
+    return nodes
+
+
 def rings_find(edges: Iterable[Edge], births: Mapping[int, datetime], *, young_days: float = YOUNG_DAYS,
                min_size: int = MIN_SIZE, min_density: float = MIN_DENSITY,
                min_inside_share: float = MIN_INSIDE_SHARE, kinds: frozenset[str] = RING_KINDS) -> list[Ring]:
@@ -111,27 +134,29 @@ def rings_find(edges: Iterable[Edge], births: Mapping[int, datetime], *, young_d
     edges = [e for e in edges if e.kind in kinds and e.actor != e.target]
     young = young_members(edges, births, young_days=young_days)
     out_counts: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    voters: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
     for e in edges:
         out_counts[e.actor][e.target] += 1
+        voters[e.target][e.actor] += 1
     graph = nx.Graph()
     graph.add_nodes_from(young)
     graph.add_edges_from((e.actor, e.target) for e in edges if e.actor in young and e.target in young)
     found: list[set[int]] = []
-    todo = [set(c) for c in nx.connected_components(graph) if len(c) >= min_size]
+    todo = [set(young)]
     while todo:
-        nodes = todo.pop()
-        peeled: set[int] = set()
-        while len(nodes) >= min_size:
-            shares = _shares(nodes, out_counts)
-            if min(shares.values()) >= min_inside_share and _density(graph, nodes) >= min_density:
-                found.append(nodes)
-                break
-            sub = graph.subgraph(nodes)
-            weakest = min(nodes, key=lambda m: (shares[m], sub.degree(m), -m))
-            nodes = nodes - {weakest}
-            peeled.add(weakest)
-        if len(peeled) >= min_size and found and found[-1] is nodes:
-            todo.extend(set(c) for c in nx.connected_components(graph.subgraph(peeled)) if len(c) >= min_size)
+        kept = _share_prune(todo.pop(), out_counts, voters, min_inside_share)
+        for component in nx.connected_components(graph.subgraph(kept)):
+            if len(component) < min_size:
+                continue
+            if _density(graph, component) >= min_density:
+                found.append(set(component))
+                continue
+            parts = nx.community.louvain_communities(graph.subgraph(component), seed=0)
+            if len(parts) > 1:
+                todo.extend(set(p) for p in parts if len(p) >= min_size)
+            else:  # no structure to split along: let the busiest member go
+                hub = max(component, key=lambda m: (graph.degree(m), m))
+                todo.append(set(component) - {hub})
     rings = []
     for nodes in found:
         inside = [e for e in edges if e.actor in nodes and e.target in nodes]
