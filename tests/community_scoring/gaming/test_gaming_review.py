@@ -126,3 +126,10 @@ def test_joined_at_is_in_the_events_schema(token_client):
     assert member["format"] == "date-time" and member.get("nullable") is True
     exclusions = schema["components"]["schemas"]["Audience"]["properties"]["exclusions"]
     assert exclusions["type"] == "array"
+
+
+def test_the_bundled_forum_gives_its_users_date_joined():
+    from forum_integration.services.forum import forum_member_for_user
+
+    user = User.objects.create_user("old-timer", date_joined=NOW - timedelta(days=800))
+    assert forum_member_for_user(user=user).joined_at == NOW - timedelta(days=800)
