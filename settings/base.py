@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "community_scoring.influence",
     "community_scoring.webhooks",
     "community_scoring.outcomes",
+    "community_scoring.gaming",
     "forum_integration",
 ]
 

@@ -463,6 +463,24 @@ class ScoreHistorySerializer(serializers.Serializer):
     points = ScorePointSerializer(many=True)
 
 
+class ExclusionSerializer(serializers.Serializer):
+    """A gaming flag naming the member (community_scoring.gaming): while it is not cleared, the actions it names
+    count for neither score."""
+
+    flag = serializers.IntegerField()
+    # Plain strings, not enums: "kind" and "status" enums elsewhere would collide in the schema's names.
+    kind = serializers.CharField(help_text="ring (vote ring or sock-puppet follows) or burst (votes in a burst).")
+    status = serializers.CharField(help_text="flagged (awaiting review), confirmed or cleared (counts again).")
+    excluding = serializers.BooleanField(help_text="Its actions are excluded now (not cleared).")
+    reason = serializers.CharField()
+    detected_at = serializers.DateTimeField()
+    actions_excluded = serializers.IntegerField(help_text="The member's own actions it excludes.")
+    received_excluded = serializers.IntegerField(help_text="Actions others did to the member that it excludes.")
+
+
+_EXCLUSION_KEYS = ("flag", "kind", "status", "excluding", "reason", "actions_excluded", "received_excluded")
+
+
 class AudienceSerializer(serializers.Serializer):
     """Everything known about one member, for a CRM or a profile page."""
 
@@ -476,6 +494,7 @@ class AudienceSerializer(serializers.Serializer):
     experiment = MemberExperimentSerializer(
         allow_null=True, help_text="The running live experiment the member takes part in, and the variant "
                                    "(A: the current configuration, B: the experiment's) that scores them.")
+    exclusions = ExclusionSerializer(many=True, help_text="Gaming flags naming the member, newest first.")
 
     def to_representation(self, data):
         # Written out by hand (same shape as the declared fields, which the schema and tests hold it to): the
@@ -542,6 +561,8 @@ class AudienceSerializer(serializers.Serializer):
                     for p in history["points"]
                 ],
             },
+            "exclusions": [{**{key: e[key] for key in _EXCLUSION_KEYS}, "detected_at": iso(e["detected_at"])}
+                           for e in data.get("exclusions", [])],
         }
 
 

@@ -2,6 +2,7 @@ from .action import Action, ActionType
 from .community_day import CommunityDay
 from .config import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from .content import Content
+from .exclusion import ActionExclusion
 from .experiment import Experiment
 from .interest import InterestBucket, InterestPending, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
 from .member import MergeBlock, Member
@@ -9,6 +10,7 @@ from .recompute import RecomputeJob
 from .token import ApiToken
 
 __all__ = [
-    "Action", "ActionType", "ApiToken", "CommunityDay", "ConfigVersion", "Content", "Experiment", "FitRule", "InterestBucket", "InterestScore",
+    "Action", "ActionExclusion", "ActionType", "ApiToken", "CommunityDay", "ConfigVersion", "Content", "Experiment", "FitRule",
+    "InterestBucket", "InterestScore",
     "InterestPending", "InterestTopic", "Member", "MergeBlock", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
 ]

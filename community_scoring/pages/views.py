@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 
 from community_scoring.auth import request_can_see_pii
 from community_scoring.influence import selectors as influence_selectors
+from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
 from community_scoring.pages import charts
 from community_scoring.pages.access import READER_ROLES, role_required
@@ -232,6 +233,7 @@ def member(request, member_id: int):
         "recent": member_selectors.member_recent_actions(member=person, limit=20),
         "targets": member_selectors.member_targets(member=person, limit=10),
         "stage_history": list(audience["stage_history"][:20]),
+        "exclusions": member_exclusions(member_id=person.pk),  # gaming flags: the engine's selectors know no gaming
     }
     return render(request, "community_scoring/member.html", context)
 

@@ -24,13 +24,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 
-from community_scoring.influence.models import InfluenceRun, InfluenceScore
-from community_scoring.influence.services import influence_run_request
+from community_scoring.influence.models import InfluenceScore
+from community_scoring.influence.services import influence_run_request_once
 from community_scoring.models import (
     Action, Content, InterestBucket, InterestScore, InterestTopic, Member, MergeBlock, ScoreSnapshot, StageTransition,
 )
+from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
-from community_scoring.store import interest_store
 from community_scoring.tasks import members_link_task
 
 
@@ -54,24 +54,10 @@ def identities_of(person_ids: Iterable[int]) -> list[int]:
     return sorted(Member.objects.filter(Q(pk__in=ids) | Q(merged_into_id__in=ids)).values_list("pk", flat=True))
 
 
-def _hold_scorers() -> None:
-    """Wait for and hold every interest scorer partition until the transaction ends (see the module docstring)."""
-    store = interest_store()
-    for partition in range(store.scorer_partitions()):
-        store.partition_hold(partition, wait=True)
-
-
 def _derived_delete(member_ids: Sequence[int]) -> None:
     """Scores of members that no longer exist as such (merged into another): the person's are recomputed."""
     for model in (InterestBucket, InterestTopic, StageTransition, ScoreSnapshot, InterestScore, InfluenceScore):
         model.objects.filter(member_id__in=member_ids).delete()
-
-
-def _influence_refresh() -> None:
-    """Ask for an influence run once the caller commits, unless one is already waiting to start (a batch that
-    merges many members asks once)."""
-    if not InfluenceRun.objects.filter(status=InfluenceRun.Status.PENDING).exists():
-        influence_run_request(trigger="merge")
 
 
 def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: bool = False) -> Member:
@@ -95,7 +81,7 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
         return Member.objects.get(pk=target)
     moving = sorted(people)
     with transaction.atomic():
-        _hold_scorers()
+        scorers_hold()
         rows = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=[target, *moving]).order_by("pk")}
         person = rows[target]
         for other in (rows[m] for m in moving):
@@ -117,7 +103,7 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
             MergeBlock.objects.filter(Q(identity_id__in=mine, other_id__in=mine)).delete()
         _derived_delete(moving)
         interest_recompute(member_ids=[target], reason="merge")
-        _influence_refresh()
+        influence_run_request_once(trigger="merge")
     return Member.objects.get(pk=target)
 
 
@@ -133,7 +119,7 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
                             else "is not merged into another member")
     person = row.merged_into_id
     with transaction.atomic():
-        _hold_scorers()
+        scorers_hold()
         list(Member.objects.select_for_update().filter(pk__in=[person, identity]).order_by("pk"))
         Member.objects.filter(pk=identity).update(merged_into_id=None)
         Action.objects.filter(member_id=person, identity_id=identity).update(member_id=identity, identity_id=None)
@@ -145,7 +131,7 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
             [MergeBlock(identity_id=min(identity, other), other_id=max(identity, other), created_by=by[:150])
              for other in identities_of([person])], ignore_conflicts=True)
         interest_recompute(member_ids=sorted([person, identity]), reason="unmerge")
-        _influence_refresh()
+        influence_run_request_once(trigger="merge")
     return Member.objects.get(pk=identity)
 
 

@@ -10,7 +10,8 @@ Ready for what comes next without changing the interface's shape:
   place (``rules_for``, over ``config_for``: a running live experiment scores some new members by variant B's
   configuration; the PostgreSQL backend computes the same split in SQL);
 - the actions that count are chosen in one place per backend (``counted_actions`` and the PostgreSQL ``act``
-  CTE): excluding flagged actions (vote rings) is one more condition there;
+  CTEs): every action but the excluded ones (models.ActionExclusion: vote rings flagged by
+  community_scoring.gaming);
 - a member's score is always rebuildable from the log (``interest_recompute``): re-owning actions (merging two
   members) re-scores both members from it.
 """
@@ -25,12 +26,12 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from community_scoring.models import (
-    Action, ConfigVersion, Content, Experiment, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic,
-    Member, Rule, RuleSet, Stage, StageTransition,
+    Action, ActionExclusion, ConfigVersion, Content, Experiment, FitRule, InterestBucket, InterestPending, InterestScore,
+    InterestTopic, Member, Rule, RuleSet, Stage, StageTransition,
 )
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
@@ -141,14 +142,14 @@ def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) 
 
 def member_merge(member: Member, *, email: str | None = None, email_verified: bool | None = None,
                  display_name: str | None = None, persona: str | None = None, crm_id: str | None = None,
-                 attributes: dict[str, Any] | None = None) -> set[str]:
+                 attributes: dict[str, Any] | None = None, joined_at: datetime | None = None) -> set[str]:
     """Apply what a source says of a member, in memory: each field given replaces the stored one (None: not
     said), attributes are merged over the stored ones. An email comes with whether the source verified it
     (default: not). Returns the names of the fields that changed."""
     changed = set()
     verified = None if email is None else bool(email_verified)
     for name, value in (("email", email), ("email_verified", verified), ("display_name", display_name),
-                        ("persona", persona), ("crm_id", crm_id)):
+                        ("persona", persona), ("crm_id", crm_id), ("joined_at", joined_at)):
         if value is not None and getattr(member, name) != value:
             setattr(member, name, value)
             changed.add(name)
@@ -198,8 +199,8 @@ def event_metadata(event: Any) -> dict[str, Any]:
 
 
 def counted_actions() -> QuerySet[Action]:
-    """The actions that earn interest (all of them today)."""
-    return Action.objects.all()
+    """The actions that earn interest: all but the excluded ones (models.ActionExclusion)."""
+    return Action.objects.exclude(Exists(ActionExclusion.objects.filter(action_id=OuterRef("pk"))))
 
 
 class InterestStore(ABC):

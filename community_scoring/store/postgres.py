@@ -47,7 +47,7 @@ from django.utils import timezone
 from psycopg2 import sql
 
 from community_scoring.models import (
-    Action, ActionType, Content, InterestBucket, InterestPending, InterestScore, InterestTopic, Member,
+    Action, ActionExclusion, ActionType, Content, InterestBucket, InterestPending, InterestScore, InterestTopic, Member,
     StageTransition,
 )
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
@@ -58,7 +58,8 @@ from community_scoring.store.base import (
 from community_scoring.store.bulk import commit_without_flush, pg_array, rows_upsert, sized_execute
 
 _TABLES = {
-    "action": Action, "action_type": ActionType, "member": Member, "content": Content, "score": InterestScore,
+    "action": Action, "exclusion": ActionExclusion, "action_type": ActionType, "member": Member, "content": Content,
+    "score": InterestScore,
     "bucket": InterestBucket, "topic": InterestTopic, "transition": StageTransition, "pending": InterestPending,
 }
 
@@ -85,6 +86,8 @@ _PERSONA_KEY = "lower(btrim({col}, E' \\t\\n\\r\\x0b\\x0c'))"
 # (a table never analyzed, e.g. autovacuum off) it scanned the whole action log for each statement (measured:
 # 44 ms for 4,000 ids among 313,000 actions, 3.5 ms by the index).
 _ACTIONS_BY_ID = "id = ANY(%(ids)s::bigint[]) AND id BETWEEN %(id_lo)s::bigint AND %(id_hi)s::bigint"
+# The actions that count (store.base.counted_actions): not excluded (models.ActionExclusion, one index probe each).
+_COUNTED = "NOT EXISTS (SELECT 1 FROM {exclusion} x WHERE x.action_id = {action}.id)"
 
 # The configuration as tables: rule sets (variant, persona key, half-life) and their rules (persona sets already
 # merged over the default set, as in scoring.ruleset). ``v`` is true for the sets of a running experiment's
@@ -104,7 +107,7 @@ _IN_B = ("(CASE WHEN {col} > %(x_first)s::bigint THEN ('x' || substr(md5(%(x_id)
 
 _OWNERS_SQL = f"""
 WITH {_CONFIG_CTES},
-act AS (SELECT member_id, target_member_id, action_type_id FROM {{action}} WHERE {_ACTIONS_BY_ID}),
+act AS (SELECT member_id, target_member_id, action_type_id FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
 tgt AS (SELECT DISTINCT target_member_id AS m, action_type_id AS t FROM act
         WHERE target_member_id IS NOT NULL AND target_member_id <> member_id),
 owners AS (  -- of this partition (member id modulo the partitions: see services.interest_queue)
@@ -147,7 +150,7 @@ fits(m, f) AS (SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_vals)s::float8[
 act AS (
     SELECT member_id, target_member_id, action_type_id AS t, occurred_at, topic,
            (occurred_at AT TIME ZONE 'UTC')::date AS d
-    FROM {{action}} WHERE {_ACTIONS_BY_ID}),
+    FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
 own AS (  -- each owner's variant, rule set and half-life
     SELECT m.id AS m, m.v, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN d.hl ELSE pk.hl END AS hl
     FROM (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}} WHERE id = ANY(%(owners)s::bigint[])) m
@@ -351,8 +354,11 @@ class _MemberSpec:
     attributes: dict[str, Any] | None = None
     crm_id: str | None = None
     verified: bool | None = None  # of the email given with it (None: no email given)
+    joined_at: datetime | None = None  # the source's word on when the account was created (replaces ours)
 
     def merge(self, member: Any) -> None:
+        if member.joined_at is not None:
+            self.joined_at = member.joined_at
         if member.email:
             self.email = member.email
             self.verified = bool(member.email_verified)
@@ -394,13 +400,14 @@ class _ContentSpec:
 # A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
 # as a conflict); the caller runs the statement again for it.
 _MEMBERS_UPSERT_SQL = """
-WITH v(source, external_id, email, name, persona, attrs, crm_id, verified) AS (
+WITH v(source, external_id, email, name, persona, attrs, crm_id, verified, joined_at) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
-                         %(persona)s::varchar[], %(attrs)s::jsonb[], %(crm_id)s::varchar[], %(verified)s::bool[])),
+                         %(persona)s::varchar[], %(attrs)s::jsonb[], %(crm_id)s::varchar[], %(verified)s::bool[],
+                         %(joined_at)s::timestamptz[])),
 old AS (
     SELECT m.id, v.source, v.external_id, COALESCE(m.merged_into_id, m.id) AS person,
-           COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name), false)
-               AS named,
+           COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name)
+                    OR v.joined_at <> m.joined_at, false) AS named,
            COALESCE((v.crm_id <> '' AND v.crm_id <> m.crm_id)
                     OR (v.verified AND (NOT m.email_verified OR v.email <> m.email)), false) AS keyed,
            COALESCE(v.crm_id <> m.crm_id OR v.verified <> m.email_verified, false) AS keys_changed,
@@ -412,7 +419,7 @@ ins AS (
                           joined_at, is_excluded, created_at, updated_at)
     SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.verified, false), COALESCE(v.name, ''),
            COALESCE(v.crm_id, ''), COALESCE(v.persona, ''), COALESCE(v.attrs, jsonb_build_object()),
-           %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
+           COALESCE(v.joined_at, %(now)s::timestamptz), false, %(now)s::timestamptz, %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
     ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id, email_verified, crm_id)
@@ -428,12 +435,13 @@ WITH locked AS (  -- in member-id order, whatever order the update visits them i
     SELECT id FROM {member} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
 UPDATE {member} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
                    email_verified = COALESCE(v.verified, m.email_verified), crm_id = COALESCE(v.crm_id, m.crm_id),
+                   joined_at = COALESCE(v.joined_at, m.joined_at),
                    persona = COALESCE(v.persona, m.persona),
                    attributes = CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END,
                    updated_at = %(now)s::timestamptz
 FROM unnest(%(id)s::bigint[], %(email)s::varchar[], %(name)s::varchar[], %(persona)s::varchar[], %(attrs)s::jsonb[],
-            %(crm_id)s::varchar[], %(verified)s::bool[])
-     AS v(id, email, name, persona, attrs, crm_id, verified)
+            %(crm_id)s::varchar[], %(verified)s::bool[], %(joined_at)s::timestamptz[])
+     AS v(id, email, name, persona, attrs, crm_id, verified, joined_at)
 WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)
 """
 
@@ -515,6 +523,7 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
         "persona": lambda key: specs[key].persona,
         "attrs": lambda key: json.dumps(specs[key].attributes) if specs[key].attributes else None,
         "crm_id": lambda key: specs[key].crm_id, "verified": lambda key: specs[key].verified,
+        "joined_at": lambda key: specs[key].joined_at,
     }, now)
     upserted = _MembersUpserted({}, {}, set(), set(), set(), {})
     for key, (pk, person, persona_changed, attributes_changed, changed, keyed) in rows.items():
@@ -544,7 +553,8 @@ def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _Me
     columns = {"id": ids, "email": [spec.email or None for spec in given], "name": [spec.name for spec in given],
                "persona": [spec.persona for spec in given],
                "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given],
-               "crm_id": [spec.crm_id for spec in given], "verified": [spec.verified for spec in given]}
+               "crm_id": [spec.crm_id for spec in given], "verified": [spec.verified for spec in given],
+               "joined_at": [spec.joined_at for spec in given]}
     _execute_arrays(_MEMBERS_UPDATE_SQL, columns, now)
 
 
