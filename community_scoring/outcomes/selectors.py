@@ -56,16 +56,16 @@ def conversion_labels(*, member_ids: Sequence[int], start: datetime, end: dateti
     return {m: m in positive for m in member_ids}
 
 
-def population_at(*, at: datetime, active_since: datetime | None = None,
-                  types: Sequence[str] | None = None) -> list[int]:
+def population_at(*, at: datetime, active_since: datetime | None = None, types: Sequence[str] | None = None,
+                  converted_by: datetime | None = None) -> list[int]:
     """The members a prediction at ``at`` is about (ascending ids): persons (not merged into another member, not
     excluded) with an action at or before ``at`` (and after ``active_since`` when given), leaving out those whose
-    first conversion (``types``) is at or before ``at``: they have converted already."""
+    first conversion (``types``) is at or before ``converted_by`` (default ``at``): they have converted already."""
     actions = counted_actions().filter(occurred_at__lte=at)
     if active_since is not None:
         actions = actions.filter(occurred_at__gt=active_since)
     members = Member.objects.filter(merged_into__isnull=True, is_excluded=False,
                                     pk__in=actions.values("member_id")).order_by("pk")
     ids = list(members.values_list("pk", flat=True))
-    converted = first_conversions(types=types, member_ids=ids, until=at)
+    converted = first_conversions(types=types, member_ids=ids, until=converted_by or at)
     return [m for m in ids if m not in converted]
