@@ -10,4 +10,5 @@ urlpatterns = [
     path("leaderboards/<str:kind>/csv/", views.leaderboard_csv, name="leaderboard_csv"),
     path("members/<int:member_id>/", views.member, name="member"),
     path("settings/scoring/", include("community_scoring.pages.settings_urls")),
+    path("settings/", include("community_scoring.pages.calibration_urls")),
 ]

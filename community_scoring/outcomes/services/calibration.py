@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -55,6 +56,13 @@ HALF_LIFE_GRID = (7.0, 14.0, 30.0, 60.0, 90.0, 180.0)
 DEFAULTS = {"within_days": 30, "period_days": 365, "fit_half_life": True}
 
 
+def _person(user: Any) -> tuple[Any, str]:
+    """(the Django user to record, or None; a label for a token caller, kept in notes)."""
+    if isinstance(user, get_user_model()):
+        return user, ""
+    return None, (f"[{user}] " if user is not None else "")
+
+
 class CalibrationStateError(ValueError):
     """The run is not in a state that allows this (apply or reject a run that is not done, say)."""
 
@@ -67,8 +75,7 @@ def calibration_start(*, parameters: dict[str, Any], user: Any = None) -> Calibr
     if isinstance(params.get("end"), datetime):
         params["end"] = params["end"].isoformat()
     with transaction.atomic():
-        run = CalibrationRun.objects.create(
-            parameters=params, created_by=user if getattr(user, "is_authenticated", False) else None)
+        run = CalibrationRun.objects.create(parameters=params, created_by=_person(user)[0])
         transaction.on_commit(lambda: calibration_run_task.delay(run.pk))
     return run
 
@@ -297,11 +304,12 @@ def calibration_apply(*, run_id: int, user: Any = None) -> CalibrationRun:
     """Apply the suggested points as a new config version (which recomputes interest); the run becomes applied."""
     with transaction.atomic():
         run = _done_run(run_id, lock=True)
-        version: ConfigVersion = config_apply(snapshot=_document_now(run), user=user,
-                                              note=f"calibration {run.pk}: suggested weights")
+        person, label = _person(user)
+        version: ConfigVersion = config_apply(snapshot=_document_now(run), user=person,
+                                              note=f"{label}calibration {run.pk}: suggested weights")
         run.status = CalibrationRun.Status.APPLIED
         run.applied_version = version.number
-        run.decided_by = user if getattr(user, "is_authenticated", False) else None
+        run.decided_by = person
         run.decided_at = timezone.now()
         run.save(update_fields=["status", "applied_version", "decided_by", "decided_at"])
     return run
@@ -312,7 +320,7 @@ def calibration_reject(*, run_id: int, user: Any = None) -> CalibrationRun:
     with transaction.atomic():
         run = _done_run(run_id, lock=True)
         run.status = CalibrationRun.Status.REJECTED
-        run.decided_by = user if getattr(user, "is_authenticated", False) else None
+        run.decided_by = _person(user)[0]
         run.decided_at = timezone.now()
         run.save(update_fields=["status", "decided_by", "decided_at"])
     return run

@@ -209,3 +209,12 @@ def replay_period(*, period_days: int, within_days: int, end: datetime | None = 
     last = (end or timezone.now()) - timedelta(days=within_days)
     return last - timedelta(days=period_days - 1), last
 
+
+def replay_compare(*, a: Mapping[str, Any], b: Mapping[str, Any], period_days: int, within_days: int,
+                   end: datetime | None = None, conversion_types: Sequence[str] | None = None,
+                   capacity_per_week: float | None = None) -> dict[str, Any]:
+    """config_replay of variants A and B (validated documents) over replay_period: what the API and page run."""
+    start, last = replay_period(period_days=period_days, within_days=within_days, end=end)
+    return config_replay(configs={"A": a, "B": b}, start=start, end=last, within_days=within_days,
+                         conversion_types=conversion_types, capacity_per_week=capacity_per_week)
+
