@@ -21,6 +21,7 @@ from community_scoring.outcomes.selectors import conversion_types_parse
 from community_scoring.outcomes.services.calibration import (
     CalibrationStateError, calibration_apply, calibration_preview, calibration_reject, calibration_start,
 )
+from community_scoring.services.events import EARLIEST
 from community_scoring.outcomes.services.replay import replay_compare, replay_variant_document
 
 PERIOD = re.compile(r"^([1-9][0-9]{0,3})d$")
@@ -46,6 +47,8 @@ class _OutcomeWindowSerializer(serializers.Serializer):
     def validate_end(self, value):
         if value > timezone.now():
             raise serializers.ValidationError("must not be in the future")
+        if value < EARLIEST:
+            raise serializers.ValidationError("must be in 1970 or later")
         return value
 
     def validate_conversion_types(self, value):
