@@ -13,4 +13,5 @@ urlpatterns = [
     path("settings/experiments/", experiments.experiments, name="settings-experiments"),
     path("settings/experiments/<int:experiment_id>/stop/", experiments.experiment_stop_page,
          name="settings-experiment-stop"),
+    path("settings/", include("community_scoring.pages.calibration_urls")),
 ]

@@ -1,7 +1,7 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path, re_path, register_converter
 
-from community_scoring.api.views import config, experiments, leaderboards, members, recompute, webhooks
+from community_scoring.api.views import calibration, config, experiments, leaderboards, members, recompute, webhooks
 from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
@@ -43,6 +43,12 @@ urlpatterns = [
         "webhooks/deliveries/<id:delivery_id>/", webhooks.WebhookDeliveryDetailApi.as_view(),
         name="webhook-delivery-detail",
     ),
+    path("calibrations/", calibration.CalibrationListApi.as_view(), name="calibration-list"),
+    path("calibrations/<id:run_id>/", calibration.CalibrationDetailApi.as_view(), name="calibration-detail"),
+    path("calibrations/<id:run_id>/preview/", calibration.CalibrationPreviewApi.as_view(), name="calibration-preview"),
+    path("calibrations/<id:run_id>/apply/", calibration.CalibrationApplyApi.as_view(), name="calibration-apply"),
+    path("calibrations/<id:run_id>/reject/", calibration.CalibrationRejectApi.as_view(), name="calibration-reject"),
+    path("experiments/replay/", calibration.ReplayApi.as_view(), name="experiments-replay"),
     # Anything else under /api/v1/ (after the ingest routes): a JSON 404, or 401 without credentials.
     re_path(r"^[\s\S]*$", NotFoundApi.as_view(), name="not-found"),  # [\s\S], not ".": a newline in the path too
 ]

@@ -7,7 +7,9 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Min, Q
 
+from community_scoring.models import Member
 from community_scoring.outcomes.models import Outcome
+from community_scoring.store.base import counted_actions
 
 
 def conversion_types_parse(spec: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -52,3 +54,18 @@ def conversion_labels(*, member_ids: Sequence[int], start: datetime, end: dateti
                                       occurred_at__gt=start, occurred_at__lte=end)
     positive = set(outcomes.values_list("member_id", flat=True).distinct())
     return {m: m in positive for m in member_ids}
+
+
+def population_at(*, at: datetime, active_since: datetime | None = None, types: Sequence[str] | None = None,
+                  converted_by: datetime | None = None) -> list[int]:
+    """The members a prediction at ``at`` is about (ascending ids): persons (not merged into another member, not
+    excluded) with an action at or before ``at`` (and after ``active_since`` when given), leaving out those whose
+    first conversion (``types``) is at or before ``converted_by`` (default ``at``): they have converted already."""
+    actions = counted_actions().filter(occurred_at__lte=at)
+    if active_since is not None:
+        actions = actions.filter(occurred_at__gt=active_since)
+    members = Member.objects.filter(merged_into__isnull=True, is_excluded=False,
+                                    pk__in=actions.values("member_id")).order_by("pk")
+    ids = list(members.values_list("pk", flat=True))
+    converted = first_conversions(types=types, member_ids=ids, until=converted_by or at)
+    return [m for m in ids if m not in converted]

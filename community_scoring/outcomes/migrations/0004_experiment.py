@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('outcomes', '0001_initial'),
+        ('outcomes', '0003_calibration'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
