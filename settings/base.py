@@ -186,3 +186,6 @@ OUTCOME_CONVERSION_TYPES = env.list("OUTCOME_CONVERSION_TYPES", default=["conver
 # The stage that makes a member a marketing-qualified lead (it and every stage above it): quality report,
 # calibration and experiments count MQLs with it.
 OUTCOME_MQL_STAGE = env("OUTCOME_MQL_STAGE", default="MQL")
+# How many new MQLs sales can take a week: the quality report draws the weekly MQL volume against it (a request
+# may name its own with ?capacity=).
+OUTCOME_SALES_CAPACITY_PER_WEEK = env.float("OUTCOME_SALES_CAPACITY_PER_WEEK", default=25)

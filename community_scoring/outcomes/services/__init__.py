@@ -1,0 +1,1 @@
+"""Services of the outcomes app: recording outcomes, and the reports and learning built on them."""
