@@ -27,7 +27,9 @@ from itertools import count
 
 from community_scoring.models import Member
 from community_scoring.outcomes.models import Outcome
-from tests.community_scoring.services.interest_helpers import install_test_config, record
+from community_scoring.services.events import EventIn, MemberIn
+from community_scoring.services.ingest import actions_ingest
+from tests.community_scoring.services.interest_helpers import install_test_config
 from tests.factories import ActionFactory, MemberFactory
 
 END = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -45,8 +47,10 @@ def outcome(member: Member, kind: str, at: datetime, *, value: str = "") -> Outc
 
 
 def act(member: Member, kind: str, times: int, at: datetime) -> None:
-    for _ in range(times):
-        record(member, kind, occurred_at=at)
+    """``times`` actions at ``at``, through the door in one batch."""
+    events = [EventIn(source=member.source, event_id=f"q-{next(_ids)}", type=kind, occurred_at=at,
+                      member=MemberIn(external_id=member.external_id)) for _ in range(times)]
+    assert {r.status for r in actions_ingest(events=events)} == {"created"}
 
 
 @dataclass
