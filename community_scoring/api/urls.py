@@ -1,7 +1,7 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path, re_path, register_converter
 
-from community_scoring.api.views import config, leaderboards, members, recompute, webhooks
+from community_scoring.api.views import config, leaderboards, members, quality, recompute, webhooks
 from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
@@ -23,6 +23,7 @@ urlpatterns = [
         "config/versions/<id:number>/restore/", config.ConfigVersionRestoreApi.as_view(),
         name="config-version-restore",
     ),
+    path("quality/", quality.QualityReportApi.as_view(), name="quality"),
     path("recompute/interest/", recompute.InterestRecomputeListApi.as_view(), name="recompute-interest-list"),
     path("recompute/interest/<id:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
     path("recompute/influence/", recompute.InfluenceRecomputeListApi.as_view(), name="recompute-influence-list"),
