@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community_scoring.pages import views
+from community_scoring.pages import quality, views
 
 app_name = "community_scoring"
 urlpatterns = [
@@ -9,5 +9,6 @@ urlpatterns = [
     path("leaderboards/<str:kind>/", views.leaderboard, name="leaderboard"),
     path("leaderboards/<str:kind>/csv/", views.leaderboard_csv, name="leaderboard_csv"),
     path("members/<int:member_id>/", views.member, name="member"),
+    path("quality/", quality.quality, name="quality"),
     path("settings/scoring/", include("community_scoring.pages.settings_urls")),
 ]
