@@ -215,3 +215,6 @@ OUTCOME_MQL_STAGE = env("OUTCOME_MQL_STAGE", default="MQL")
 # The largest request body accepted (413 above it): a full batch of 1,000 events with ordinary texts is ~1 MB.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# How many new MQLs sales can take a week: the quality report draws the weekly MQL volume against it (a request
+# may name its own with ?capacity=).
+OUTCOME_SALES_CAPACITY_PER_WEEK = env.float("OUTCOME_SALES_CAPACITY_PER_WEEK", default=25)

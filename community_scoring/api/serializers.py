@@ -638,3 +638,62 @@ class InfluenceRunPageSerializer(serializers.Serializer):
 
 class RecomputeJobListSerializer(serializers.Serializer):
     results = RecomputeJobSerializer(many=True)
+
+
+# ---- quality report --------------------------------------------------------------------------------------------
+# What each figure means: community_scoring.outcomes.services.quality.quality_report.
+
+class QualityBandSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    converted = serializers.IntegerField(help_text="Members of the band with a conversion in (T, end].")
+    rate = serializers.FloatField(allow_null=True, help_text="converted / members; null for an empty band.")
+
+
+class QualityStageSerializer(QualityBandSerializer):
+    stage = serializers.CharField(help_text="A configured stage (lowest first): the members' stage at T.")
+
+
+class QualityDecileSerializer(QualityBandSerializer):
+    decile = serializers.IntegerField(help_text="Score decile at T, 1 (lowest) to 10 (highest); ties share one.")
+    min_score = serializers.FloatField(allow_null=True)
+    max_score = serializers.FloatField(allow_null=True)
+
+
+class QualityWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateTimeField()
+    days = serializers.IntegerField(help_text="7, or fewer for the period's last week.")
+    mql = serializers.IntegerField(help_text="Members who entered the MQL stage (or above) that week.")
+
+
+class QualityReportSerializer(serializers.Serializer):
+    period_days = serializers.IntegerField()
+    within_days = serializers.IntegerField()
+    start = serializers.DateTimeField(help_text="end - period_days.")
+    T = serializers.DateTimeField(help_text="end - within_days: when members are scored.")
+    end = serializers.DateTimeField()
+    persona = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    conversion_types = serializers.ListField(child=serializers.CharField())
+    mql_stage = serializers.CharField()
+    members = serializers.IntegerField(help_text="The population: acted by T, not converted by T.")
+    converted = serializers.IntegerField(help_text="Members of the population with a conversion in (T, end].")
+    conversion_rate = serializers.FloatField(allow_null=True)
+    auc = serializers.FloatField(allow_null=True, help_text="ROC AUC of the score at T for conversion in (T, end].")
+    top_decile_lift = serializers.FloatField(allow_null=True)
+    by_stage = QualityStageSerializer(many=True)
+    by_decile = QualityDecileSerializer(many=True)
+    mql_members = serializers.IntegerField(help_text="Population members at MQL or above at T.")
+    mql_converted = serializers.IntegerField()
+    mql_precision = serializers.FloatField(allow_null=True, help_text="mql_converted / mql_members.")
+    mql_cohort = serializers.IntegerField(help_text="Members who entered MQL in the period or were MQL at T.")
+    mql_cohort_sql = serializers.IntegerField(help_text="Of them, with an sql or sales_accepted outcome after.")
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    sales_accepted = serializers.IntegerField(help_text="sales_accepted outcomes in [start, end].")
+    sales_rejected = serializers.IntegerField(help_text="sales_rejected outcomes in [start, end].")
+    sales_acceptance_rate = serializers.FloatField(allow_null=True)
+    mql_conversions = serializers.IntegerField(help_text="MQL entrants who converted after entering, by end.")
+    median_days_mql_to_conversion = serializers.FloatField(allow_null=True)
+    mql_per_week = QualityWeekSerializer(many=True)
+    capacity_per_week = serializers.FloatField()
+    weeks_over_capacity = serializers.IntegerField()
+    outcomes_recorded = serializers.IntegerField(help_text="Outcomes of these members up to end (0: none yet).")

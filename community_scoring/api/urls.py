@@ -1,7 +1,7 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path, re_path, register_converter
 
-from community_scoring.api.views import calibration, config, experiments, leaderboards, members, recompute, webhooks
+from community_scoring.api.views import calibration, config, experiments, leaderboards, members, quality, recompute, webhooks
 from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
@@ -26,6 +26,7 @@ urlpatterns = [
     path("experiments/", experiments.ExperimentListApi.as_view(), name="experiment-list"),
     path("experiments/<id:experiment_id>/", experiments.ExperimentDetailApi.as_view(), name="experiment-detail"),
     path("experiments/<id:experiment_id>/stop/", experiments.ExperimentStopApi.as_view(), name="experiment-stop"),
+    path("quality/", quality.QualityReportApi.as_view(), name="quality"),
     path("recompute/interest/", recompute.InterestRecomputeListApi.as_view(), name="recompute-interest-list"),
     path("recompute/interest/<id:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
     path("recompute/influence/", recompute.InfluenceRecomputeListApi.as_view(), name="recompute-influence-list"),

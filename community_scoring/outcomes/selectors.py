@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 
 from community_scoring.models import Member
 from community_scoring.outcomes.models import Outcome
@@ -69,3 +69,34 @@ def population_at(*, at: datetime, active_since: datetime | None = None, types: 
     ids = list(members.values_list("pk", flat=True))
     converted = first_conversions(types=types, member_ids=ids, until=converted_by or at)
     return [m for m in ids if m not in converted]
+
+
+def outcome_times(*, types: Sequence[str], members: Iterable[int] | QuerySet | None = None,
+                  start: datetime | None = None, end: datetime | None = None) -> dict[int, list[datetime]]:
+    """When each member had an outcome of ``types`` (names as conversion_types_parse reads them), oldest first,
+    with start <= occurred_at <= end where given. ``members``: ids, or a queryset of member ids (a subquery)."""
+    outcomes = Outcome.objects.filter(_conversion_q(conversion_types_parse(types)))
+    if members is not None:
+        outcomes = outcomes.filter(member_id__in=members if isinstance(members, QuerySet) else list(members))
+    if start is not None:
+        outcomes = outcomes.filter(occurred_at__gte=start)
+    if end is not None:
+        outcomes = outcomes.filter(occurred_at__lte=end)
+    times: dict[int, list[datetime]] = {}
+    for member_id, occurred_at in outcomes.order_by("occurred_at", "id").values_list("member_id", "occurred_at"):
+        times.setdefault(member_id, []).append(occurred_at)
+    return times
+
+
+def outcome_counts(*, members: Iterable[int] | QuerySet | None = None, start: datetime | None = None,
+                   end: datetime | None = None) -> dict[str, int]:
+    """Outcomes per type (every type, 0 when none) with start <= occurred_at <= end where given."""
+    outcomes = Outcome.objects.all()
+    if members is not None:
+        outcomes = outcomes.filter(member_id__in=members if isinstance(members, QuerySet) else list(members))
+    if start is not None:
+        outcomes = outcomes.filter(occurred_at__gte=start)
+    if end is not None:
+        outcomes = outcomes.filter(occurred_at__lte=end)
+    counts = dict(outcomes.values("type").annotate(n=Count("id")).order_by().values_list("type", "n"))
+    return {t: counts.get(t, 0) for t in Outcome.Type.values}

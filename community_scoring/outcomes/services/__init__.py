@@ -1,1 +1,2 @@
-"""Writes and computations of the outcomes app: calibration of weights, offline config replays."""
+"""Services of the outcomes app: recording outcomes, and the reports and learning built on them (quality report,
+calibration of weights, offline config replays)."""
