@@ -5,9 +5,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
 
 from community_scoring.models import Member
+from community_scoring.scoring.ruleset import INACTIVITY
 from community_scoring.outcomes.models import Outcome
 from community_scoring.store.base import counted_actions
 
@@ -56,17 +57,30 @@ def conversion_labels(*, member_ids: Sequence[int], start: datetime, end: dateti
     return {m: m in positive for m in member_ids}
 
 
+def outcome_persons(*, persona: str | None = None, source: str | None = None) -> QuerySet[Member]:
+    """The members predictions are about: persons (not an identity merged into another), not excluded (staff), of
+    the persona (ignoring case) and who came through the source (the person or one of their identities is from it)."""
+    persons = Member.objects.filter(merged_into__isnull=True, is_excluded=False)
+    if persona:
+        persons = persons.filter(persona__iexact=persona)
+    if source:
+        persons = persons.filter(
+            Q(source=source) | Exists(Member.objects.filter(merged_into=OuterRef("pk"), source=source)))
+    return persons
+
+
 def population_at(*, at: datetime, active_since: datetime | None = None, types: Sequence[str] | None = None,
-                  converted_by: datetime | None = None) -> list[int]:
-    """The members a prediction at ``at`` is about (ascending ids): persons (not merged into another member, not
-    excluded) with an action at or before ``at`` (and after ``active_since`` when given), leaving out those whose
-    first conversion (``types``) is at or before ``converted_by`` (default ``at``): they have converted already."""
-    actions = counted_actions().filter(occurred_at__lte=at)
+                  converted_by: datetime | None = None, persona: str | None = None,
+                  source: str | None = None) -> list[int]:
+    """The members a prediction at ``at`` is about (ascending ids), for the quality report, calibration and
+    replays alike: outcome_persons with an action of their own that counts (not a flagged one, not the system's
+    inactivity entry) at or before ``at`` (and after ``active_since`` when given), leaving out those whose first
+    conversion (``types``) is at or before ``converted_by`` (default ``at``): they have converted already."""
+    actions = counted_actions().filter(member=OuterRef("pk"), occurred_at__lte=at).exclude(action_type_id=INACTIVITY)
     if active_since is not None:
         actions = actions.filter(occurred_at__gt=active_since)
-    members = Member.objects.filter(merged_into__isnull=True, is_excluded=False,
-                                    pk__in=actions.values("member_id")).order_by("pk")
-    ids = list(members.values_list("pk", flat=True))
+    ids = list(outcome_persons(persona=persona, source=source).filter(Exists(actions)).order_by("pk")
+               .values_list("pk", flat=True))
     converted = first_conversions(types=types, member_ids=ids, until=converted_by or at)
     return [m for m in ids if m not in converted]
 

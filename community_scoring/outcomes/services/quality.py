@@ -12,17 +12,18 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from community_scoring.models import Action, Member, StageTransition
+from community_scoring.models import Member, StageTransition
 from community_scoring.outcomes import metrics
 from community_scoring.outcomes.models import Outcome
 from community_scoring.outcomes.selectors import (
-    conversion_labels, conversion_types_parse, first_conversions, outcome_counts, outcome_times,
+    conversion_labels, conversion_types_parse, outcome_counts, outcome_persons, outcome_times,
+    population_at,
 )
-from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
+from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.scoring.stages import stage_reaches
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.recompute import interest_values_at
@@ -32,26 +33,12 @@ SALES_QUALIFIED = (Outcome.Type.SQL.value, Outcome.Type.SALES_ACCEPTED.value)
 _PERIOD = re.compile(r"^\s*([0-9]{1,5})\s*([dw])\s*$", re.IGNORECASE)
 
 
-def quality_persons(*, persona: str | None = None, source: str | None = None) -> QuerySet[Member]:
-    """The members the report may count: persons (not an identity merged into another), not excluded (staff), of
-    the persona (ignoring case) and who came through the source (the person or one of their identities is from it)."""
-    persons = Member.objects.filter(merged_into__isnull=True, is_excluded=False)
-    if persona:
-        persons = persons.filter(persona__iexact=persona)
-    if source:
-        persons = persons.filter(
-            Q(source=source) | Exists(Member.objects.filter(merged_into=OuterRef("pk"), source=source)))
-    return persons
-
-
 def quality_population(*, at: datetime, persona: str | None = None, source: str | None = None,
                        conversion_types: Sequence[str] | None = None) -> list[int]:
-    """Ids of the members scored at ``at``: quality_persons with an action of their own at or before ``at``
-    (the system's inactivity entries do not count), less those with a conversion at or before ``at``."""
-    acted = Action.objects.filter(member=OuterRef("pk"), occurred_at__lte=at).exclude(action_type_id=INACTIVITY)
-    ids = quality_persons(persona=persona, source=source).filter(Exists(acted)).order_by("pk")
-    converted = first_conversions(types=conversion_types, until=at)
-    return [m for m in ids.values_list("pk", flat=True) if m not in converted]
+    """Ids of the members scored at ``at``: outcome_persons with an action of their own at or before ``at`` (not
+    flagged, not the system's inactivity entries), less those with a conversion at or before ``at``
+    (selectors.population_at)."""
+    return population_at(at=at, persona=persona, source=source, types=conversion_types)
 
 
 def _band(members: int, converted: int) -> dict[str, Any]:
@@ -89,8 +76,8 @@ def quality_report(*, period_days: int, within_days: int, persona: str | None = 
       moment and at or before end, the median of the days between the entry and the first such conversion
       (``mql_conversions`` counts them).
     - ``sales_acceptance_rate``: per outcome, sales_accepted / (sales_accepted + sales_rejected) over the
-      quality_persons' outcomes in [start, end] (a lead decided twice counts twice).
-    - ``outcomes_recorded``: the quality_persons' outcomes of any type up to end (0: nothing to judge by yet).
+      outcome_persons' outcomes in [start, end] (a lead decided twice counts twice).
+    - ``outcomes_recorded``: the outcome_persons' outcomes of any type up to end (0: nothing to judge by yet).
 
     A figure without data (no population, no positives or no negatives, no MQLs) is None.
     """
@@ -102,7 +89,7 @@ def quality_report(*, period_days: int, within_days: int, persona: str | None = 
     stages = sorted(config.stages, key=lambda s: s.position)
     mql_stage = settings.OUTCOME_MQL_STAGE
     capacity = float(settings.OUTCOME_SALES_CAPACITY_PER_WEEK if capacity_per_week is None else capacity_per_week)
-    persons = quality_persons(persona=persona, source=source)
+    persons = outcome_persons(persona=persona, source=source)
 
     population = quality_population(at=at, persona=persona, source=source, conversion_types=types)
     values = interest_values_at(member_ids=population, at=at, config=config)
