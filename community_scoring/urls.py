@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community_scoring.pages import views
+from community_scoring.pages import outcomes, views
 
 app_name = "community_scoring"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("leaderboards/<str:kind>/csv/", views.leaderboard_csv, name="leaderboard_csv"),
     path("members/<int:member_id>/", views.member, name="member"),
     path("settings/scoring/", include("community_scoring.pages.settings_urls")),
+    path("settings/outcomes/upload/", outcomes.outcomes_upload, name="settings-outcomes-upload"),
 ]

@@ -52,3 +52,13 @@ def conversion_labels(*, member_ids: Sequence[int], start: datetime, end: dateti
                                       occurred_at__gt=start, occurred_at__lte=end)
     positive = set(outcomes.values_list("member_id", flat=True).distinct())
     return {m: m in positive for m in member_ids}
+
+
+MEMBER_OUTCOMES_SHOWN = 100
+
+
+def member_outcomes(*, member_id: int, limit: int = MEMBER_OUTCOMES_SHOWN) -> list[Outcome]:
+    """The member's newest outcomes (type, occurred_at, reason, value, amount, source), for the audience view."""
+    return list(Outcome.objects.filter(member_id=member_id).order_by("-occurred_at", "-id")
+                .only("id", "source", "outcome_id", "type", "occurred_at", "reason", "value", "amount",
+                      "member_id", "identity_id")[:limit])
