@@ -266,9 +266,14 @@ def outcomes_record(*, outcomes: list[OutcomeIn], recorded_by: str = "",
     return results
 
 
+def _stored(*, source: str, outcome_id: str) -> Outcome | None:
+    """The outcome already stored under this key: a cheap answer for repeats (the constraint is the guarantee)."""
+    return Outcome.objects.filter(source=source, outcome_id=outcome_id).first()
+
+
 def _record(checked: _Checked, *, recorded_by: str, now: datetime) -> OutcomeResult:
     key = {"source": checked.source, "outcome_id": checked.outcome_id}
-    existing = Outcome.objects.filter(**key).first()
+    existing = _stored(**key)
     if existing is not None:
         return OutcomeResult(checked.outcome_id, DUPLICATE, outcome=existing)
     resolved, errors = _member_resolve(checked.source, checked.member)
