@@ -20,7 +20,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 
@@ -205,40 +205,82 @@ def _person_of(rows: list[tuple[int, int | None, bool]], *, prefer_verified: boo
     return people, identity
 
 
-def _member_resolve(source: str, member: OutcomeMemberIn) -> tuple[tuple[int, int | None] | None, dict]:
-    """(person id, identity id to record or None), or the error naming the key at fault."""
-    if member.member_id is not None:
-        row = Member.objects.filter(pk=member.member_id).values_list("pk", "merged_into_id").first()
-        if row is None:
-            return None, {"member": [f"no member with id {member.member_id}"]}
-        return (row[1] or row[0], row[0] if row[1] else None), {}
-    tried = []
-    fields = ("pk", "merged_into_id", "email_verified")
-    for name in ("external_id", "crm_id", "email"):
-        key = getattr(member, name)
-        if not key:
-            continue
-        if name == "external_id":
-            rows = list(Member.objects.filter(source=source, external_id=key).values_list(*fields))
-            tried.append(f"external_id {key!r} in source {source!r}")
-        elif name == "crm_id":
-            rows = list(Member.objects.filter(crm_id=key).values_list(*fields)[:101])
-            tried.append(f"crm_id {key!r}")
-        else:
-            rows = list(Member.objects.annotate(email_upper=Upper("email")).filter(email_upper=key.upper())
-                        .values_list(*fields)[:101])
-            tried.append("that email")
-        people, identity = _person_of(rows, prefer_verified=name == "email")
-        if len(people) == 1:
-            return (next(iter(people)), identity), {}
-        if len(people) > 1:
-            return None, {f"member.{name}": ["matches several members; send external_id or crm_id"]}
-    return None, {"member": [f"no member with {' or '.join(tried)}"]}
+@dataclass
+class _Identities:
+    """The identity rows (pk, merged_into, email_verified) the outcomes' member keys name, read in a few queries."""
+
+    by_external_id: dict[tuple[str, str], list] = field(default_factory=dict)
+    by_crm_id: dict[str, list] = field(default_factory=dict)
+    by_email: dict[str, list] = field(default_factory=dict)
+    by_pk: dict[int, list] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, checked: list[_Checked]) -> _Identities:
+        found = cls()
+        fields = ("pk", "merged_into_id", "email_verified")
+        external = {(c.source, c.member.external_id) for c in checked if c.member.external_id}
+        if external:
+            rows = Member.objects.filter(external_id__in={e for _, e in external},
+                                         source__in={s for s, _ in external})
+            for *row, source, external_id in rows.values_list(*fields, "source", "external_id"):
+                found.by_external_id.setdefault((source, external_id), []).append(tuple(row))
+        crm_ids = {c.member.crm_id for c in checked if c.member.crm_id}
+        if crm_ids:
+            for *row, crm_id in Member.objects.filter(crm_id__in=crm_ids).values_list(*fields, "crm_id"):
+                found.by_crm_id.setdefault(crm_id, []).append(tuple(row))
+        emails = {c.member.email.upper() for c in checked if c.member.email}
+        if emails:
+            rows = Member.objects.annotate(email_upper=Upper("email")).filter(email_upper__in=emails)
+            for *row, email in rows.values_list(*fields, "email_upper"):
+                found.by_email.setdefault(email, []).append(tuple(row))
+        pks = {c.member.member_id for c in checked if c.member.member_id is not None}
+        if pks:
+            for row in Member.objects.filter(pk__in=pks).values_list(*fields):
+                found.by_pk[row[0]] = [row]
+        return found
+
+    def resolve(self, source: str, member: OutcomeMemberIn) -> tuple[tuple[int, int | None] | None, dict]:
+        """(person id, identity id to record or None), or the error naming the key at fault (see the module
+        docstring for the order of the keys)."""
+        if member.member_id is not None:
+            rows = self.by_pk.get(member.member_id)
+            if not rows:
+                return None, {"member": [f"no member with id {member.member_id}"]}
+            pk, merged, _ = rows[0]
+            return (merged or pk, pk if merged else None), {}
+        tried = []
+        for name in ("external_id", "crm_id", "email"):
+            key = getattr(member, name)
+            if not key:
+                continue
+            if name == "external_id":
+                rows = self.by_external_id.get((source, key), [])
+                tried.append(f"external_id {key!r} in source {source!r}")
+            elif name == "crm_id":
+                rows = self.by_crm_id.get(key, [])
+                tried.append(f"crm_id {key!r}")
+            else:
+                rows = self.by_email.get(key.upper(), [])
+                tried.append("that email")
+            people, identity = _person_of(rows, prefer_verified=name == "email")
+            if len(people) == 1:
+                return (next(iter(people)), identity), {}
+            if len(people) > 1:
+                return None, {f"member.{name}": ["matches several members; send external_id or crm_id"]}
+        return None, {"member": [f"no member with {' or '.join(tried)}"]}
 
 
 def _result_id(outcome: OutcomeIn) -> str | None:
     text = _id_text(outcome.outcome_id)
     return text[:_LIMITS["outcome_id"]] if text else None
+
+
+def _stored(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Outcome]:
+    """The outcomes already stored under these keys: a cheap answer for repeats (the constraint is the guarantee)."""
+    if not keys:
+        return {}
+    rows = Outcome.objects.filter(source__in={s for s, _ in keys}, outcome_id__in={o for _, o in keys})
+    return {(o.source, o.outcome_id): o for o in rows if (o.source, o.outcome_id) in keys}
 
 
 def outcome_check(*, outcome: OutcomeIn, now: datetime | None = None) -> dict[str, list[str]]:
@@ -247,49 +289,84 @@ def outcome_check(*, outcome: OutcomeIn, now: datetime | None = None) -> dict[st
     checked, errors = _checked(outcome, now or timezone.now())
     if checked is None:
         return errors
-    if Outcome.objects.filter(source=checked.source, outcome_id=checked.outcome_id).exists():
+    if _stored({(checked.source, checked.outcome_id)}):
         return {}
-    return _member_resolve(checked.source, checked.member)[1]
+    return _Identities.load([checked]).resolve(checked.source, checked.member)[1]
 
 
 def outcomes_record(*, outcomes: list[OutcomeIn], recorded_by: str = "",
                     now: datetime | None = None) -> list[OutcomeResult]:
-    """Record outcomes, each on its own (one transaction each); one result per outcome, in input order."""
+    """Record outcomes; one result per outcome, in input order. A bad outcome is rejected alone; the new ones
+    are stored, and the sales stages they move re-derived, in one transaction (as if applied one by one in
+    input order: each move is in the stage history)."""
     now = now or timezone.now()
-    results = []
-    for outcome in outcomes:
-        checked, errors = _checked(outcome, now)
-        if checked is None:
-            results.append(OutcomeResult(_result_id(outcome), REJECTED, errors))
+    results: list[OutcomeResult | None] = [None] * len(outcomes)
+    checked: dict[int, _Checked] = {}
+    for i, outcome in enumerate(outcomes):
+        item, errors = _checked(outcome, now)
+        if item is None:
+            results[i] = OutcomeResult(_result_id(outcome), REJECTED, errors)
+        else:
+            checked[i] = item
+    stored = _stored({(c.source, c.outcome_id) for c in checked.values()})
+    identities = _Identities.load([c for c in checked.values() if (c.source, c.outcome_id) not in stored])
+    new: dict[tuple[str, str], Outcome] = {}  # first occurrence of each key in this batch, to insert
+    firsts: dict[int, tuple[str, str]] = {}
+    for i, item in checked.items():
+        key = (item.source, item.outcome_id)
+        if key in stored or key in new:
+            results[i] = OutcomeResult(item.outcome_id, DUPLICATE)
             continue
-        results.append(_record(checked, recorded_by=recorded_by[:150], now=now))
+        resolved, errors = identities.resolve(item.source, item.member)
+        if resolved is None:
+            results[i] = OutcomeResult(item.outcome_id, REJECTED, errors)
+            continue
+        new[key] = Outcome(
+            source=item.source, outcome_id=item.outcome_id, type=item.type, occurred_at=item.occurred_at,
+            member_id=resolved[0], identity_id=resolved[1], reason=item.reason, value=item.value,
+            amount=item.amount, recorded_by=recorded_by[:150])
+        firsts[i] = key
+    with transaction.atomic():
+        created = _insert(new)
+        moving = [new[firsts[i]] for i in sorted(firsts) if firsts[i] in created and new[firsts[i]].type in SALES_TYPES]
+        if moving:
+            sales_stages_refresh(member_ids={o.member_id for o in moving}, arrivals=moving, now=now)
+    stored.update(created)
+    stored.update(_stored(set(new) - set(created)))  # stored meanwhile by another request: duplicates
+    for i, item in checked.items():
+        key = (item.source, item.outcome_id)
+        if results[i] is None:
+            results[i] = OutcomeResult(item.outcome_id, CREATED if key in created else DUPLICATE, outcome=stored[key])
+        elif results[i].status == DUPLICATE:
+            results[i].outcome = stored.get(key)
     return results
 
 
-def _stored(*, source: str, outcome_id: str) -> Outcome | None:
-    """The outcome already stored under this key: a cheap answer for repeats (the constraint is the guarantee)."""
-    return Outcome.objects.filter(source=source, outcome_id=outcome_id).first()
-
-
-def _record(checked: _Checked, *, recorded_by: str, now: datetime) -> OutcomeResult:
-    key = {"source": checked.source, "outcome_id": checked.outcome_id}
-    existing = _stored(**key)
-    if existing is not None:
-        return OutcomeResult(checked.outcome_id, DUPLICATE, outcome=existing)
-    resolved, errors = _member_resolve(checked.source, checked.member)
-    if resolved is None:
-        return OutcomeResult(checked.outcome_id, REJECTED, errors)
-    person, identity = resolved
-    with transaction.atomic():
-        # Two requests with the same outcome: the unique constraint lets one insert; get_or_create gives the
-        # other the stored row (a duplicate).
-        stored, created = Outcome.objects.get_or_create(**key, defaults={
-            "type": checked.type, "occurred_at": checked.occurred_at, "member_id": person, "identity_id": identity,
-            "reason": checked.reason, "value": checked.value, "amount": checked.amount, "recorded_by": recorded_by,
-        })
-        if created and checked.type in SALES_TYPES:
-            sales_stages_refresh(member_ids=[person], now=now)
-    return OutcomeResult(checked.outcome_id, CREATED if created else DUPLICATE, outcome=stored)
+def _insert(new: dict[tuple[str, str], Outcome]) -> dict[tuple[str, str], Outcome]:
+    """Insert the outcomes (in key order, so concurrent batches wait on each other one way); returns those this
+    call stored. One statement; when another request stored some of them meanwhile (the unique constraint
+    refuses it), each on its own, the ones already there left out."""
+    ordered = [new[key] for key in sorted(new)]
+    if not ordered:
+        return {}
+    try:
+        with transaction.atomic():
+            Outcome.objects.bulk_create(ordered)
+        if all(o.pk is not None for o in ordered):
+            return dict(new)
+        return _stored(set(new))  # a database that does not return the ids of bulk inserts
+    except IntegrityError:
+        pass
+    created = {}
+    for key, outcome in zip(sorted(new), ordered):
+        outcome.pk = None
+        try:
+            with transaction.atomic():
+                outcome.save(force_insert=True)
+        except IntegrityError:
+            continue
+        created[key] = outcome
+    return created
 
 
 def outcomes_delete(*, outcome_ids: list[int]) -> int:

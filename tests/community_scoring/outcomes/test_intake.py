@@ -58,7 +58,13 @@ def test_an_outcome_stored_between_the_check_and_the_insert_is_a_duplicate(monke
     """The race two requests run: both see nothing stored; the unique constraint lets one in."""
     member = MemberFactory(source="crm", external_id="c-1")
     outcomes_record(outcomes=[outcome("o-1", "sql", external_id="c-1")])
-    monkeypatch.setattr(intake, "_stored", lambda **key: None)
+    real, calls = intake._stored, []
+
+    def first_sees_nothing(keys):
+        calls.append(keys)
+        return {} if len(calls) == 1 else real(keys)
+
+    monkeypatch.setattr(intake, "_stored", first_sees_nothing)
     (result,) = outcomes_record(outcomes=[outcome("o-1", "won", external_id="c-1")])
     assert result.status == "duplicate" and result.outcome.type == "sql"
     assert Outcome.objects.count() == 1

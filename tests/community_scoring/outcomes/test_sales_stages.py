@@ -182,3 +182,15 @@ def test_decay_drops_the_score_stage_but_not_the_sales_stage(config):
     interest_snapshot_take(now=T0 + timedelta(days=59 + 365))
     assert sales(ada) == ("visitor", "SQL", "sql", "")
     assert moves(ada) == [("engaged", "SQL", "sql", ""), ("engaged", "visitor", "decay", "")]
+
+
+def test_a_batch_records_each_move_as_if_its_outcomes_came_one_by_one(config):
+    ada = engaged_member(external_id="ada")
+    outcomes_record(outcomes=[outcome(f"o-{i}", kind, at=T + days(i), reason=why, external_id="ada", source="forum")
+                              for i, (kind, why) in enumerate([("sql", ""), ("opportunity", "demo"), ("won", "")])])
+    assert moves(ada) == [("engaged", "SQL", "sql", ""), ("SQL", "opportunity", "opportunity", "demo"),
+                          ("opportunity", "customer", "won", "")]
+    # A late sales_accepted (before everything) and an ignored conversion: no move.
+    outcomes_record(outcomes=[outcome("o-late", "sales_accepted", at=T - days(5), external_id="ada", source="forum"),
+                              outcome("o-conv", "converted", value="upgrade", external_id="ada", source="forum")])
+    assert len(moves(ada)) == 3 and sales(ada)[1] == "customer"
