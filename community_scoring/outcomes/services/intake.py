@@ -328,7 +328,8 @@ def outcomes_record(*, outcomes: list[OutcomeIn], recorded_by: str = "",
         firsts[i] = key
     with transaction.atomic():
         created = _insert(new)
-        moving = [new[firsts[i]] for i in sorted(firsts) if firsts[i] in created and new[firsts[i]].type in SALES_TYPES]
+        arrived = [new[firsts[i]] for i in sorted(firsts) if firsts[i] in created]
+        moving = [o for o in arrived if o.type in SALES_TYPES]
         if moving:
             sales_stages_refresh(member_ids={o.member_id for o in moving}, arrivals=moving, now=now)
     stored.update(created)

@@ -30,8 +30,7 @@ def outcome(outcome_id, type_="sql", *, at=T, source="crm", reason="", value="",
     """An outcome naming its member by the keyword keys (external_id, email, crm_id; member_id for the admin)."""
     if not member:
         raise TypeError("name the member")
-    return OutcomeIn(source=source, outcome_id=outcome_id, type=type_,
-                     occurred_at=at if isinstance(at, (str, type(None))) else at, reason=reason, value=value,
+    return OutcomeIn(source=source, outcome_id=outcome_id, type=type_, occurred_at=at, reason=reason, value=value,
                      member=OutcomeMemberIn(**member))
 
 

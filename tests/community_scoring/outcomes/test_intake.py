@@ -2,7 +2,6 @@
 source, crm_id and email across sources, merged identities to their person), stored once per (source, id) even
 when sent twice at once; outcomes follow the person through merges and unmerges."""
 import threading
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest

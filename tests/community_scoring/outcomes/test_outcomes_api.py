@@ -141,8 +141,8 @@ def test_the_schema_describes_the_endpoint(token_client):
         return prop["enum"] if ref is None else components[ref.rsplit("/", 1)[1]]["enum"]
 
     assert enum(components["OutcomeResult"]["properties"]["status"]) == ["created", "duplicate", "rejected"]
-    assert set(enum(outcome["properties"]["type"])) == {"sales_accepted", "sales_rejected", "sql", "opportunity", "won", "lost", "churned",
-                         "converted"}
+    assert set(enum(outcome["properties"]["type"])) == {
+        "sales_accepted", "sales_rejected", "sql", "opportunity", "won", "lost", "churned", "converted"}
 
 
 # ---- reading them back ------------------------------------------------------------------------------------------
