@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from community_scoring.pages import experiments, quality, views
+from community_scoring.pages import experiments, outcomes, quality, views
 
 app_name = "community_scoring"
 urlpatterns = [
@@ -15,4 +15,5 @@ urlpatterns = [
     path("settings/experiments/<int:experiment_id>/stop/", experiments.experiment_stop_page,
          name="settings-experiment-stop"),
     path("settings/", include("community_scoring.pages.calibration_urls")),
+    path("settings/outcomes/upload/", outcomes.outcomes_upload, name="settings-outcomes-upload"),
 ]

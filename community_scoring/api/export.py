@@ -35,6 +35,7 @@ EXPORT_FIELDS: list[tuple[str, str]] = [
     ("followers", f"{RELATION}__in_degree"),
     ("reach", f"{RELATION}__reach"),
     ("sentiment", f"{RELATION}__sentiment"),
+    ("sales_stage", "interest__sales_stage"),  # last: the columns before it keep their places
 ]
 EXPORT_COLUMNS = [column for column, _ in EXPORT_FIELDS]
 
@@ -44,7 +45,8 @@ class _Line:
         return value
 
 
-TEXT_COLUMNS = {"source", "external_id", "display_name", "email", "crm_id", "persona", "stage", "primary_topic"}
+TEXT_COLUMNS = {"source", "external_id", "display_name", "email", "crm_id", "persona", "stage", "primary_topic",
+                "sales_stage"}
 DATETIME_COLUMNS = {"joined_at", "last_activity_at"}
 
 

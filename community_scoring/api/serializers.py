@@ -30,7 +30,8 @@ def interest_row(score) -> dict | None:
         return None
     return {
         "score": score.score, "engagement": score.engagement, "fit": score.fit, "stage": score.stage,
-        "primary_topic": score.primary_topic, "last_activity_at": iso(score.last_activity_at),
+        "sales_stage": score.sales_stage, "primary_topic": score.primary_topic,
+        "last_activity_at": iso(score.last_activity_at),
     }
 
 
@@ -69,7 +70,11 @@ class InterestSummarySerializer(serializers.Serializer):
     score = serializers.FloatField()
     engagement = serializers.FloatField()
     fit = serializers.FloatField()
-    stage = serializers.CharField()
+    stage = serializers.CharField(help_text="The score-driven stage (engagement and fit against the thresholds).")
+    sales_stage = serializers.CharField(help_text=(
+        "The sales-driven stage beside it, from outcomes: SQL, opportunity or customer; empty when sales put the "
+        "member nowhere (or rejected, lost or churned them: the score-driven stage applies). Decay and scoring "
+        "never change it."))
     primary_topic = serializers.CharField()
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
@@ -314,6 +319,11 @@ class FitRuleMatchSerializer(serializers.Serializer):
 
 
 class AudienceInterestSerializer(InterestSummarySerializer):
+    sales_stage_outcome = serializers.CharField(
+        help_text="The outcome type that last set or cleared the sales stage (empty: none yet).")
+    sales_stage_reason = serializers.CharField(
+        help_text="The reason sales gave with it; kept when a rejection or loss cleared the sales stage.")
+    sales_stage_at = serializers.DateTimeField(allow_null=True, help_text="When that outcome occurred.")
     breakdown = BreakdownRowSerializer(many=True)
     fit_breakdown = FitRuleMatchSerializer(many=True, help_text="The fit rules the member meets; points sum to fit.")
     topics = TopicSerializer(many=True)
@@ -446,7 +456,22 @@ class StageTransitionSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     engagement = serializers.FloatField()
     fit = serializers.FloatField()
+    reason = serializers.CharField(help_text="action, recompute, decay, config, merge...; for a sales stage move "
+                                             "the outcome type (sql, opportunity, won, sales_rejected, lost...).")
+    detail = serializers.CharField(help_text="A sales stage move: the reason sales gave; else empty.")
+
+
+class OutcomeRowSerializer(serializers.Serializer):
+    """One outcome recorded for the member (POST /api/v1/outcomes/)."""
+
+    source = serializers.CharField()
+    outcome_id = serializers.CharField()
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
     reason = serializers.CharField()
+    value = serializers.CharField(help_text="A custom conversion's name or an amount, as sent.")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, coerce_to_string=True,
+                                      help_text="`value` when it is a number.")
 
 
 class ScorePointSerializer(serializers.Serializer):
@@ -489,12 +514,13 @@ class AudienceSerializer(serializers.Serializer):
     interest = AudienceInterestSerializer(allow_null=True)
     influence = AudienceInfluenceSerializer(allow_null=True)
     sentiment = SentimentSerializer()
-    stage_history = StageTransitionSerializer(many=True)
+    stage_history = StageTransitionSerializer(many=True, help_text="Score-driven and sales-driven moves, newest first.")
     score_history = ScoreHistorySerializer()
     experiment = MemberExperimentSerializer(
         allow_null=True, help_text="The running live experiment the member takes part in, and the variant "
                                    "(A: the current configuration, B: the experiment's) that scores them.")
     exclusions = ExclusionSerializer(many=True, help_text="Gaming flags naming the member, newest first.")
+    outcomes = OutcomeRowSerializer(many=True, help_text="The member's newest outcomes (up to 100), newest first.")
 
     def to_representation(self, data):
         # Written out by hand (same shape as the declared fields, which the schema and tests hold it to): the
@@ -504,8 +530,11 @@ class AudienceSerializer(serializers.Serializer):
         if interest is not None:
             interest = {
                 "score": interest["score"], "engagement": interest["engagement"], "fit": interest["fit"],
-                "stage": interest["stage"], "primary_topic": interest["primary_topic"],
-                "last_activity_at": iso(interest["last_activity_at"]),
+                "stage": interest["stage"], "sales_stage": interest["sales_stage"],
+                "sales_stage_outcome": interest["sales_stage_outcome"],
+                "sales_stage_reason": interest["sales_stage_reason"],
+                "sales_stage_at": iso(interest["sales_stage_at"]),
+                "primary_topic": interest["primary_topic"], "last_activity_at": iso(interest["last_activity_at"]),
                 "breakdown": [{key: row[key] for key in _BREAKDOWN_KEYS} for row in interest["breakdown"]],
                 "fit_breakdown": [{key: row[key] for key in _FIT_KEYS} for row in interest["fit_breakdown"]],
                 "topics": [{"topic": t["topic"], "points": t["points"]} for t in interest["topics"]],
@@ -548,7 +577,7 @@ class AudienceSerializer(serializers.Serializer):
             "sentiment": data["sentiment"],
             "stage_history": [
                 {"from_stage": t.from_stage, "to_stage": t.to_stage, "occurred_at": iso(t.occurred_at),
-                 "engagement": t.engagement, "fit": t.fit, "reason": t.reason}
+                 "engagement": t.engagement, "fit": t.fit, "reason": t.reason, "detail": t.detail}
                 for t in data["stage_history"]
             ],
             "experiment": data.get("experiment"),
@@ -563,6 +592,11 @@ class AudienceSerializer(serializers.Serializer):
             },
             "exclusions": [{**{key: e[key] for key in _EXCLUSION_KEYS}, "detected_at": iso(e["detected_at"])}
                            for e in data.get("exclusions", [])],
+            "outcomes": [
+                {"source": o.source, "outcome_id": o.outcome_id, "type": o.type, "occurred_at": iso(o.occurred_at),
+                 "reason": o.reason, "value": o.value, "amount": None if o.amount is None else f"{o.amount:.2f}"}
+                for o in data.get("outcomes", ())
+            ],
         }
 
 

@@ -1,7 +1,9 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path, re_path, register_converter
 
-from community_scoring.api.views import calibration, config, experiments, leaderboards, members, quality, recompute, webhooks
+from community_scoring.api.views import (
+    calibration, config, experiments, leaderboards, members, outcomes, quality, recompute, webhooks,
+)
 from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
@@ -13,6 +15,7 @@ urlpatterns = [
     path("members/<id:member_id>/", members.MemberAudienceApi.as_view(), name="member-detail"),
     path("members/<id:member_id>/merge/", members.MemberMergeApi.as_view(), name="member-merge"),
     path("members/<id:member_id>/unmerge/", members.MemberUnmergeApi.as_view(), name="member-unmerge"),
+    path("outcomes/", outcomes.OutcomeRecordApi.as_view(), name="outcomes-record"),
     path("leaderboards/<board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
     path("config/interest/", config.InterestConfigApi.as_view(), name="config-interest"),
     path("config/interest/preview/", config.InterestConfigPreviewApi.as_view(), name="config-interest-preview"),

@@ -16,6 +16,18 @@ class InterestScore(models.Model):
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
     config_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # Beside the score-driven stage: where sales put the member (scoring.sales_stages). Only outcomes move it
+    # (outcomes.services.sales_stages); scoring, decay and recomputes never write these columns. Database
+    # defaults too, because the stores insert score rows with raw SQL naming only their own columns.
+    sales_stage = models.CharField(max_length=64, blank=True, default="", db_default="",
+                                   help_text="SQL, opportunity or customer, from sales outcomes (empty: none).")
+    sales_stage_outcome = models.CharField(
+        max_length=32, blank=True, default="", db_default="",
+        help_text="The outcome type that last set or cleared the sales stage (sql, sales_rejected, ...).")
+    sales_stage_reason = models.TextField(
+        blank=True, default="", db_default="",
+        help_text="Sales' reason given with that outcome; kept when a rejection or loss clears the sales stage.")
+    sales_stage_at = models.DateTimeField(null=True, blank=True, help_text="When that outcome occurred.")
 
     class Meta:
         # A plain index on stage (not also the LIKE-pattern one db_index adds on PostgreSQL): every batch of
@@ -91,7 +103,11 @@ class StageTransition(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
     engagement = models.FloatField()
     fit = models.FloatField()
-    reason = models.CharField(max_length=32, default="action", help_text="action, recompute, decay, config.")
+    reason = models.CharField(
+        max_length=32, default="action",
+        help_text="action, recompute, decay, config; for a sales stage move the outcome type (sql, won, lost...).")
+    detail = models.TextField(blank=True, default="", db_default="",
+                              help_text="A sales stage move: the reason sales gave (a rejection's, a loss's).")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

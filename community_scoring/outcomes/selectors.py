@@ -114,3 +114,13 @@ def outcome_counts(*, members: Iterable[int] | QuerySet | None = None, start: da
         outcomes = outcomes.filter(occurred_at__lte=end)
     counts = dict(outcomes.values("type").annotate(n=Count("id")).order_by().values_list("type", "n"))
     return {t: counts.get(t, 0) for t in Outcome.Type.values}
+
+
+MEMBER_OUTCOMES_SHOWN = 100
+
+
+def member_outcomes(*, member_id: int, limit: int = MEMBER_OUTCOMES_SHOWN) -> list[Outcome]:
+    """The member's newest outcomes (type, occurred_at, reason, value, amount, source), for the audience view."""
+    return list(Outcome.objects.filter(member_id=member_id).order_by("-occurred_at", "-id")
+                .only("id", "source", "outcome_id", "type", "occurred_at", "reason", "value", "amount",
+                      "member_id", "identity_id")[:limit])

@@ -17,6 +17,7 @@ from community_scoring.auth import request_can_see_pii
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
+from community_scoring.outcomes.selectors import member_outcomes
 from community_scoring.pages import charts
 from community_scoring.pages.access import READER_ROLES, role_required
 from community_scoring.pages.tables import board_columns, display, plain
@@ -234,6 +235,7 @@ def member(request, member_id: int):
         "targets": member_selectors.member_targets(member=person, limit=10),
         "stage_history": list(audience["stage_history"][:20]),
         "exclusions": member_exclusions(member_id=person.pk),  # gaming flags: the engine's selectors know no gaming
+        "outcomes": member_outcomes(member_id=person.pk, limit=20),
     }
     return render(request, "community_scoring/member.html", context)
 

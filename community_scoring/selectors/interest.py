@@ -81,7 +81,8 @@ def interest_topics(
 def interest_current(
     *, member: Member, when: datetime | None = None, config: ScoringConfig | None = None
 ) -> dict[str, Any] | None:
-    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage (as stored).
+    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage and sales stage (as
+    stored).
 
     Uses the member's interest row when it was loaded with the member (select_related("interest")).
     """
@@ -96,6 +97,8 @@ def interest_current(
         moment, ref = to_epoch_days(when or timezone.now()), to_epoch_days(score.ref_time)
         engagement = value_at(score.engagement, ref, max(moment, ref), _half_life(member, config))
     return {"engagement": engagement, "fit": score.fit, "score": engagement + score.fit, "stage": score.stage,
+            "sales_stage": score.sales_stage, "sales_stage_outcome": score.sales_stage_outcome,
+            "sales_stage_reason": score.sales_stage_reason, "sales_stage_at": score.sales_stage_at,
             "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at}
 
 

@@ -25,7 +25,7 @@ BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
 # What a leaderboard row shows of a member (not attributes and the rest): narrower rows, faster pages.
 MEMBER_FIELDS = ("member__id", "member__source", "member__external_id", "member__display_name", "member__persona",
                  "member__email", "member__is_excluded")
-INTEREST_FIELDS = ("score", "engagement", "fit", "stage", "primary_topic", "last_activity_at")
+INTEREST_FIELDS = ("score", "engagement", "fit", "stage", "sales_stage", "primary_topic", "last_activity_at")
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,9 @@ def _text_error(value: Any, limit: int | None) -> str | None:
     return None
 
 
+text_error = _text_error  # the same check under a public name, for the other intakes (outcomes)
+
+
 def _path_join(path: str, key: Any) -> str:
     key = str(key)
     return (f"{path}.{key}" if path else key)[:200]

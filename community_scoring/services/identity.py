@@ -13,6 +13,9 @@ it carries the person's actions, contents, scores, persona and attributes. The r
 - after a merge or an unmerge the members' interest is recomputed from the log, and their influence with the
   next run (one is requested): no action is counted twice, none is lost.
 
+Apps that keep per-person records of their own (outcomes) move them when told: ``members_merged`` and
+``member_unmerged`` are sent inside the transaction, after the log has moved. The engine never imports them.
+
 A merge holds every interest scorer partition while it moves actions, so no scorer counts an action for the old
 member while the recompute counts it for the new one (services.interest_queue).
 """
@@ -23,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 
 from community_scoring.influence.models import InfluenceScore
 from community_scoring.influence.services import influence_run_request_once
@@ -32,6 +36,12 @@ from community_scoring.models import (
 from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import members_link_task
+
+
+# Sent inside a merge's or an unmerge's transaction, once actions have moved and interest is recomputed:
+# members_merged(into=member id, merged=[member ids merged into it]); member_unmerged(identity=id, member=id left).
+members_merged = Signal()
+member_unmerged = Signal()
 
 
 class IdentityError(ValueError):
@@ -104,6 +114,7 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
         _derived_delete(moving)
         interest_recompute(member_ids=[target], reason="merge")
         influence_run_request_once(trigger="merge")
+        members_merged.send(sender=Member, into=target, merged=moving)
     return Member.objects.get(pk=target)
 
 
@@ -132,6 +143,7 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
              for other in identities_of([person])], ignore_conflicts=True)
         interest_recompute(member_ids=sorted([person, identity]), reason="unmerge")
         influence_run_request_once(trigger="merge")
+        member_unmerged.send(sender=Member, identity=identity, member=person)
     return Member.objects.get(pk=identity)
 
 

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.experiment_serializers import (
-    ExperimentDetailSerializer, ExperimentListSerializer, ExperimentSerializer, ExperimentStartSerializer,
+    ExperimentDetailSerializer, ExperimentListSerializer, ExperimentStartSerializer,
     ExperimentStopSerializer,
 )
 from community_scoring.api.views.common import errors, path_id

@@ -19,6 +19,7 @@ from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_l
 from community_scoring.auth import CanExport, CanReadMembers, IsAdminRole, request_can_see_pii
 from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
+from community_scoring.outcomes.selectors import member_outcomes
 from community_scoring.services.identity import IdentityError, member_unmerge, members_merge
 from community_scoring.selectors.members import (
     MemberFilter, member_audience, member_get, member_keyset_segments, member_list, member_lookup, member_ordering,
@@ -71,7 +72,7 @@ class MemberListApi(generics.GenericAPIView):
 def _audience_response(request, member: Member) -> Response:
     period = request.query_params.get("period") or "30d"
     can_see_pii = request_can_see_pii(request)
-    data = member_audience(member=member, period=period)
+    data = {**member_audience(member=member, period=period), "outcomes": member_outcomes(member_id=member.pk)}
     # The engine's selectors know no gaming package (it depends on the engine): its part is added here.
     data["exclusions"] = member_exclusions(member_id=member.pk)
     return Response(AudienceSerializer(data, context={"can_see_pii": can_see_pii}).data)

@@ -21,7 +21,7 @@ def test_default_order_is_by_id_with_scores(admin, community):
     alice = next(r for r in body["results"] if r["id"] == community.alice.pk)
     assert alice["email"] == "alice@acme.test"
     assert alice["interest"] == {
-        "score": 80.0, "engagement": 60.0, "fit": 20.0, "stage": "MQL", "primary_topic": "api",
+        "score": 80.0, "engagement": 60.0, "fit": 20.0, "stage": "MQL", "sales_stage": "", "primary_topic": "api",
         "last_activity_at": alice["interest"]["last_activity_at"],
     }
     assert alice["influence"]["score"] == 90.0 and alice["influence"]["rank"] == 1

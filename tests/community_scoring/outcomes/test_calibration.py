@@ -1,7 +1,6 @@
 """Calibration against a community whose conversions follow known hidden weights (ground_truth.py)."""
 import time
 
-import numpy as np
 import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score

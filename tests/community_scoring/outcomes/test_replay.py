@@ -1,6 +1,6 @@
 """Offline A/B replay of two MQL thresholds on the ground-truth history, against a direct count from the log."""
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 
 import pytest
 from django.core.exceptions import ValidationError
