@@ -149,7 +149,7 @@ def test_an_interrupted_replay_resumes_where_it_stopped(monkeypatch):
     assert Action.objects.filter(source=SOURCE).count() == len(history.events)
     # The demo's CRM: every outcome it generated, on the member it names, dated as it happened.
     crm = crm_outcomes(history, seed=SEED)
-    assert crm and result.added["outcomes"] == len(crm)
+    assert crm  # the resumed days recorded theirs: every one is stored, once
     assert sorted(Outcome.objects.values_list("outcome_id", "type", "occurred_at", "member__external_id")) == sorted(
         (o.outcome_id, o.type, o.at, history.members[o.member].external_id) for o in crm)
     assert InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).count() == days
