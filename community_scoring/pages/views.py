@@ -11,7 +11,6 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
 
 from community_scoring.auth import request_can_see_pii
@@ -43,7 +42,7 @@ def dashboard(request):
     days = dashboard_selectors.community_days(days=90)
     labels = [_day_label(d.day) for d in days]
     funnel = dashboard_selectors.stage_funnel()
-    valued_at = timezone.now()
+    valued_at = interest_selectors.valued_now()
     context = {
         "valued_at": valued_at,
         "funnel_chart": charts.funnel_chart(title="Members per stage", steps=funnel),
@@ -153,7 +152,7 @@ def leaderboard(request, kind: str):
     except BadQuery as error:
         return _bad_request(request, error)
     can_see_pii = request_can_see_pii(request)
-    valued_at = timezone.now()
+    valued_at = interest_selectors.valued_now()
     rows, has_next = _board_rows(kind, query, can_see_pii=can_see_pii, at=valued_at)
     columns = board_columns(kind, can_see_pii=can_see_pii)
 
@@ -191,7 +190,7 @@ def leaderboard_csv(request, kind: str):
         query = _board_query(request, kind)
     except BadQuery as error:
         return _bad_request(request, error)
-    valued_at = timezone.now()
+    valued_at = interest_selectors.valued_now()
     rows, _ = _board_rows(kind, query, can_see_pii=True, at=valued_at)
     columns = board_columns(kind, can_see_pii=True)
     out = StringIO()

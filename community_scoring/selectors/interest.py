@@ -84,6 +84,12 @@ def interest_topics(
     return topics[:limit] if limit else topics
 
 
+def valued_now() -> datetime:
+    """The instant a read values interest at (its ``valued_at``): now. One function, so a request values every
+    row at one moment, and tests can pin it."""
+    return timezone.now()
+
+
 def interest_row_value(score: InterestScore | None, member: Any, *, at: datetime,
                        config: ScoringConfig | None = None) -> InterestScore | None:
     """Value a loaded InterestScore row at ``at`` in memory (never saved): engagement, score and stage become

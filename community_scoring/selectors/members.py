@@ -325,7 +325,7 @@ def member_audience(*, member: Member, period: str = "30d", at: datetime | None 
 
     `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
     """
-    at = at or timezone.now()
+    at = at or interest_selectors.valued_now()
     since = period_since(period, now=at)
     config = scoring_config_current()
     interest_data = interest_selectors.interest_current(member=member, when=at, config=config)

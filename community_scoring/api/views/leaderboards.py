@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from django.http import Http404
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from community_scoring.api.serializers import LeaderboardPageSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
 from community_scoring.auth import CanReadMembers, request_can_see_pii
 from community_scoring.models import InterestScore
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.leaderboards import (
     BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
 )
@@ -106,7 +106,7 @@ class LeaderboardApi(APIView):
             rows = [
                 _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
             ]
-        valued_at = timezone.now()
+        valued_at = interest_selectors.valued_now()
         rows = board_rows_value(rows, board=board, at=valued_at)
         data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows,
                 "valued_at": valued_at}
