@@ -83,3 +83,30 @@ def test_revaluation_and_rekey_are_scheduled():
     record(member, "answer", day=0.5)
     assert interest_rank_rekey_task.delay().get() == 1
     assert interest_revalue_task.delay().get() == 0  # visitor already; decays towards 0 but stays visitor
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "python"])
+def test_the_scorer_keys_a_row_with_its_score_valued_at_the_moment_it_scores(backend, monkeypatch):
+    from django.db import connection
+    from django.utils import timezone
+
+    from community_scoring import store
+    from community_scoring.scoring.decay import to_epoch_days
+    from community_scoring.store.postgres import PostgresInterestStore
+    from community_scoring.store.python import PythonInterestStore
+
+    if connection.vendor != "postgresql":
+        pytest.skip("compares both backends on PostgreSQL")
+    chosen = PostgresInterestStore() if backend == "postgresql" else PythonInterestStore()
+    monkeypatch.setitem(store.BACKENDS, "postgresql", chosen)
+    member = MemberFactory(attributes={"job_title": "engineer"})  # fit 10
+    before = timezone.now()
+    record(member, "answer", occurred_at=before - timedelta(days=5))  # 8 points, day start up to 6 days ago
+    after = timezone.now()
+    score = InterestScore.objects.get(member=member)
+    day = to_epoch_days(score.ref_time)
+
+    def keyed(at):
+        return 8 * 2 ** (-(to_epoch_days(at) - day) / 10) + 10
+
+    assert (score.score, keyed(before) >= score.rank_key >= keyed(after)) == (18, True)

@@ -23,7 +23,7 @@ from community_scoring.services.events import EventIn, MemberIn
 from community_scoring.services.inactivity import interest_inactivity_apply
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute
-from community_scoring.services.revalue import interest_revalue
+from community_scoring.services.revalue import interest_rank_rekey, interest_revalue
 from community_scoring.store.postgres import PostgresInterestStore
 from community_scoring.store.python import PythonInterestStore
 from tests.community_scoring.services.interest_helpers import T0, rule
@@ -146,3 +146,8 @@ def test_live_scoring_a_recompute_and_a_read_agree_at_one_instant(
         # The stored stage a recompute writes is the one its engagement gives (no hidden instant).
         for engagement, score, stage in stored.values():
             assert stage == config.stage_for(engagement, score - engagement)
+        # The re-key (this backend's) keys every row with the score a read at the same instant shows.
+        interest_rank_rekey(now=when)
+        keys = dict(InterestScore.objects.values_list("member_id", "rank_key"))
+        for member_id, (_, score, _) in read_at(when).items():
+            assert keys[member_id] == pytest.approx(score, rel=1e-9, abs=1e-9), (name, member_id)
