@@ -149,6 +149,8 @@ class MemberSerializer(serializers.Serializer):
 class MemberPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="Link to the next page; null on the last page.")
     results = MemberSerializer(many=True)
+    valued_at = serializers.DateTimeField(
+        help_text="The instant every interest value in `results` (engagement, score, stage) is valued at.")
 
 
 # ---- webhooks --------------------------------------------------------------------------------------------------
@@ -250,12 +252,18 @@ class LeaderboardRowSerializer(serializers.Serializer):
         }
 
 
+VALUED_AT_HELP = ("The instant every interest value here (engagement, score, stage; a board's value) is valued at: "
+                  "engagement decays from each member's last action to this moment. Interest boards are ordered by "
+                  "a key refreshed every few minutes; the values shown are at this instant.")
+
+
 class LeaderboardPageSerializer(serializers.Serializer):
     board = serializers.CharField()
     period = serializers.CharField()
     persona = serializers.CharField(allow_null=True)
     next = serializers.URLField(allow_null=True)
     results = LeaderboardRowSerializer(many=True)
+    valued_at = serializers.DateTimeField(help_text=VALUED_AT_HELP)
 
 
 # ---- audience view ---------------------------------------------------------------------------------------------
@@ -509,6 +517,8 @@ _EXCLUSION_KEYS = ("flag", "kind", "status", "excluding", "reason", "actions_exc
 class AudienceSerializer(serializers.Serializer):
     """Everything known about one member, for a CRM or a profile page."""
 
+    valued_at = serializers.DateTimeField(
+        help_text="The instant the interest (engagement, score, stage, breakdown, topics) is valued at.")
     member = MemberIdentitySerializer()
     identities = IdentitySerializer(many=True)
     interest = AudienceInterestSerializer(allow_null=True)
@@ -560,6 +570,7 @@ class AudienceSerializer(serializers.Serializer):
             }
         history = data["score_history"]
         return {
+            "valued_at": iso(data["valued_at"]),
             "member": {
                 "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
                 "persona": m.persona, "email": member_email(m, self.context),

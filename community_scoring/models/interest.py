@@ -2,16 +2,23 @@ from django.db import models
 
 
 class InterestScore(models.Model):
-    """A member's current interest: engagement (decayed, valued at ref_time) and fit, and the stage they give."""
+    """A member's interest as last written: engagement (decayed, valued at ref_time) and fit, and the stage they
+    gave then. Reads never show these stored values as they are: they value them at one instant
+    (store.base.interest_value_at: engagement decays from ref_time to now, stage follows). ``stage`` is the stage
+    last recorded (by an action, a recompute, or the hourly re-valuation that records crossings by decay alone)."""
 
     member = models.OneToOneField(
         "community_scoring.Member", primary_key=True, on_delete=models.CASCADE, related_name="interest"
     )
-    engagement = models.FloatField(default=0, help_text="Decayed engagement, valued at ref_time.")
+    engagement = models.FloatField(default=0, help_text="Decayed engagement, valued at ref_time (not now).")
     ref_time = models.DateTimeField(null=True, blank=True)
     fit = models.FloatField(default=0)
-    score = models.FloatField(default=0, help_text="engagement + fit at ref_time.")
-    stage = models.CharField(max_length=64, blank=True)
+    score = models.FloatField(default=0, help_text="engagement + fit at ref_time (not now).")
+    stage = models.CharField(max_length=64, blank=True, help_text="The stage last recorded (see StageTransition).")
+    rank_key = models.FloatField(
+        default=0, db_default=0.0,
+        help_text="Leaderboard order: the score valued at the moment it was last keyed (written by the scorer, a "
+                  "recompute, or the periodic re-key every few minutes). Orders rows only; never shown.")
     primary_topic = models.CharField(max_length=128, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
     config_version = models.PositiveIntegerField(default=0)
@@ -32,12 +39,15 @@ class InterestScore(models.Model):
     class Meta:
         # A plain index on stage (not also the LIKE-pattern one db_index adds on PostgreSQL): every batch of
         # actions rewrites these rows, so each index costs ingest throughput. No index on engagement alone:
-        # rankings use (score, member), and the member list orders by engagement with missing rows as 0, which
+        # rankings use (rank_key, member), and the member list orders by engagement with missing rows as 0, which
         # no plain index serves.
-        # (score, member): leaderboards page by keyset on (score, member id), answered from the index alone.
+        # (rank_key, member): leaderboards page by keyset on (rank_key, member id), answered from the index alone.
+        # The stored score is valued at each row's own ref_time, so it orders nobody: rank_key is the score valued
+        # at (nearly) one instant for everyone (no single formula orders members at every instant: fit does not
+        # decay, engagement may be negative and personas have their own half-lives).
         indexes = [
             models.Index(fields=["stage"], name="interest_stage"),
-            models.Index(fields=["score", "member"], name="interest_score_member"),
+            models.Index(fields=["rank_key", "member"], name="interest_rank_member"),
         ]
 
     def __str__(self) -> str:

@@ -144,6 +144,13 @@ def _clamp(x: str, cap: str) -> str:
 
 _EPOCH_DAYS = "(extract(epoch FROM {col})::float8 / 86400.0)"
 
+
+def _rank_key(e: str, ref_time: str, fit: str, hl: str) -> str:
+    """SQL for InterestScore.rank_key: the score valued at %(now)s (store.base.interest_value_at)."""
+    elapsed = (f"greatest({_EPOCH_DAYS.format(col='%(now)s::timestamptz')} - "
+               f"{_EPOCH_DAYS.format(col=ref_time)}, 0.0::float8)")
+    return f"({e} * CASE WHEN {ref_time} IS NULL THEN 1.0::float8 ELSE {_decay(elapsed, hl)} END + {fit})"
+
 _APPLY_TEMPLATE = f"""
 WITH {_CONFIG_CTES},
 fits(m, f) AS (SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_vals)s::float8[])),
@@ -269,12 +276,13 @@ fin AS (
            COALESCE(fits.f, sc.fit) AS fit,
            CASE WHEN sc.o IN (SELECT o FROM tnew) THEN COALESCE(pt.topic, '') ELSE sc.primary_topic END AS pt,
            greatest(sc.last_activity_at, la.at) AS la,
-           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at, sc.v
+           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at, sc.v, sc.hl
     FROM sc LEFT JOIN eref er ON er.o = sc.o LEFT JOIN esum es ON es.o = sc.o LEFT JOIN fits ON fits.m = sc.o
     LEFT JOIN pt ON pt.o = sc.o LEFT JOIN la ON la.o = sc.o LEFT JOIN lt ON lt.o = sc.o),
 staged AS (SELECT fin.*, {{stage}} AS stage FROM fin),
 up AS (
     UPDATE {{score}} s SET engagement = f.e, ref_time = f.ref_time, fit = f.fit, score = f.e + f.fit,
+        rank_key = {_rank_key('f.e', 'f.ref_time', 'f.fit', 'f.hl')},
         stage = f.stage, primary_topic = f.pt, last_activity_at = f.la, config_version = %(version)s::int,
         updated_at = %(now)s::timestamptz
     FROM staged f WHERE s.member_id = f.o AND s.member_id = ANY(%(owners)s::bigint[])),
@@ -286,6 +294,20 @@ FROM staged f JOIN {{member}} m ON m.id = f.o
 WHERE f.stage <> f.old_stage AND m.id = ANY(%(owners)s::bigint[]) ORDER BY f.o
 """
 
+
+# InterestScore.rank_key of a range of members valued at %(now)s, each under their rule set's half-life (as `own`
+# in the apply statement); rows a scorer holds are skipped (it writes their key as it commits).
+_REKEY_SQL = f"""
+WITH {_CONFIG_CTES},
+held AS (SELECT member_id FROM {{score}} WHERE member_id = ANY(%(ids)s::bigint[]) ORDER BY member_id
+         FOR UPDATE SKIP LOCKED),
+own AS (
+    SELECT h.member_id AS m, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
+    FROM held h JOIN {{member}} mm ON mm.id = h.member_id
+    LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')} AND pk.rk <> '')
+UPDATE {{score}} s SET rank_key = {_rank_key('s.engagement', 's.ref_time', 's.fit', 'own.hl')}
+FROM own WHERE s.member_id = own.m
+"""
 
 
 @dataclass(frozen=True)
@@ -735,6 +757,14 @@ class PostgresInterestStore(InterestStore):
         return _events_write(self, accepted, now=now)
 
     # --- scoring ---
+
+    def rank_keys_refresh(self, member_ids: Sequence[int], *, config: ScoringConfig, at: datetime) -> int:
+        ids = sorted(member_ids)
+        if not ids:
+            return 0
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_statement(_REKEY_SQL), {**_plan(config).params, "ids": pg_array(ids), "now": at})
+            return cursor.rowcount
 
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
                        partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
