@@ -126,3 +126,21 @@ def points_scale(coefficients: Sequence[float], current_points: Sequence[float],
     current = float(np.abs(np.asarray(current_points, dtype=float)).sum())
     k = current / total if current > 0 else fallback_max / float(np.abs(w).max())
     return [round(float(v) * k, decimals) + 0.0 for v in w]  # + 0.0: no "-0.0"
+
+
+EVENTS_PER_WEIGHT = 10  # the usual floor for a logistic regression's events per variable (Peduzzi et al., 1996)
+
+
+def calibration_cautions(*, training_converted: int, weights: int, current_auc: float | None,
+                         suggested_auc: float | None) -> list[str]:
+    """Why an admin should not apply a suggestion, in plain words (empty: nothing against it)."""
+    cautions = []
+    if weights and training_converted < EVENTS_PER_WEIGHT * weights:
+        cautions.append(f"Only {training_converted} conversions to learn {weights} weights from (fewer than "
+                        f"{EVENTS_PER_WEIGHT} per weight): the suggestion is likely to fit noise.")
+    if suggested_auc is None or (current_auc is not None and suggested_auc <= current_auc):
+        shown = "n/a" if suggested_auc is None else f"{suggested_auc:.3f}"
+        was = "n/a" if current_auc is None else f"{current_auc:.3f}"
+        cautions.append(f"On the held-out period the suggested weights predict conversion no better than the current "
+                        f"ones (AUC {shown} against {was}): keep the current weights.")
+    return cautions

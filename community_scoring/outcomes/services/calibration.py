@@ -43,7 +43,7 @@ from community_scoring.outcomes.models import CalibrationRun
 from community_scoring.outcomes.selectors import conversion_labels, conversion_types_parse, population_at
 from community_scoring.outcomes.tasks import calibration_run_task
 from community_scoring.outcomes.weights import (
-    CalibrationDataError, Feature, feature_matrix, half_life_score, points_scale, weights_fit,
+    CalibrationDataError, Feature, calibration_cautions, feature_matrix, half_life_score, points_scale, weights_fit,
 )
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig, persona_key
@@ -237,6 +237,8 @@ def calibration_compute(*, end: datetime, within_days: int = 30, period_days: in
         "evaluation": {"at": t_eval.isoformat(), "until": end.isoformat(), "members": len(eval_ids),
                        "converted": int(sum(y_eval))},
         "conversion_types": list(types),
+        "cautions": calibration_cautions(training_converted=int(y.sum()), weights=len(fitted),
+                                         current_auc=current_figures["auc"], suggested_auc=suggested_figures["auc"]),
         "scaling": "sum of |suggested points| = sum of |current points| over the fitted types, rounded to 0.1",
         "config_version": config_version_latest(),
         "suggested_config": suggested_doc,

@@ -46,3 +46,14 @@ def test_too_few_conversions_cannot_be_fitted():
         weights_fit(x, [True] * 3 + [False] * 17)
     with pytest.raises(CalibrationDataError, match="varies"):
         weights_fit(np.ones((20, 2)), [True] * 10 + [False] * 10)
+
+
+def test_calibration_cautions_say_when_not_to_apply_a_suggestion():
+    from community_scoring.outcomes.weights import calibration_cautions
+
+    assert calibration_cautions(training_converted=200, weights=12, current_auc=0.62, suggested_auc=0.87) == []
+    few = calibration_cautions(training_converted=15, weights=20, current_auc=0.62, suggested_auc=0.87)
+    assert len(few) == 1 and "Only 15 conversions to learn 20 weights" in few[0]
+    worse = calibration_cautions(training_converted=500, weights=20, current_auc=0.683, suggested_auc=0.653)
+    assert len(worse) == 1 and "AUC 0.653 against 0.683" in worse[0]
+    assert len(calibration_cautions(training_converted=0, weights=3, current_auc=None, suggested_auc=None)) == 2
