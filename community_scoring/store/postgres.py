@@ -105,6 +105,14 @@ ru(v, rk, t, pts, tpts, cap, once) AS (
 _IN_B = ("(CASE WHEN {col} > %(x_first)s::bigint THEN ('x' || substr(md5(%(x_id)s::text || ':' || {col}::text), 1, 8))"
          "::bit(32)::bigint %% %(x_buckets)s::int < %(x_cut)s::int ELSE false END)")
 
+# Each member's variant (live experiment), rule set and half-life, for the members the {members} condition picks:
+# the apply statement's owners and the re-key's rows resolve them the same way (store.base.config_for/rules_for).
+_OWN = f"""  -- each member's variant, rule set and half-life
+    SELECT m.id AS m, m.v, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN d.hl ELSE pk.hl END AS hl
+    FROM (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{{{member}}}} WHERE {{members}}) m
+    JOIN pk d ON d.v = m.v AND d.rk = ''
+    LEFT JOIN pk ON pk.v = m.v AND pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''"""
+
 _OWNERS_SQL = f"""
 WITH {_CONFIG_CTES},
 act AS (SELECT member_id, target_member_id, action_type_id FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
@@ -158,11 +166,7 @@ act AS (
     SELECT member_id, target_member_id, action_type_id AS t, occurred_at, topic,
            (occurred_at AT TIME ZONE 'UTC')::date AS d
     FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
-own AS (  -- each owner's variant, rule set and half-life
-    SELECT m.id AS m, m.v, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN d.hl ELSE pk.hl END AS hl
-    FROM (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}} WHERE id = ANY(%(owners)s::bigint[])) m
-    JOIN pk d ON d.v = m.v AND d.rk = ''
-    LEFT JOIN pk ON pk.v = m.v AND pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''),
+own AS ({_OWN.format(members="id = ANY(%(owners)s::bigint[])")}),
 sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT member_id AS o, t, false AS r, d, topic, occurred_at FROM act
     WHERE (target_member_id IS NULL OR target_member_id <> member_id)
@@ -301,10 +305,7 @@ _REKEY_SQL = f"""
 WITH {_CONFIG_CTES},
 held AS (SELECT member_id FROM {{score}} WHERE member_id = ANY(%(ids)s::bigint[]) ORDER BY member_id
          FOR UPDATE SKIP LOCKED),
-own AS (
-    SELECT h.member_id AS m, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
-    FROM held h JOIN {{member}} mm ON mm.id = h.member_id
-    LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')} AND pk.rk <> '')
+own AS ({_OWN.format(members="id IN (SELECT member_id FROM held)")})
 UPDATE {{score}} s SET rank_key = {_rank_key('s.engagement', 's.ref_time', 's.fit', 'own.hl')}
 FROM own WHERE s.member_id = own.m
 """
