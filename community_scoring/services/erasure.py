@@ -5,9 +5,10 @@
 - each identity becomes an anonymous shell: email, name, crm_id, persona, attributes and the user link blanked,
   the external id replaced by a random token (ERASED_PREFIX + 16 hex digits, not derived from the old id),
   ``erased_at`` set. A linked Django user is anonymised and deactivated (kept, since other rows refer to users);
-- the texts they wrote (Action.text), their contents' titles and their outcomes' reasons are blanked, and their
-  actions' metadata keeps only the keys the engine reads (METADATA_KEPT). Platform adapters erase their own rows
-  through the ``member_erased`` signal (the bundled forum: post titles and bodies, poll response texts);
+- the texts they wrote (Action.text), their contents' titles and their outcomes' reasons are blanked, their
+  actions' metadata keeps only the keys the engine reads (METADATA_KEPT) and their event ids are replaced.
+  Platform adapters erase their own rows through the ``member_erased`` signal (the bundled forum: post titles
+  and bodies, its polls' choice labels, poll response texts);
 - each text's sentiment is kept: texts not scored yet are scored first (the influence text types, as the next
   run would score them) and TextSentiment rows stay;
 - actions, buckets, scores and influence rows stay with the shell, so every other member's interest, influence,
@@ -41,7 +42,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -126,8 +128,11 @@ def _texts_score(ids: Sequence[int]) -> int:
 
 
 def _log_erase(ids: Sequence[int]) -> dict[str, int]:
-    """Blank the texts, titles and reasons of these identities, and trim their actions' metadata."""
+    """Blank the texts, titles and reasons of these identities, trim their actions' metadata and replace their
+    event ids (a platform may build them from the person's ids; the door refuses the person's events anyway)."""
     texts = Action.objects.filter(member_id__in=ids).exclude(text="").update(text="")
+    event_ids = (Action.objects.filter(member_id__in=ids).exclude(external_event_id__startswith=ERASED_PREFIX)
+                 .update(external_event_id=Concat(Value(f"{ERASED_PREFIX}action-"), Cast("pk", CharField()))))
     trimmed = 0
     actions = Action.objects.filter(member_id__in=ids).exclude(metadata={}).order_by("pk").only("pk", "metadata")
     after = 0
@@ -142,7 +147,7 @@ def _log_erase(ids: Sequence[int]) -> dict[str, int]:
               .update(title=""))
     reasons = (Outcome.objects.filter(Q(member_id__in=ids) | Q(identity_id__in=ids)).exclude(reason="")
                .update(reason=""))
-    return {"action_texts": texts, "action_metadata": trimmed, "content_titles": titles, "outcome_reasons": reasons}
+    return {"action_texts": texts, "action_event_ids": event_ids, "action_metadata": trimmed, "content_titles": titles, "outcome_reasons": reasons}
 
 
 def _deliveries_scrub(ids: Sequence[int], *, token: str) -> int:
@@ -206,9 +211,9 @@ def events_erased_screen(accepted: list[tuple[int, EventIn]]
             rejected[position] = {"member.external_id": [ERASED_ACTOR_ERROR]}
         else:
             kept.append((position, event))
-    if not erased:
-        return kept, rejected
     titled = _shell_contents(event for _, event in kept)
+    if not erased and not titled:
+        return kept, rejected
     return [(position, _event_anonymised(event, erased, titled)) for position, event in kept], rejected
 
 
