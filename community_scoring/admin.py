@@ -133,8 +133,8 @@ class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
     @admin.action(description="Erase selected members (privacy request)", permissions=["erase"])
     def erase_selected(self, request, queryset):
         """Ask for confirmation on a page listing the people concerned; on "yes", erase each of them."""
-        people = sorted({m.merged_into_id or m.pk for m in queryset.filter(erased_at__isnull=True)
-                         .only("pk", "merged_into_id")})
+        people = sorted({merged or pk for pk, merged in queryset.filter(erased_at__isnull=True)
+                         .values_list("pk", "merged_into_id")})
         if request.POST.get("post") == "yes":
             for person in people:
                 member_erase(member_id=person, requested_by=request.user.get_username())
