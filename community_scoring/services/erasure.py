@@ -198,9 +198,11 @@ def events_erased_screen(accepted: list[tuple[int, EventIn]]
     tokens: set[tuple[str, str]] = set()
     for _, event in accepted:
         for external_id in _named_ids(event):
-            named.setdefault((event.source, external_id), identity_digest(event.source, external_id))
-            if external_id.startswith(ERASED_PREFIX):
-                tokens.add((event.source, external_id))
+            key = (event.source, external_id)
+            if key not in named:
+                named[key] = identity_digest(*key)
+                if external_id.startswith(ERASED_PREFIX):
+                    tokens.add(key)
     shells = dict(ErasedIdentity.objects.filter(digest__in=set(named.values()))
                   .values_list("digest", "member__external_id"))
     erased = {key: shells[digest] for key, digest in named.items() if digest in shells}
