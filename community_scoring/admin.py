@@ -138,8 +138,9 @@ class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
         if request.POST.get("post") == "yes":
             for person in people:
                 member_erase(member_id=person, requested_by=request.user.get_username())
-            self.message_user(request, f"Erased {len(people)} members: their personal data and texts are gone, their "
-                                       "actions stay anonymous.", level=messages.SUCCESS if people else messages.WARNING)
+            self.message_user(request, f"Erased {len(people)} members: their personal data and texts are gone, "
+                                       "their actions stay anonymous.",
+                              level=messages.SUCCESS if people else messages.WARNING)
             return None
         members = Member.objects.filter(pk__in=people).select_related("interest").order_by("pk")
         context = {

@@ -1,6 +1,7 @@
 """Leaderboards: who leads on interest, influence, advocacy, detraction, and who rose most over a period.
 
-Every board leaves out excluded (staff) and erased members and can be narrowed to one persona. `period` (7d/30d/90d/all):
+Every board leaves out excluded (staff) and erased members and can be narrowed to one persona. `period`
+(7d/30d/90d/all):
  - interest, influence, advocates, detractors: members active within the period (last activity in the window),
    ranked by their current score; since interest decays, the current score already favours recent activity;
  - rising: members active within the period ranked by gain = current interest score - their score at its

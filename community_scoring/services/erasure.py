@@ -147,7 +147,8 @@ def _log_erase(ids: Sequence[int]) -> dict[str, int]:
               .update(title=""))
     reasons = (Outcome.objects.filter(Q(member_id__in=ids) | Q(identity_id__in=ids)).exclude(reason="")
                .update(reason=""))
-    return {"action_texts": texts, "action_event_ids": event_ids, "action_metadata": trimmed, "content_titles": titles, "outcome_reasons": reasons}
+    return {"action_texts": texts, "action_event_ids": event_ids, "action_metadata": trimmed,
+            "content_titles": titles, "outcome_reasons": reasons}
 
 
 def _deliveries_scrub(ids: Sequence[int], *, token: str) -> int:
@@ -223,7 +224,8 @@ def _named_ids(event: EventIn) -> list[str]:
     ids = [event.member.external_id]
     if event.target_member is not None:
         ids.append(event.target_member.external_id)
-    ids += [c.author_external_id for c in (event.target_content, event.content) if c is not None and c.author_external_id]
+    ids += [c.author_external_id for c in (event.target_content, event.content)
+            if c is not None and c.author_external_id]
     return ids
 
 

@@ -78,7 +78,8 @@ def town():
         ev("e12", "follow", "eve", minutes=11, target="dee"),
     )
     results += ingest(ev("e7", "question", ADA_CRM, source="crm", minutes=6, text=ADA_TEXTS["e7"],
-                         content=ContentIn(external_id="cq", title="Zq from the CRM", author_external_id=ADA_CRM.external_id)))
+                         content=ContentIn(external_id="cq", title="Zq from the CRM",
+                                           author_external_id=ADA_CRM.external_id)))
     assert all(r.status == CREATED for r in results), results
     ada = Member.objects.get(source=SOURCE, external_id=ADA.external_id)
     crm = Member.objects.get(source="crm", external_id=ADA_CRM.external_id)
@@ -89,8 +90,8 @@ def town():
     ada.save(update_fields=["user"])
     Outcome.objects.create(source="crm", outcome_id="o1", type="won", occurred_at=T, member=ada, identity=crm,
                            reason="zq: told sales about a private matter", value="1200", amount=1200)
-    subscription = WebhookSubscription.objects.create(name="crm", url="https://crm.example/hook", events=["stage_changed"],
-                                                      secret="s" * 32)
+    subscription = WebhookSubscription.objects.create(name="crm", url="https://crm.example/hook",
+                                                      events=["stage_changed"], secret="s" * 32)
     about_ada = {"member_id": ada.pk, "external_id": ADA.external_id, "email": ADA.email, "to": "engaged"}
     bob = Member.objects.get(source=SOURCE, external_id="bob")
     deliveries = {
@@ -159,7 +160,8 @@ def test_personal_data_and_texts_are_gone_from_every_table(town):
     pending, sent, bob = (WebhookDelivery.objects.get(pk=d.pk) for d in town["deliveries"].values())
     assert pending.status == "failed" and "erased" in pending.last_error and pending.payload["email"] == ""
     shell = Member.objects.get(pk=town["ada"].pk)
-    assert sent.status == "succeeded" and (sent.payload["external_id"], sent.payload["email"]) == (shell.external_id, "")
+    assert sent.status == "succeeded"
+    assert (sent.payload["external_id"], sent.payload["email"]) == (shell.external_id, "")
     assert bob.status == "pending" and bob.payload == {"member_id": bob.payload["member_id"], "external_id": "bob",
                                                         "email": ""}
     # The audit keeps ids and counts only.
