@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages worker beat
+.PHONY: serve-prod run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages worker beat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/activate:
@@ -57,6 +57,11 @@ test-browser: venv-dev chromium
 # FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.
 fuzz: venv-dev
 	$(BIN)/python -m pytest tests/fuzz_api.py
+
+# The production stack on this machine: settings.prod, gunicorn on 127.0.0.1:8000, a Celery worker per queue and
+# beat, against the local PostgreSQL (database community_scoring) and Redis (deploy/serve_prod.py says what it sets).
+serve-prod: venv
+	$(BIN)/python deploy/serve_prod.py
 
 worker: venv
 	$(BIN)/celery -A settings worker --loglevel=info

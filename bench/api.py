@@ -172,10 +172,11 @@ def load(members: int, db: str) -> None:
     t0 = time.perf_counter()
     _copy(cur, "community_scoring_interestscore", [
         "member_id", "engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
-        "config_version", "updated_at",
+        "config_version", "updated_at", "rank_key",
     ], (
         f"{i}\t{engagement[k]}\t{stamp}\t{fit[k]}\t{score[k]}\t{stage_of(engagement[k], fit[k])}\t"
-        f"{TOPICS[topic[k]]}\t{(str(last_activity[k]) + '+00:00') if active[k] else chr(92) + 'N'}\t1\t{stamp}\n"
+        f"{TOPICS[topic[k]]}\t{(str(last_activity[k]) + '+00:00') if active[k] else chr(92) + 'N'}\t1\t{stamp}\t"
+        f"{score[k]}\n"
         for k, i in enumerate(ids.tolist())
     ))
     print(f"  interest: {time.perf_counter() - t0:.1f} s", flush=True)

@@ -318,12 +318,13 @@ def build(db: str, members: int, actions: int) -> None:
                " + CASE WHEN m.attributes->>'industry' IN ('software', 'saas', 'fintech') THEN 5 ELSE 0 END)")
         names, literals = _fill(cur, "community_scoring_interestscore", [
             "member_id", "engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
-            "config_version", "updated_at"])
+            "config_version", "updated_at", "rank_key"])
         _step(cur, "interest scores", f"""
             INSERT INTO community_scoring_interestscore (member_id, engagement, ref_time, fit, score, stage,
-                primary_topic, last_activity_at, config_version, updated_at{names})
+                primary_topic, last_activity_at, config_version, updated_at, rank_key{names})
             SELECT m.id, e.engagement, now(), {fit}, e.engagement + {fit},
-                   {stage_case('e.engagement', fit)}, coalesce(t.topic, ''), l.last, 1, now(){literals}
+                   {stage_case('e.engagement', fit)}, coalesce(t.topic, ''), l.last, 1, now(),
+                   e.engagement + {fit}{literals}
             FROM community_scoring_member m
             LEFT JOIN (SELECT member_id, greatest(sum(points * power(2, -(current_date - day) / {half_life})), 0)
                               AS engagement

@@ -56,7 +56,8 @@ class InterestScoreInline(ReadableNumbers, admin.StackedInline):
     model = InterestScore
     can_delete = False
     extra = 0
-    fields = readonly_fields = ("score", "engagement", "ref_time", "fit", "stage", "primary_topic", "last_activity_at",
+    fields = readonly_fields = ("score", "engagement", "ref_time", "fit", "stage", "sales_stage", "sales_stage_outcome",
+                                "sales_stage_reason", "sales_stage_at", "primary_topic", "last_activity_at",
                                 "config_version", "updated_at")
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -67,7 +68,7 @@ class StageTransitionInline(ReadableNumbers, admin.TabularInline):
     model = StageTransition
     extra = 0
     can_delete = False
-    fields = readonly_fields = ("occurred_at", "from_stage", "to_stage", "engagement", "fit", "reason")
+    fields = readonly_fields = ("occurred_at", "from_stage", "to_stage", "engagement", "fit", "reason", "detail")
     ordering = ("-occurred_at",)
     max_num = 0
 
@@ -294,8 +295,8 @@ class RecomputeJobAdmin(ReadOnlyAdmin):
 
 @admin.register(InterestScore)
 class InterestScoreAdmin(ReadOnlyAdmin):
-    list_display = ("member", "score", "engagement", "fit", "stage", "primary_topic", "last_activity_at")
-    list_filter = ("stage",)
+    list_display = ("member", "score", "engagement", "fit", "stage", "sales_stage", "primary_topic", "last_activity_at")
+    list_filter = ("stage", "sales_stage")
     search_fields = ("member__display_name", "member__email", "primary_topic")
     list_select_related = ("member",)
     ordering = ("-score",)

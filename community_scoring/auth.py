@@ -1,8 +1,8 @@
 """Who is calling: API tokens with a role, or a logged-in Django user, and what each role may do.
 
 Roles: admin (everything), community_manager (read members and leaderboards; emails and export only when
-granted), marketing (read audience view and export), ingest (post events only). A Django superuser is an
-admin; other users get the role named by one of their groups.
+granted), marketing (read audience view and export; post outcomes), ingest (post events and outcomes). A Django
+superuser is an admin; other users get the role named by one of their groups.
 """
 from __future__ import annotations
 
@@ -172,6 +172,12 @@ class CanReadMembers(_RolePermission):
 
 class CanIngest(_RolePermission):
     roles = (ApiToken.Role.ADMIN, ApiToken.Role.INGEST)
+
+
+class CanRecordOutcomes(_RolePermission):
+    """Outcomes (sales decisions, conversions) come from CRMs and marketing tools as well as ingest clients."""
+
+    roles = (ApiToken.Role.ADMIN, ApiToken.Role.MARKETING, ApiToken.Role.INGEST)
 
 
 class CanExport(permissions.BasePermission):

@@ -5,6 +5,9 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
 - ``interest_snapshot_task`` daily at 00:15 UTC: re-values decay, re-evaluates stages, writes the day's
   ScoreSnapshot rows (services.snapshots), then refreshes the dashboard's daily aggregates
   (services.community_days).
+- ``interest_revalue_task`` hourly: re-values every score to now and records stage crossings caused by decay
+  alone (reason ``decay``, ``stage_changed`` webhooks; services.revalue). Rows created by migration 0020.
+- ``interest_rank_rekey_task`` every 5 minutes: refreshes the leaderboard order key (InterestScore.rank_key).
 - ``interest_pending_score_task`` every minute: scores actions a crash left stored but unscored
   (services.interest_queue; normally a batch's actions are scored right after it commits).
 
@@ -50,6 +53,20 @@ def interest_snapshot_task() -> int:
     today = timezone.now().date()
     community_days.community_days_refresh(since=today - timedelta(days=1), until=today)
     return written
+
+
+@shared_task(name="community_scoring.interest_revalue")
+def interest_revalue_task() -> int:
+    from community_scoring.services import revalue
+
+    return revalue.interest_revalue()
+
+
+@shared_task(name="community_scoring.interest_rank_rekey")
+def interest_rank_rekey_task() -> int:
+    from community_scoring.services import revalue
+
+    return revalue.interest_rank_rekey()
 
 
 @shared_task(name="community_scoring.interest_pending_score")

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "community_scoring.influence",
     "community_scoring.webhooks",
     "community_scoring.outcomes",
+    "community_scoring.gaming",
     "forum_integration",
 ]
 
@@ -109,7 +110,10 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # One queue per kind of work, so a long recompute never delays fresh scores: a worker started without -Q takes
 # every queue (one machine); in production run a worker per queue (README, "Running it for real").
-CELERY_TASK_QUEUES = [Queue(name) for name in ("scoring", "recompute", "influence", "webhooks")]
+# Each queue has its own exchange and routing key: a bare Queue(name) is bound with the default queue's routing
+# key, and a message routed to any of them would reach all four.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name)
+                      for name in ("scoring", "recompute", "influence", "webhooks")]
 CELERY_TASK_DEFAULT_QUEUE = "recompute"  # anything unrouted is background work
 CELERY_TASK_ROUTES = {
     "community_scoring.interest_partition_score": {"queue": "scoring"},
@@ -211,3 +215,6 @@ OUTCOME_MQL_STAGE = env("OUTCOME_MQL_STAGE", default="MQL")
 # The largest request body accepted (413 above it): a full batch of 1,000 events with ordinary texts is ~1 MB.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
+# How many new MQLs sales can take a week: the quality report draws the weekly MQL volume against it (a request
+# may name its own with ?capacity=).
+OUTCOME_SALES_CAPACITY_PER_WEEK = env.float("OUTCOME_SALES_CAPACITY_PER_WEEK", default=25)

@@ -7,6 +7,7 @@ from datetime import timezone as dt_timezone
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from community_scoring.api.experiment_serializers import MemberExperimentSerializer
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import MemberErasure, RecomputeJob
 from community_scoring.scoring.fit import OPERATORS
@@ -29,7 +30,8 @@ def interest_row(score) -> dict | None:
         return None
     return {
         "score": score.score, "engagement": score.engagement, "fit": score.fit, "stage": score.stage,
-        "primary_topic": score.primary_topic, "last_activity_at": iso(score.last_activity_at),
+        "sales_stage": score.sales_stage, "primary_topic": score.primary_topic,
+        "last_activity_at": iso(score.last_activity_at),
     }
 
 
@@ -68,7 +70,11 @@ class InterestSummarySerializer(serializers.Serializer):
     score = serializers.FloatField()
     engagement = serializers.FloatField()
     fit = serializers.FloatField()
-    stage = serializers.CharField()
+    stage = serializers.CharField(help_text="The score-driven stage (engagement and fit against the thresholds).")
+    sales_stage = serializers.CharField(help_text=(
+        "The sales-driven stage beside it, from outcomes: SQL, opportunity or customer; empty when sales put the "
+        "member nowhere (or rejected, lost or churned them: the score-driven stage applies). Decay and scoring "
+        "never change it."))
     primary_topic = serializers.CharField()
     last_activity_at = serializers.DateTimeField(allow_null=True)
 
@@ -143,6 +149,8 @@ class MemberSerializer(serializers.Serializer):
 class MemberPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True, help_text="Link to the next page; null on the last page.")
     results = MemberSerializer(many=True)
+    valued_at = serializers.DateTimeField(
+        help_text="The instant every interest value in `results` (engagement, score, stage) is valued at.")
 
 
 # ---- webhooks --------------------------------------------------------------------------------------------------
@@ -244,12 +252,18 @@ class LeaderboardRowSerializer(serializers.Serializer):
         }
 
 
+VALUED_AT_HELP = ("The instant every interest value here (engagement, score, stage; a board's value) is valued at: "
+                  "engagement decays from each member's last action to this moment. Interest boards are ordered by "
+                  "a key refreshed every few minutes; the values shown are at this instant.")
+
+
 class LeaderboardPageSerializer(serializers.Serializer):
     board = serializers.CharField()
     period = serializers.CharField()
     persona = serializers.CharField(allow_null=True)
     next = serializers.URLField(allow_null=True)
     results = LeaderboardRowSerializer(many=True)
+    valued_at = serializers.DateTimeField(help_text=VALUED_AT_HELP)
 
 
 # ---- audience view ---------------------------------------------------------------------------------------------
@@ -331,6 +345,11 @@ class FitRuleMatchSerializer(serializers.Serializer):
 
 
 class AudienceInterestSerializer(InterestSummarySerializer):
+    sales_stage_outcome = serializers.CharField(
+        help_text="The outcome type that last set or cleared the sales stage (empty: none yet).")
+    sales_stage_reason = serializers.CharField(
+        help_text="The reason sales gave with it; kept when a rejection or loss cleared the sales stage.")
+    sales_stage_at = serializers.DateTimeField(allow_null=True, help_text="When that outcome occurred.")
     breakdown = BreakdownRowSerializer(many=True)
     fit_breakdown = FitRuleMatchSerializer(many=True, help_text="The fit rules the member meets; points sum to fit.")
     topics = TopicSerializer(many=True)
@@ -463,7 +482,22 @@ class StageTransitionSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     engagement = serializers.FloatField()
     fit = serializers.FloatField()
+    reason = serializers.CharField(help_text="action, recompute, decay, config, merge...; for a sales stage move "
+                                             "the outcome type (sql, opportunity, won, sales_rejected, lost...).")
+    detail = serializers.CharField(help_text="A sales stage move: the reason sales gave; else empty.")
+
+
+class OutcomeRowSerializer(serializers.Serializer):
+    """One outcome recorded for the member (POST /api/v1/outcomes/)."""
+
+    source = serializers.CharField()
+    outcome_id = serializers.CharField()
+    type = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
     reason = serializers.CharField()
+    value = serializers.CharField(help_text="A custom conversion's name or an amount, as sent.")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True, coerce_to_string=True,
+                                      help_text="`value` when it is a number.")
 
 
 class ScorePointSerializer(serializers.Serializer):
@@ -480,16 +514,41 @@ class ScoreHistorySerializer(serializers.Serializer):
     points = ScorePointSerializer(many=True)
 
 
+class ExclusionSerializer(serializers.Serializer):
+    """A gaming flag naming the member (community_scoring.gaming): while it is not cleared, the actions it names
+    count for neither score."""
+
+    flag = serializers.IntegerField()
+    # Plain strings, not enums: "kind" and "status" enums elsewhere would collide in the schema's names.
+    kind = serializers.CharField(help_text="ring (vote ring or sock-puppet follows) or burst (votes in a burst).")
+    status = serializers.CharField(help_text="flagged (awaiting review), confirmed or cleared (counts again).")
+    excluding = serializers.BooleanField(help_text="Its actions are excluded now (not cleared).")
+    reason = serializers.CharField()
+    detected_at = serializers.DateTimeField()
+    actions_excluded = serializers.IntegerField(help_text="The member's own actions it excludes.")
+    received_excluded = serializers.IntegerField(help_text="Actions others did to the member that it excludes.")
+
+
+_EXCLUSION_KEYS = ("flag", "kind", "status", "excluding", "reason", "actions_excluded", "received_excluded")
+
+
 class AudienceSerializer(serializers.Serializer):
     """Everything known about one member, for a CRM or a profile page."""
 
+    valued_at = serializers.DateTimeField(
+        help_text="The instant the interest (engagement, score, stage, breakdown, topics) is valued at.")
     member = MemberIdentitySerializer()
     identities = IdentitySerializer(many=True)
     interest = AudienceInterestSerializer(allow_null=True)
     influence = AudienceInfluenceSerializer(allow_null=True)
     sentiment = SentimentSerializer()
-    stage_history = StageTransitionSerializer(many=True)
+    stage_history = StageTransitionSerializer(many=True, help_text="Score-driven and sales-driven moves, newest first.")
     score_history = ScoreHistorySerializer()
+    experiment = MemberExperimentSerializer(
+        allow_null=True, help_text="The running live experiment the member takes part in, and the variant "
+                                   "(A: the current configuration, B: the experiment's) that scores them.")
+    exclusions = ExclusionSerializer(many=True, help_text="Gaming flags naming the member, newest first.")
+    outcomes = OutcomeRowSerializer(many=True, help_text="The member's newest outcomes (up to 100), newest first.")
 
     def to_representation(self, data):
         # Written out by hand (same shape as the declared fields, which the schema and tests hold it to): the
@@ -499,8 +558,11 @@ class AudienceSerializer(serializers.Serializer):
         if interest is not None:
             interest = {
                 "score": interest["score"], "engagement": interest["engagement"], "fit": interest["fit"],
-                "stage": interest["stage"], "primary_topic": interest["primary_topic"],
-                "last_activity_at": iso(interest["last_activity_at"]),
+                "stage": interest["stage"], "sales_stage": interest["sales_stage"],
+                "sales_stage_outcome": interest["sales_stage_outcome"],
+                "sales_stage_reason": interest["sales_stage_reason"],
+                "sales_stage_at": iso(interest["sales_stage_at"]),
+                "primary_topic": interest["primary_topic"], "last_activity_at": iso(interest["last_activity_at"]),
                 "breakdown": [{key: row[key] for key in _BREAKDOWN_KEYS} for row in interest["breakdown"]],
                 "fit_breakdown": [{key: row[key] for key in _FIT_KEYS} for row in interest["fit_breakdown"]],
                 "topics": [{"topic": t["topic"], "points": t["points"]} for t in interest["topics"]],
@@ -526,6 +588,7 @@ class AudienceSerializer(serializers.Serializer):
             }
         history = data["score_history"]
         return {
+            "valued_at": iso(data["valued_at"]),
             "member": {
                 "id": m.id, "source": m.source, "external_id": m.external_id, "display_name": m.display_name,
                 "persona": m.persona, "email": member_email(m, self.context),
@@ -543,9 +606,10 @@ class AudienceSerializer(serializers.Serializer):
             "sentiment": data["sentiment"],
             "stage_history": [
                 {"from_stage": t.from_stage, "to_stage": t.to_stage, "occurred_at": iso(t.occurred_at),
-                 "engagement": t.engagement, "fit": t.fit, "reason": t.reason}
+                 "engagement": t.engagement, "fit": t.fit, "reason": t.reason, "detail": t.detail}
                 for t in data["stage_history"]
             ],
+            "experiment": data.get("experiment"),
             "score_history": {
                 "period": history["period"],
                 "since": history["since"].isoformat() if history["since"] else None,
@@ -555,6 +619,13 @@ class AudienceSerializer(serializers.Serializer):
                     for p in history["points"]
                 ],
             },
+            "exclusions": [{**{key: e[key] for key in _EXCLUSION_KEYS}, "detected_at": iso(e["detected_at"])}
+                           for e in data.get("exclusions", [])],
+            "outcomes": [
+                {"source": o.source, "outcome_id": o.outcome_id, "type": o.type, "occurred_at": iso(o.occurred_at),
+                 "reason": o.reason, "value": o.value, "amount": None if o.amount is None else f"{o.amount:.2f}"}
+                for o in data.get("outcomes", ())
+            ],
         }
 
 
@@ -630,3 +701,62 @@ class InfluenceRunPageSerializer(serializers.Serializer):
 
 class RecomputeJobListSerializer(serializers.Serializer):
     results = RecomputeJobSerializer(many=True)
+
+
+# ---- quality report --------------------------------------------------------------------------------------------
+# What each figure means: community_scoring.outcomes.services.quality.quality_report.
+
+class QualityBandSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    converted = serializers.IntegerField(help_text="Members of the band with a conversion in (T, end].")
+    rate = serializers.FloatField(allow_null=True, help_text="converted / members; null for an empty band.")
+
+
+class QualityStageSerializer(QualityBandSerializer):
+    stage = serializers.CharField(help_text="A configured stage (lowest first): the members' stage at T.")
+
+
+class QualityDecileSerializer(QualityBandSerializer):
+    decile = serializers.IntegerField(help_text="Score decile at T, 1 (lowest) to 10 (highest); ties share one.")
+    min_score = serializers.FloatField(allow_null=True)
+    max_score = serializers.FloatField(allow_null=True)
+
+
+class QualityWeekSerializer(serializers.Serializer):
+    week_start = serializers.DateTimeField()
+    days = serializers.IntegerField(help_text="7, or fewer for the period's last week.")
+    mql = serializers.IntegerField(help_text="Members who entered the MQL stage (or above) that week.")
+
+
+class QualityReportSerializer(serializers.Serializer):
+    period_days = serializers.IntegerField()
+    within_days = serializers.IntegerField()
+    start = serializers.DateTimeField(help_text="end - period_days.")
+    T = serializers.DateTimeField(help_text="end - within_days: when members are scored.")
+    end = serializers.DateTimeField()
+    persona = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    conversion_types = serializers.ListField(child=serializers.CharField())
+    mql_stage = serializers.CharField()
+    members = serializers.IntegerField(help_text="The population: acted by T, not converted by T.")
+    converted = serializers.IntegerField(help_text="Members of the population with a conversion in (T, end].")
+    conversion_rate = serializers.FloatField(allow_null=True)
+    auc = serializers.FloatField(allow_null=True, help_text="ROC AUC of the score at T for conversion in (T, end].")
+    top_decile_lift = serializers.FloatField(allow_null=True)
+    by_stage = QualityStageSerializer(many=True)
+    by_decile = QualityDecileSerializer(many=True)
+    mql_members = serializers.IntegerField(help_text="Population members at MQL or above at T.")
+    mql_converted = serializers.IntegerField()
+    mql_precision = serializers.FloatField(allow_null=True, help_text="mql_converted / mql_members.")
+    mql_cohort = serializers.IntegerField(help_text="Members who entered MQL in the period or were MQL at T.")
+    mql_cohort_sql = serializers.IntegerField(help_text="Of them, with an sql or sales_accepted outcome after.")
+    mql_to_sql_rate = serializers.FloatField(allow_null=True)
+    sales_accepted = serializers.IntegerField(help_text="sales_accepted outcomes in [start, end].")
+    sales_rejected = serializers.IntegerField(help_text="sales_rejected outcomes in [start, end].")
+    sales_acceptance_rate = serializers.FloatField(allow_null=True)
+    mql_conversions = serializers.IntegerField(help_text="MQL entrants who converted after entering, by end.")
+    median_days_mql_to_conversion = serializers.FloatField(allow_null=True)
+    mql_per_week = QualityWeekSerializer(many=True)
+    capacity_per_week = serializers.FloatField()
+    weeks_over_capacity = serializers.IntegerField()
+    outcomes_recorded = serializers.IntegerField(help_text="Outcomes of these members up to end (0: none yet).")

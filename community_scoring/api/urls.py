@@ -1,7 +1,9 @@
 """/api/v1/ endpoints of the scoring engine (ingest lives in forum_integration.api)."""
 from django.urls import path, re_path, register_converter
 
-from community_scoring.api.views import config, leaderboards, members, recompute, webhooks
+from community_scoring.api.views import (
+    calibration, config, experiments, leaderboards, members, outcomes, quality, recompute, webhooks,
+)
 from community_scoring.api.views.common import NotFoundApi, SignedIntConverter
 
 app_name = "community_scoring_api"
@@ -14,6 +16,7 @@ urlpatterns = [
     path("members/<id:member_id>/merge/", members.MemberMergeApi.as_view(), name="member-merge"),
     path("members/<id:member_id>/unmerge/", members.MemberUnmergeApi.as_view(), name="member-unmerge"),
     path("members/<id:member_id>/erase/", members.MemberEraseApi.as_view(), name="member-erase"),
+    path("outcomes/", outcomes.OutcomeRecordApi.as_view(), name="outcomes-record"),
     path("leaderboards/<board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
     path("config/interest/", config.InterestConfigApi.as_view(), name="config-interest"),
     path("config/interest/preview/", config.InterestConfigPreviewApi.as_view(), name="config-interest-preview"),
@@ -24,6 +27,10 @@ urlpatterns = [
         "config/versions/<id:number>/restore/", config.ConfigVersionRestoreApi.as_view(),
         name="config-version-restore",
     ),
+    path("experiments/", experiments.ExperimentListApi.as_view(), name="experiment-list"),
+    path("experiments/<id:experiment_id>/", experiments.ExperimentDetailApi.as_view(), name="experiment-detail"),
+    path("experiments/<id:experiment_id>/stop/", experiments.ExperimentStopApi.as_view(), name="experiment-stop"),
+    path("quality/", quality.QualityReportApi.as_view(), name="quality"),
     path("recompute/interest/", recompute.InterestRecomputeListApi.as_view(), name="recompute-interest-list"),
     path("recompute/interest/<id:job_id>/", recompute.InterestRecomputeDetailApi.as_view(), name="recompute-interest"),
     path("recompute/influence/", recompute.InfluenceRecomputeListApi.as_view(), name="recompute-influence-list"),
@@ -41,6 +48,12 @@ urlpatterns = [
         "webhooks/deliveries/<id:delivery_id>/", webhooks.WebhookDeliveryDetailApi.as_view(),
         name="webhook-delivery-detail",
     ),
+    path("calibrations/", calibration.CalibrationListApi.as_view(), name="calibration-list"),
+    path("calibrations/<id:run_id>/", calibration.CalibrationDetailApi.as_view(), name="calibration-detail"),
+    path("calibrations/<id:run_id>/preview/", calibration.CalibrationPreviewApi.as_view(), name="calibration-preview"),
+    path("calibrations/<id:run_id>/apply/", calibration.CalibrationApplyApi.as_view(), name="calibration-apply"),
+    path("calibrations/<id:run_id>/reject/", calibration.CalibrationRejectApi.as_view(), name="calibration-reject"),
+    path("experiments/replay/", calibration.ReplayApi.as_view(), name="experiments-replay"),
     # Anything else under /api/v1/ (after the ingest routes): a JSON 404, or 401 without credentials.
     re_path(r"^[\s\S]*$", NotFoundApi.as_view(), name="not-found"),  # [\s\S], not ".": a newline in the path too
 ]

@@ -13,3 +13,11 @@ def influence_run_request(*, trigger: str = "manual") -> InfluenceRun:
     run = InfluenceRun.objects.create(trigger=trigger)
     transaction.on_commit(lambda: influence_recompute_task.delay(run.pk))
     return run
+
+
+def influence_run_request_once(*, trigger: str) -> InfluenceRun | None:
+    """influence_run_request, unless a run is already waiting to start (a change touching many members asks
+    once): after merges and gaming reviews, whose effect the next run picks up."""
+    if InfluenceRun.objects.filter(status=InfluenceRun.Status.PENDING).exists():
+        return None
+    return influence_run_request(trigger=trigger)

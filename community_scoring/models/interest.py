@@ -2,30 +2,52 @@ from django.db import models
 
 
 class InterestScore(models.Model):
-    """A member's current interest: engagement (decayed, valued at ref_time) and fit, and the stage they give."""
+    """A member's interest as last written: engagement (decayed, valued at ref_time) and fit, and the stage they
+    gave then. Reads never show these stored values as they are: they value them at one instant
+    (store.base.interest_value_at: engagement decays from ref_time to now, stage follows). ``stage`` is the stage
+    last recorded (by an action, a recompute, or the hourly re-valuation that records crossings by decay alone)."""
 
     member = models.OneToOneField(
         "community_scoring.Member", primary_key=True, on_delete=models.CASCADE, related_name="interest"
     )
-    engagement = models.FloatField(default=0, help_text="Decayed engagement, valued at ref_time.")
+    engagement = models.FloatField(default=0, help_text="Decayed engagement, valued at ref_time (not now).")
     ref_time = models.DateTimeField(null=True, blank=True)
     fit = models.FloatField(default=0)
-    score = models.FloatField(default=0, help_text="engagement + fit at ref_time.")
-    stage = models.CharField(max_length=64, blank=True)
+    score = models.FloatField(default=0, help_text="engagement + fit at ref_time (not now).")
+    stage = models.CharField(max_length=64, blank=True, help_text="The stage last recorded (see StageTransition).")
+    rank_key = models.FloatField(
+        default=0, db_default=0.0,
+        help_text="Leaderboard order: the score valued at the moment it was last keyed (written by the scorer, a "
+                  "recompute, or the periodic re-key every few minutes). Orders rows only; never shown.")
     primary_topic = models.CharField(max_length=128, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
     config_version = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+    # Beside the score-driven stage: where sales put the member (scoring.sales_stages). Only outcomes move it
+    # (outcomes.services.sales_stages); scoring, decay and recomputes never write these columns. Database
+    # defaults too, because the stores insert score rows with raw SQL naming only their own columns.
+    sales_stage = models.CharField(max_length=64, blank=True, default="", db_default="",
+                                   help_text="SQL, opportunity or customer, from sales outcomes (empty: none).")
+    sales_stage_outcome = models.CharField(
+        max_length=32, blank=True, default="", db_default="",
+        help_text="The outcome type that last set or cleared the sales stage (sql, sales_rejected, ...).")
+    sales_stage_reason = models.TextField(
+        blank=True, default="", db_default="",
+        help_text="Sales' reason given with that outcome; kept when a rejection or loss clears the sales stage.")
+    sales_stage_at = models.DateTimeField(null=True, blank=True, help_text="When that outcome occurred.")
 
     class Meta:
         # A plain index on stage (not also the LIKE-pattern one db_index adds on PostgreSQL): every batch of
         # actions rewrites these rows, so each index costs ingest throughput. No index on engagement alone:
-        # rankings use (score, member), and the member list orders by engagement with missing rows as 0, which
+        # rankings use (rank_key, member), and the member list orders by engagement with missing rows as 0, which
         # no plain index serves.
-        # (score, member): leaderboards page by keyset on (score, member id), answered from the index alone.
+        # (rank_key, member): leaderboards page by keyset on (rank_key, member id), answered from the index alone.
+        # The stored score is valued at each row's own ref_time, so it orders nobody: rank_key is the score valued
+        # at (nearly) one instant for everyone (no single formula orders members at every instant: fit does not
+        # decay, engagement may be negative and personas have their own half-lives).
         indexes = [
             models.Index(fields=["stage"], name="interest_stage"),
-            models.Index(fields=["score", "member"], name="interest_score_member"),
+            models.Index(fields=["rank_key", "member"], name="interest_rank_member"),
         ]
 
     def __str__(self) -> str:
@@ -91,7 +113,11 @@ class StageTransition(models.Model):
     occurred_at = models.DateTimeField(db_index=True)
     engagement = models.FloatField()
     fit = models.FloatField()
-    reason = models.CharField(max_length=32, default="action", help_text="action, recompute, decay, config.")
+    reason = models.CharField(
+        max_length=32, default="action",
+        help_text="action, recompute, decay, config; for a sales stage move the outcome type (sql, won, lost...).")
+    detail = models.TextField(blank=True, default="", db_default="",
+                              help_text="A sales stage move: the reason sales gave (a rejection's, a loss's).")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

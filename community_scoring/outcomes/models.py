@@ -51,3 +51,45 @@ class Outcome(models.Model):
     def __str__(self) -> str:
         detail = f" ({self.value})" if self.value else ""
         return f"{self.type}{detail} for {self.member_id} on {self.occurred_at:%Y-%m-%d}"
+
+
+class CalibrationRun(models.Model):
+    """One fit of action-type weights from the log and the outcomes (services/calibration.py), its held-out
+    evaluation, and what an admin decided: applied as a config version, or rejected. Nothing applies by itself."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        APPLIED = "applied"
+        REJECTED = "rejected"
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    parameters = models.JSONField(default=dict, help_text="What was asked: end, within_days, period_days, ...")
+    total = models.PositiveIntegerField(default=0, help_text="Steps the run takes.")
+    done = models.PositiveIntegerField(default=0, help_text="Steps done so far (committed as each ends).")
+    step = models.CharField(max_length=100, blank=True, help_text="What the run is doing now.")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_version = models.PositiveIntegerField(null=True, blank=True,
+                                                  help_text="The config version applying it created.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def progress(self) -> float:
+        """0..1; 1 once the run has finished (done, applied or rejected)."""
+        if self.status in (self.Status.DONE, self.Status.APPLIED, self.Status.REJECTED):
+            return 1.0
+        return self.done / self.total if self.total else 0.0
+
+    def __str__(self) -> str:
+        return f"calibration {self.pk} ({self.status})"

@@ -67,11 +67,14 @@ def _grid(ticks: Sequence[float], y_of, width: int, decimals: int) -> list[str]:
     return parts
 
 
-def _x_labels(labels: Sequence[str], x_of, height: int) -> list[str]:
-    """The first, middle and last x labels (enough to read dates without crowding a phone screen)."""
+def _x_labels(labels: Sequence[str], x_of, height: int, every: bool = False) -> list[str]:
+    """The first, middle and last x labels (enough to read dates without crowding a phone screen), or ``every``
+    label (a few named bands: deciles, stages)."""
     parts = []
-    for index in sorted({0, len(labels) // 2, len(labels) - 1}):
-        anchor = "start" if index == 0 and len(labels) > 1 else "end" if index == len(labels) - 1 else "middle"
+    indexes = range(len(labels)) if every else sorted({0, len(labels) // 2, len(labels) - 1})
+    for index in indexes:
+        anchor = "middle" if every else (
+            "start" if index == 0 and len(labels) > 1 else "end" if index == len(labels) - 1 else "middle")
         parts.append(f'<text class="axis" x="{x_of(index):.1f}" y="{height - 8}" text-anchor="{anchor}">'
                      f"{escape(labels[index])}</text>")
     return parts
@@ -124,12 +127,24 @@ def line_chart(*, title: str, labels: Sequence[str], series: Sequence[Series], d
     return _frame(title, parts, width, height)
 
 
-def bar_chart(*, title: str, labels: Sequence[str], values: Sequence[float], name: str = "", decimals: int = 0,
-              width: int = WIDTH, height: int = HEIGHT) -> str:
-    """Vertical bars, one per label (e.g. actions per day), from 0 to a nice top. Each bar has a <title>."""
-    if not labels or not values or max(values) <= 0:
+@dataclass(frozen=True)
+class Reference:
+    """A horizontal line across a chart at ``value`` (a target, a capacity), named in its label and title."""
+
+    name: str
+    value: float
+
+
+def bar_chart(*, title: str, labels: Sequence[str], values: Sequence[float | None], name: str = "",
+              decimals: int = 0, width: int = WIDTH, height: int = HEIGHT, every_label: bool = False,
+              unit: str = "", top: float | None = None, reference: Reference | None = None) -> str:
+    """Vertical bars, one per label (e.g. actions per day), from 0 to a nice top (or ``top``). Each bar has a
+    <title>; a None value draws no bar (no data in that band). ``unit`` follows each number ("%"); ``reference``
+    draws a dashed line (e.g. sales capacity) that the top makes room for."""
+    present = [v for v in values[:len(labels)] if v is not None]
+    if not labels or not present or (max(present) <= 0 and top is None and reference is None):
         return _empty(title, width, height)
-    top = nice_ceiling(max(values))
+    top = top or nice_ceiling(max(present + ([reference.value] if reference else [])))
     plot_width, plot_height = width - PAD_LEFT - PAD_RIGHT, height - PAD_TOP - PAD_BOTTOM
     slot = plot_width / len(labels)
 
@@ -139,13 +154,24 @@ def bar_chart(*, title: str, labels: Sequence[str], values: Sequence[float], nam
     def y_of(value: float) -> float:
         return PAD_TOP + plot_height * (1 - value / top)
 
-    parts = _grid((0.0, top / 2, top), y_of, width, decimals) + _x_labels(labels, x_of, height)
+    def shown(value: float) -> str:
+        return escape(number(value, decimals) + unit)
+
+    parts = _grid((0.0, top / 2, top), y_of, width, decimals) + _x_labels(labels, x_of, height, every_label)
     bar = max(1.0, slot * 0.8)
     for index, value in enumerate(values[:len(labels)]):
-        h = plot_height * max(0.0, value) / top
+        if value is None:
+            continue
+        h = plot_height * min(1.0, max(0.0, value) / top)
         parts.append(f'<rect class="bar series-1" x="{x_of(index) - bar / 2:.1f}" y="{PAD_TOP + plot_height - h:.1f}" '
                      f'width="{bar:.1f}" height="{h:.1f}"><title>{escape(labels[index])}: '
-                     f"{escape(number(value, decimals))}{(' ' + escape(name)) if name else ''}</title></rect>")
+                     f"{shown(value)}{(' ' + escape(name)) if name else ''}</title></rect>")
+    if reference is not None:
+        y = y_of(min(reference.value, top))
+        parts.append(f'<line class="reference" x1="{PAD_LEFT}" x2="{width - PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}">'
+                     f"<title>{escape(reference.name)}: {shown(reference.value)}</title></line>"
+                     f'<text class="legend" x="{width - PAD_RIGHT}" y="{y - 4:.1f}" text-anchor="end">'
+                     f"{escape(reference.name)}: {shown(reference.value)}</text>")
     return _frame(title, parts, width, height)
 
 

@@ -15,7 +15,9 @@ from django.utils.http import urlencode
 
 from community_scoring.auth import request_can_see_pii
 from community_scoring.influence import selectors as influence_selectors
+from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
+from community_scoring.outcomes.selectors import member_outcomes
 from community_scoring.pages import charts
 from community_scoring.pages.access import READER_ROLES, role_required
 from community_scoring.pages.tables import board_columns, display, plain
@@ -23,7 +25,7 @@ from community_scoring.selectors import dashboard as dashboard_selectors
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors import members as member_selectors
 from community_scoring.selectors.leaderboards import (
-    BOARDS, RISING_CACHED_ROWS, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
+    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
 )
 
 PAGE_SIZE = 50
@@ -42,7 +44,9 @@ def dashboard(request):
     days = dashboard_selectors.community_days(days=90)
     labels = [_day_label(d.day) for d in days]
     funnel = dashboard_selectors.stage_funnel()
+    valued_at = interest_selectors.valued_now()
     context = {
+        "valued_at": valued_at,
         "funnel_chart": charts.funnel_chart(title="Members per stage", steps=funnel),
         "funnel": funnel,
         "actions_chart": charts.bar_chart(title="Actions per day, last 90 days", labels=labels,
@@ -54,7 +58,8 @@ def dashboard(request):
         "today": days[-1] if days else None,
         "advocates": influence_selectors.advocates(limit=10),
         "detractors": influence_selectors.detractors(limit=10),
-        "rising": _rising_rows(period="30d", persona=None, offset=0, limit=10),
+        "rising": board_rows_value(_rising_rows(period="30d", persona=None, offset=0, limit=10) or [],
+                                   board="rising", at=valued_at),
         "runs": dashboard_selectors.scoring_runs(limit=3),
     }
     return render(request, "community_scoring/dashboard.html", context)
@@ -112,14 +117,14 @@ def _board_query(request, board: str) -> dict:
     return {"period": period, "persona": persona, "q": q, "page": page}
 
 
-def _board_rows(board: str, query: dict, *, can_see_pii: bool) -> tuple[list[dict], bool]:
-    """One page of the board (the selectors rank; this only filters by the search and slices), and whether a
-    next page exists."""
+def _board_rows(board: str, query: dict, *, can_see_pii: bool, at) -> tuple[list[dict], bool]:
+    """One page of the board (the selectors rank; this only filters by the search and slices), valued at ``at``,
+    and whether a next page exists."""
     offset = (query["page"] - 1) * PAGE_SIZE
     if board == "rising" and not query["q"]:
         rows = _rising_rows(period=query["period"], persona=query["persona"], offset=offset, limit=PAGE_SIZE + 1)
         if rows is not None:
-            return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+            return board_rows_value(rows[:PAGE_SIZE], board=board, at=at), len(rows) > PAGE_SIZE
     leaderboard = leaderboard_get(board=board, period=query["period"], persona=query["persona"])
     rows = leaderboard.rows
     if query["q"]:
@@ -130,8 +135,8 @@ def _board_rows(board: str, query: dict, *, can_see_pii: bool) -> tuple[list[dic
         rows = rows.filter(condition)
     found = list(rows.order_by(f"-{leaderboard.rank_field}", f"-{leaderboard.id_field}")
                  [offset:offset + PAGE_SIZE + 1])
-    return ([_board_row(obj, offset + k + 1, board, leaderboard.rank_field) for k, obj in enumerate(found[:PAGE_SIZE])],
-            len(found) > PAGE_SIZE)
+    rows = [_board_row(obj, offset + k + 1, board, leaderboard.rank_field) for k, obj in enumerate(found[:PAGE_SIZE])]
+    return board_rows_value(rows, board=board, at=at), len(found) > PAGE_SIZE
 
 
 def _bad_request(request, error: BadQuery) -> HttpResponse:
@@ -149,7 +154,8 @@ def leaderboard(request, kind: str):
     except BadQuery as error:
         return _bad_request(request, error)
     can_see_pii = request_can_see_pii(request)
-    rows, has_next = _board_rows(kind, query, can_see_pii=can_see_pii)
+    valued_at = interest_selectors.valued_now()
+    rows, has_next = _board_rows(kind, query, can_see_pii=can_see_pii, at=valued_at)
     columns = board_columns(kind, can_see_pii=can_see_pii)
 
     def link(**changes) -> str:
@@ -170,7 +176,7 @@ def leaderboard(request, kind: str):
         "csv_link": reverse("community_scoring:leaderboard_csv", args=[kind]) + link(),
         "first_position": (query["page"] - 1) * PAGE_SIZE + 1,
         "last_position": (query["page"] - 1) * PAGE_SIZE + len(table),
-        "period_label": PERIOD_LABELS[query["period"]],
+        "period_label": PERIOD_LABELS[query["period"]], "valued_at": valued_at,
     }
     return render(request, "community_scoring/leaderboard.html", context)
 
@@ -186,7 +192,8 @@ def leaderboard_csv(request, kind: str):
         query = _board_query(request, kind)
     except BadQuery as error:
         return _bad_request(request, error)
-    rows, _ = _board_rows(kind, query, can_see_pii=True)
+    valued_at = interest_selectors.valued_now()
+    rows, _ = _board_rows(kind, query, can_see_pii=True, at=valued_at)
     columns = board_columns(kind, can_see_pii=True)
     out = StringIO()
     writer = csv.writer(out)
@@ -198,6 +205,7 @@ def leaderboard_csv(request, kind: str):
         (f"-page{query['page']}" if query["page"] > 1 else "")
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
     response["Content-Disposition"] = f'attachment; filename="{safe}.csv"'
+    response["X-Valued-At"] = valued_at.isoformat()
     return response
 
 
@@ -217,10 +225,11 @@ def member(request, member_id: int):
     interest = audience["interest"]
     standing = None
     if interest is not None:
-        standing = interest_selectors.interest_standing(score=person.interest.score)
+        standing = interest_selectors.interest_standing(rank_key=person.interest.rank_key)
     history = _score_history(audience)
     context = {
         "person": person, "audience": audience, "interest": interest, "standing": standing,
+        "valued_at": audience["valued_at"],
         "influence": audience["influence"], "period": period, "periods": PERIOD_LABELS,
         "can_see_pii": request_can_see_pii(request),
         "history_chart": charts.line_chart(
@@ -232,6 +241,8 @@ def member(request, member_id: int):
         "recent": member_selectors.member_recent_actions(member=person, limit=20),
         "targets": member_selectors.member_targets(member=person, limit=10),
         "stage_history": list(audience["stage_history"][:20]),
+        "exclusions": member_exclusions(member_id=person.pk),  # gaming flags: the engine's selectors know no gaming
+        "outcomes": member_outcomes(member_id=person.pk, limit=20),
     }
     return render(request, "community_scoring/member.html", context)
 

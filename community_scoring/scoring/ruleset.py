@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from community_scoring.scoring.fit import FitCondition, fit_score
+from community_scoring.scoring.split import B, variant_of
 from community_scoring.scoring.stages import StageThreshold, floor_stage, stage_for
 
 
@@ -57,11 +58,33 @@ def persona_key(persona: str | None) -> str:
 
 
 @dataclass(frozen=True)
+class Split:
+    """A running live experiment as scoring sees it: members joined after it started (id above
+    ``first_member_id``) are split by scoring.split, and those in B are scored by ``config``."""
+
+    experiment_id: int
+    first_member_id: int
+    share: float
+    config: "ScoringConfig"  # variant B's, compiled (without a split of its own)
+
+    def variant(self, member_id: int) -> str | None:
+        return variant_of(experiment_id=self.experiment_id, first_member_id=self.first_member_id, share=self.share,
+                          member_id=member_id)
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     default: MemberRules
     personas: Mapping[str, MemberRules] = field(default_factory=dict)
     stages: tuple[StageThreshold, ...] = ()
     version: int = 0
+    split: Split | None = None  # a running live experiment (variant A is this configuration)
+
+    def for_member(self, member_id: int) -> "ScoringConfig":
+        """The configuration that scores this member: variant B's while a running experiment puts them in B."""
+        if self.split is not None and self.split.variant(member_id) == B:
+            return self.split.config
+        return self
 
     def for_persona(self, persona: str | None) -> MemberRules:
         return self.personas.get(persona_key(persona), self.default)

@@ -3,15 +3,17 @@ both scores). The influence parameters are read in community_scoring.influence.s
 
 The engine reads the compiled interest configuration through ``scoring_config_current()``, cached per process
 and keyed by a cheap fingerprint (latest version number, row counts and latest ``updated_at`` of the config
-tables), so edits made any other way (the admin, a shell) are seen too. The document's shape is described once,
+tables and of the experiments), so edits made any other way (the admin, a shell) are seen too. A running live
+experiment is part of it (``ScoringConfig.split``): starting or stopping one changes what the engine scores by. The document's shape is described once,
 in ``community_scoring.services.config_documents``.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from community_scoring.models import ActionType, ConfigVersion, RuleSet, Stage
-from community_scoring.scoring.ruleset import ScoringConfig
+from community_scoring.models import ActionType, ConfigVersion, Experiment, RuleSet, Stage
+from community_scoring.scoring.ruleset import ScoringConfig, Split
 from community_scoring.store import interest_store
 
 _cache: dict[str, Any] = {"key": None, "config": None}
@@ -58,13 +60,38 @@ def config_fingerprint() -> tuple:
     return interest_store().config_fingerprint()
 
 
+def experiment_running() -> Experiment | None:
+    """The running live experiment, if any (at most one runs)."""
+    return Experiment.objects.filter(status=Experiment.Status.RUNNING).first()
+
+
+def split_of(experiment: Experiment | None, *, version: int) -> Split | None:
+    """A running experiment as the engine sees it (variant B's document compiled)."""
+    if experiment is None or experiment.status != Experiment.Status.RUNNING:
+        return None
+    return Split(experiment_id=experiment.pk, first_member_id=experiment.first_member_id, share=experiment.share,
+                 config=ScoringConfig.from_snapshot(experiment.config_b, version=version))
+
+
 def scoring_config_current() -> ScoringConfig:
-    """The compiled current configuration (cached until the config tables or the version number change)."""
+    """The compiled current configuration, with the running experiment's split (cached until the config tables,
+    the experiments or the version number change)."""
     key = config_fingerprint()
     if _cache["key"] != key:
-        _cache["config"] = ScoringConfig.from_snapshot(config_snapshot(), version=key[0])
+        config = ScoringConfig.from_snapshot(config_snapshot(), version=key[0])
+        _cache["config"] = replace(config, split=split_of(experiment_running(), version=key[0]))
         _cache["key"] = key
     return _cache["config"]
+
+
+def member_experiment(*, member_id: int) -> dict[str, Any] | None:
+    """The running experiment a member takes part in: {"id", "name", "variant"} (None: the member is in none)."""
+    split = scoring_config_current().split
+    variant = split.variant(member_id) if split is not None else None
+    if variant is None:
+        return None
+    name = Experiment.objects.filter(pk=split.experiment_id).values_list("name", flat=True).first() or ""
+    return {"id": split.experiment_id, "name": name, "variant": variant}
 
 
 def scoring_config_cache_clear() -> None:

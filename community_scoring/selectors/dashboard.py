@@ -22,8 +22,9 @@ def community_days(*, days: int = 90, until: date | None = None) -> list[Communi
 
 
 def stage_funnel() -> list[tuple[str, int]]:
-    """Members (not excluded) per stage now, in the stages' order (lowest threshold first); stages nobody is in
-    count 0, stages no longer configured come last."""
+    """Members (not excluded) per stage as last recorded (by actions, recomputes and the hourly re-valuation that
+    records crossings by decay: services.revalue), in the stages' order (lowest threshold first); stages nobody
+    is in count 0, stages no longer configured come last."""
     counts = dict(
         InterestScore.objects.filter(member__is_excluded=False).order_by().values("stage")
         .annotate(n=Count("pk")).values_list("stage", "n")

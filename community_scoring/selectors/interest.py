@@ -1,7 +1,13 @@
-"""Reads of a member's interest: the activity profile (how the score was earned), topics, stage and score history."""
+"""Reads of a member's interest: the activity profile (how the score was earned), topics, stage and score history.
+
+Every read shows interest valued at one instant (``valued_at``: now, or the request's moment), never the stored
+values as they are (engagement is stored valued at each row's own ref_time): store.base.interest_value_at is
+the rule, ``interest_rows_value`` applies it to rows a list, a board or a page loaded.
+"""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -14,7 +20,7 @@ from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_da
 from community_scoring.scoring.fit import fit_matches
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
-from community_scoring.store.base import rules_for
+from community_scoring.store.base import interest_value_at, rules_for
 
 
 def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:
@@ -78,10 +84,42 @@ def interest_topics(
     return topics[:limit] if limit else topics
 
 
+def valued_now() -> datetime:
+    """The instant a read values interest at (its ``valued_at``): now. One function, so a request values every
+    row at one moment, and tests can pin it."""
+    return timezone.now()
+
+
+def interest_row_value(score: InterestScore | None, member: Any, *, at: datetime,
+                       config: ScoringConfig | None = None) -> InterestScore | None:
+    """Value a loaded InterestScore row at ``at`` in memory (never saved): engagement, score and stage become
+    their values at ``at`` (store.base.interest_value_at) and ref_time the instant they are valued at, so the
+    row still means what it stores and valuing it twice changes nothing. ``member``: the row's member (persona).
+    rank_key (the board order) is left as stored. Returns the row."""
+    if score is None or getattr(score, "valued_at", None) == at:
+        return score
+    value = interest_value_at(engagement=score.engagement, ref_time=score.ref_time, fit=score.fit, member=member,
+                              config=config or scoring_config_current(), when=at)
+    score.engagement, score.score, score.stage = value.engagement, value.score, value.stage
+    if score.ref_time is not None and score.ref_time < at:
+        score.ref_time = at
+    score.valued_at = at
+    return score
+
+
+def interest_rows_value(pairs: Iterable[tuple[InterestScore | None, Any]], *, at: datetime,
+                        config: ScoringConfig | None = None) -> None:
+    """interest_row_value for each (score row or None, member) of a loaded page, under one configuration."""
+    config = config or scoring_config_current()
+    for score, member in pairs:
+        interest_row_value(score, member, at=at, config=config)
+
+
 def interest_current(
     *, member: Member, when: datetime | None = None, config: ScoringConfig | None = None
 ) -> dict[str, Any] | None:
-    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage (as stored).
+    """The member's interest valued at ``when`` (default now): engagement, fit, score, stage, all at that instant
+    (store.base.interest_value_at), ``valued_at``, and the sales stage (as stored: decay never moves it).
 
     Uses the member's interest row when it was loaded with the member (select_related("interest")).
     """
@@ -91,12 +129,13 @@ def interest_current(
         score = InterestScore.objects.filter(member=member).first()
     if score is None:
         return None
-    engagement = score.engagement
-    if score.ref_time is not None:
-        moment, ref = to_epoch_days(when or timezone.now()), to_epoch_days(score.ref_time)
-        engagement = value_at(score.engagement, ref, max(moment, ref), _half_life(member, config))
-    return {"engagement": engagement, "fit": score.fit, "score": engagement + score.fit, "stage": score.stage,
-            "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at}
+    at = when or timezone.now()
+    value = interest_value_at(engagement=score.engagement, ref_time=score.ref_time, fit=score.fit, member=member,
+                              config=config or scoring_config_current(), when=at)
+    return {"engagement": value.engagement, "fit": value.fit, "score": value.score, "stage": value.stage,
+            "sales_stage": score.sales_stage, "sales_stage_outcome": score.sales_stage_outcome,
+            "sales_stage_reason": score.sales_stage_reason, "sales_stage_at": score.sales_stage_at,
+            "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at, "valued_at": at}
 
 
 def stage_history(*, member: Member, limit: int | None = 100) -> QuerySet[StageTransition]:
@@ -111,9 +150,9 @@ def score_history(*, member: Member, since: date | None = None) -> QuerySet[Scor
     return rows.filter(date__gte=since) if since else rows
 
 
-def interest_standing(*, score: float) -> dict[str, Any]:
-    """Where a stored interest score stands among members who count (not excluded), ranked as the interest
-    leaderboard ranks (by the stored score): rank = 1 + members above (ties share a rank), percentile = mid-rank
+def interest_standing(*, rank_key: float) -> dict[str, Any]:
+    """Where a member's leaderboard key (InterestScore.rank_key) stands among members who count (not excluded),
+    ranked as the interest leaderboard ranks: rank = 1 + members above (ties share a rank), percentile = mid-rank
     100 * (below + (equal - 1) / 2) / (n - 1), the convention of the influence percentile."""
     # Three counts the score index answers by range (one count with FILTERs scans every row); the total is
     # remembered a minute.
@@ -122,8 +161,8 @@ def interest_standing(*, score: float) -> dict[str, Any]:
     if n is None:
         n = counted.count()
         cache.set("interest:standing:n", n, 60)
-    above = counted.filter(score__gt=score).count()
-    equal = counted.filter(score=score).count()
+    above = counted.filter(rank_key__gt=rank_key).count()
+    equal = counted.filter(rank_key=rank_key).count()
     n = max(n, above + equal)
     below = n - above - equal
     equal = max(1, n - above - below)

@@ -8,11 +8,13 @@ Every board leaves out excluded (staff) and erased members and can be narrowed t
    start (their snapshot on the latest snapshot day on or before the start; 0 when they had none that day,
    e.g. had not joined). "all" = gain from nothing. Inactive members only decay, so they cannot rise.
 Each returns an ordered-by-nothing queryset plus the field it ranks by; the API pages it with a keyset on
-(rank value, member id), descending.
+(rank value, member id), descending. Interest boards rank by InterestScore.rank_key (the score valued at one
+recent instant, re-keyed every few minutes) and show every value at the read's instant (board_rows_value).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Max, Q, QuerySet, Value
@@ -20,13 +22,15 @@ from django.db.models.functions import Coalesce
 
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import InterestScore, ScoreSnapshot
+from community_scoring.selectors.interest import interest_rows_value
 from community_scoring.selectors.members import period_since
 
 BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
 # What a leaderboard row shows of a member (not attributes and the rest): narrower rows, faster pages.
 MEMBER_FIELDS = ("member__id", "member__source", "member__external_id", "member__display_name", "member__persona",
                  "member__email", "member__is_excluded")
-INTEREST_FIELDS = ("score", "engagement", "fit", "stage", "primary_topic", "last_activity_at")
+INTEREST_FIELDS = ("score", "engagement", "fit", "stage", "sales_stage", "primary_topic", "last_activity_at", "ref_time",
+                   "rank_key")
 
 
 @dataclass(frozen=True)
@@ -54,15 +58,15 @@ def leaderboard_interest(*, period: str = "all", persona: str | None = None) -> 
     rows = _interest_rows(persona=persona)
     if since is not None:
         rows = rows.filter(last_activity_at__gte=since)
-    return Leaderboard(board="interest", rows=rows, rank_field="score")
+    return Leaderboard(board="interest", rows=rows, rank_field="rank_key")
 
 
 def leaderboard_rising(*, period: str = "30d", persona: str | None = None) -> Leaderboard:
     since = period_since(period)
     rows = _interest_rows(persona=persona)
     if since is None:
-        return Leaderboard(board="rising", rows=rows.annotate(baseline=Value(0.0), gain=F("score")).filter(gain__gt=0),
-                           rank_field="gain")
+        return Leaderboard(board="rising", rows=rows.annotate(baseline=Value(0.0), gain=F("rank_key"))
+                           .filter(gain__gt=0), rank_field="gain")
     # Snapshots are daily for every scored member: the baseline day is the latest snapshot day on or before the
     # start, joined on (member, day) through the unique index, rather than a "latest per member" subquery.
     day = ScoreSnapshot.objects.filter(date__lte=since.date()).aggregate(day=Max("date"))["day"]
@@ -72,7 +76,7 @@ def leaderboard_rising(*, period: str = "30d", persona: str | None = None) -> Le
     else:
         rows = rows.annotate(start=FilteredRelation("member__score_snapshots", condition=Q(member__score_snapshots__date=day)))
         baseline = Coalesce(F("start__score"), Value(0.0))
-    rows = rows.annotate(baseline=baseline).annotate(gain=F("score") - F("baseline")).filter(gain__gt=0)
+    rows = rows.annotate(baseline=baseline).annotate(gain=F("rank_key") - F("baseline")).filter(gain__gt=0)
     return Leaderboard(board="rising", rows=rows, rank_field="gain")
 
 
@@ -124,6 +128,20 @@ def leaderboard_rows_by_member(*, member_ids: list[int]) -> dict[int, InterestSc
     rows = (InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
             .filter(member__erased_at__isnull=True))
     return rows.in_bulk(member_ids)
+
+
+def board_rows_value(rows: list[dict], *, board: str, at: datetime) -> list[dict]:
+    """A loaded page of board rows ({member, interest, value, baseline, ...}) as shown at ``at``: each interest
+    row valued at that instant (selectors.interest.interest_rows_value), and on the interest and rising boards
+    the shown value is the score (minus the baseline) at ``at``. The order is the stored key's (rank_key: at most
+    a re-key interval old); the values shown are never stale."""
+    interest_rows_value(((row["interest"], row["member"]) for row in rows), at=at)
+    if board in ("interest", "rising"):
+        for row in rows:
+            if row["interest"] is not None:
+                baseline = (row.get("baseline") or 0.0) if board == "rising" else 0.0
+                row["value"] = row["interest"].score - baseline
+    return rows
 
 
 def leaderboard_get(*, board: str, period: str = "all", persona: str | None = None) -> Leaderboard:

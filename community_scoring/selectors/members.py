@@ -21,7 +21,7 @@ from django.utils import timezone
 from community_scoring.models import Action, Member
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
-from community_scoring.selectors.config import scoring_config_current
+from community_scoring.selectors.config import member_experiment, scoring_config_current
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -64,7 +64,7 @@ class MemberOrdering:
 # name -> (path on Member, value used when the member has no score row yet, is a datetime)
 MEMBER_SORT_KEYS: dict[str, tuple[str, Any, bool]] = {
     "id": ("id", None, False),
-    "interest": ("interest__score", 0.0, False),
+    "interest": ("interest__rank_key", 0.0, False),  # the board order (InterestScore.rank_key)
     "engagement": ("interest__engagement", 0.0, False),
     "fit": ("interest__fit", 0.0, False),
     "last_activity": ("interest__last_activity_at", EPOCH, True),
@@ -120,8 +120,10 @@ class MemberFilter(django_filters.FilterSet):
     stage = django_filters.CharFilter(method="filter_stage", help_text="Interest stage; several comma-separated.")
     persona = django_filters.CharFilter(field_name="persona", validators=[_no_nul])
     source = django_filters.CharFilter(field_name="source", validators=[_no_nul])
-    min_interest = django_filters.NumberFilter(field_name="interest__score", lookup_expr="gte")
-    max_interest = django_filters.NumberFilter(field_name="interest__score", lookup_expr="lte")
+    # On the leaderboard key: the score valued a few minutes ago at most (the stored score is valued at each
+    # member's own last action, so it filters nobody consistently).
+    min_interest = django_filters.NumberFilter(field_name="interest__rank_key", lookup_expr="gte")
+    max_interest = django_filters.NumberFilter(field_name="interest__rank_key", lookup_expr="lte")
     min_influence = django_filters.NumberFilter(method="filter_min_influence", help_text="Influence score 0-100.")
     max_influence = django_filters.NumberFilter(method="filter_max_influence", help_text="Influence score 0-100.")
     sentiment = django_filters.ChoiceFilter(
@@ -196,13 +198,13 @@ def member_list(
 
 
 # Sort keys whose stored column has an index on (column, member_id): paged from it (see member_keyset_segments).
-INDEXED_SORT_KEYS = {"interest": "interest__score"}
+INDEXED_SORT_KEYS = {"interest": "interest__rank_key"}
 
 
 def member_keyset_segments(ordering: MemberOrdering) -> list[tuple[Q, str | None, Any]] | None:
     """How to page `ordering` from an index, as (condition, value field or None, constant) slices in walk order.
 
-    The sort value COALESCE(score, 0) over the left join cannot use the (score, member_id) index, so the walk is
+    The sort value COALESCE(rank_key, 0) over the left join cannot use the (rank_key, member_id) index, so the walk is
     read as: scores above 0 (from the index), then members at 0 or without a score row (by id), then scores below
     0 (from the index); reversed for an ascending walk. None when the key has no such index.
     """
@@ -319,19 +321,21 @@ def explicit_sentiment(*, member: Member) -> dict[str, Any]:
     return {"poll_responses": len(metadata), "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}
 
 
-def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
+def member_audience(*, member: Member, period: str = "30d", at: datetime | None = None) -> dict[str, Any]:
     """The unified audience view: identity, interest with its breakdowns (engagement by action type, the fit rules
-    met), influence, sentiment, stage and score history.
+    met), influence, sentiment, stage and score history, and the live experiment variant the member is scored by;
+    interest, breakdown and topics valued at one instant, ``valued_at`` (``at``, default now).
 
     `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
     """
-    since = period_since(period)
+    at = at or interest_selectors.valued_now()
+    since = period_since(period, now=at)
     config = scoring_config_current()
-    interest_data = interest_selectors.interest_current(member=member, config=config)
+    interest_data = interest_selectors.interest_current(member=member, when=at, config=config)
     if interest_data is not None:
-        interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, config=config)
+        interest_data["breakdown"] = interest_selectors.interest_breakdown(member=member, when=at, config=config)
         interest_data["fit_breakdown"] = interest_selectors.interest_fit_breakdown(member=member, config=config)
-        interest_data["topics"] = interest_selectors.interest_topics(member=member, limit=20, config=config)
+        interest_data["topics"] = interest_selectors.interest_topics(member=member, when=at, limit=20, config=config)
     influence = influence_link.influence_audience(member=member, history_since=since.date() if since else None)
     implicit = None
     if influence is not None:
@@ -339,12 +343,14 @@ def member_audience(*, member: Member, period: str = "30d") -> dict[str, Any]:
             "mean", "count", "positive_share", "negative_share", "received_mean", "received_count")}
         implicit["band"] = sentiment_band(implicit["mean"])
     return {
+        "valued_at": at,
         "member": member,
         "identities": member_identities(member_id=member.pk),
         "interest": interest_data,
         "influence": influence,
         "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},
         "stage_history": interest_selectors.stage_history(member=member, limit=100),
+        "experiment": member_experiment(member_id=member.pk),
         "score_history": {
             "period": period,
             "since": since.date() if since else None,

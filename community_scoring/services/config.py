@@ -10,6 +10,7 @@ refused with ConfigVersionConflict (the API's 409) and nothing is written. Reads
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -22,13 +23,13 @@ from community_scoring.models import ConfigVersion, FitRule, Member, Rule, RuleS
 from community_scoring.scoring.decay import to_epoch_days
 from community_scoring.scoring.ledger import bucket_values, engagement_at
 from community_scoring.scoring.ruleset import ScoringConfig
-from community_scoring.selectors.config import config_snapshot, scoring_config_cache_clear
+from community_scoring.selectors.config import config_snapshot, scoring_config_cache_clear, scoring_config_current
 from community_scoring.services.config_documents import (
     InfluenceConfigSerializer, InterestConfigChangeSerializer, document_parse,
 )
 from community_scoring.services.recompute import interest_tallies_load, recompute_job_start
 from community_scoring.store import interest_store
-from community_scoring.store.base import rules_for
+from community_scoring.store.base import config_for, rules_for
 
 
 class ConfigVersionConflict(Exception):
@@ -194,12 +195,13 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
     """What applying ``snapshot`` would do to stages, computed from the action log without writing anything.
 
     Every member's engagement and fit are computed now under the current and under the proposed
-    configuration, the same way (so decay since the last stored update is not mistaken for an effect).
+    configuration, the same way (so decay since the last stored update is not mistaken for an effect). Members a
+    running live experiment scores by its variant B stay on B under both.
     Returns {"members_changing_stage": n, "by_transition": {"engaged->MQL": k, ...}, "members": total,
     "member_ids_by_transition": {"engaged->MQL": [member ids, ascending], ...}} (transitions most common first).
     """
-    proposed = ScoringConfig.from_snapshot(config_validate(snapshot))
-    current = ScoringConfig.from_snapshot(config_snapshot())
+    current = scoring_config_current()
+    proposed = replace(ScoringConfig.from_snapshot(config_validate(snapshot)), split=current.split)
 
     now = to_epoch_days(timezone.now())
     transitions: Counter = Counter()
@@ -220,7 +222,7 @@ def config_preview(*, snapshot: Any) -> dict[str, Any]:
                 as_of = max([now, *(v.tally.day for v in values)])
                 engagement = engagement_at(values, as_of, rules.half_life_days)
                 fit = rules.fit(member.attributes, member.persona)
-                stages.append(config.stage_for(engagement, fit))
+                stages.append(config_for(config, member).stage_for(engagement, fit))
             if stages[0] != stages[1]:
                 transition = f"{stages[0]}->{stages[1]}"
                 transitions[transition] += 1

@@ -52,7 +52,6 @@ from community_scoring.influence.selectors import influence_config_load
 from community_scoring.influence.store import influence_store
 from community_scoring.influence.text_sentiment import sentiment_score_rows
 from community_scoring.models import Action, Content, ErasedIdentity, Member, MemberErasure
-from community_scoring.outcomes.models import Outcome
 from community_scoring.services.events import EventIn, MemberIn
 from community_scoring.services.identity import identities_of, person_of
 from community_scoring.services.recompute import interest_members_refresh
@@ -128,7 +127,7 @@ def _texts_score(ids: Sequence[int]) -> int:
 
 
 def _log_erase(ids: Sequence[int]) -> dict[str, int]:
-    """Blank the texts, titles and reasons of these identities, trim their actions' metadata and replace their
+    """Blank the texts and titles of these identities (outcome reasons: the outcomes app, on member_erased), trim their actions' metadata and replace their
     event ids (a platform may build them from the person's ids; the door refuses the person's events anyway)."""
     texts = Action.objects.filter(member_id__in=ids).exclude(text="").update(text="")
     event_ids = (Action.objects.filter(member_id__in=ids).exclude(external_event_id__startswith=ERASED_PREFIX)
@@ -145,10 +144,8 @@ def _log_erase(ids: Sequence[int]) -> dict[str, int]:
         Action.objects.bulk_update(changed, ["metadata"])
     titles = (Content.objects.filter(Q(author_id__in=ids) | Q(author_identity_id__in=ids)).exclude(title="")
               .update(title=""))
-    reasons = (Outcome.objects.filter(Q(member_id__in=ids) | Q(identity_id__in=ids)).exclude(reason="")
-               .update(reason=""))
     return {"action_texts": texts, "action_event_ids": event_ids, "action_metadata": trimmed,
-            "content_titles": titles, "outcome_reasons": reasons}
+            "content_titles": titles}
 
 
 def _deliveries_scrub(ids: Sequence[int], *, token: str) -> int:

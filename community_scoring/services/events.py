@@ -45,6 +45,7 @@ class MemberIn:
     attributes: dict[str, Any] | None = None
     crm_id: str | None = None  # the CRM's id of the person: identities with one crm_id are one member
     email_verified: bool = False  # the source verified `email`: identities with one verified email are one member
+    joined_at: datetime | None = None  # when the account was created on the source (its age: gaming.selectors)
 
 
 @dataclass(slots=True)
@@ -103,6 +104,9 @@ def _text_error(value: Any, limit: int | None) -> str | None:
     if "\x00" in value:
         return "must not contain NUL characters"
     return None
+
+
+text_error = _text_error  # the same check under a public name, for the other intakes (outcomes)
 
 
 def _path_join(path: str, key: Any) -> str:
@@ -165,7 +169,21 @@ def _email_valid(email: str) -> bool:
     return True
 
 
-def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], *, full: bool) -> None:
+def _moment_error(value: Any, now: datetime) -> str | None:
+    """What is wrong with a timestamp an event gives (occurred_at, member.joined_at); None when it is fine."""
+    if not isinstance(value, datetime):
+        return "must be an ISO 8601 timestamp"
+    if timezone.is_naive(value):
+        return "must include a timezone"
+    if value > now + FUTURE_TOLERANCE:
+        return "is in the future"
+    if value < EARLIEST:
+        return "is before 1970"
+    return None
+
+
+def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], *, full: bool,
+                   now: datetime) -> None:
     def add(name: str, msg: str | None) -> None:
         if msg:
             errors.setdefault(f"{prefix}.{name}", []).append(msg)
@@ -190,6 +208,8 @@ def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], 
         add("crm_id", _text_error(member.crm_id, _LIMITS["crm_id"]))
     if type(member.email_verified) is not bool:
         add("email_verified", "must be true or false")
+    if member.joined_at is not None:
+        add("joined_at", _moment_error(member.joined_at, now))
     if member.attributes is not None:
         add("attributes", _json_error(member.attributes))
         persona = member.attributes.get("persona") if isinstance(member.attributes, dict) else None
@@ -270,6 +290,10 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
     external_id, email, name, persona, attributes = (member.external_id, member.email, member.name,
                                                      member.persona, member.attributes)
     if type(member.email_verified) is not bool:
+        return False
+    joined_at = member.joined_at
+    if joined_at is not None and not (type(joined_at) is datetime and joined_at.utcoffset() is not None
+                                      and EARLIEST <= joined_at <= now + FUTURE_TOLERANCE):
         return False
     if not (type(external_id) is str and external_id and len(external_id) <= _EXTERNAL_ID_MAX
             and not external_id.isspace()):
@@ -365,18 +389,16 @@ def _event_errors_detailed(event: EventIn, *, known_types: set[str] | frozenset[
         errors["type"] = [f"unknown action type {event.type!r}"]
     if event.occurred_at is None:
         errors["occurred_at"] = ["required"]
-    elif timezone.is_naive(event.occurred_at):
-        errors["occurred_at"] = ["must include a timezone"]
-    elif event.occurred_at > now + FUTURE_TOLERANCE:
-        errors["occurred_at"] = ["is in the future"]
-    elif event.occurred_at < EARLIEST:
-        errors["occurred_at"] = ["is before 1970"]
+    else:
+        msg = _moment_error(event.occurred_at, now)
+        if msg:
+            errors["occurred_at"] = [msg]
     if event.member is None:
         errors["member"] = ["required"]
     else:
-        _member_errors("member", event.member, errors, full=True)
+        _member_errors("member", event.member, errors, full=True, now=now)
     if event.target_member is not None:
-        _member_errors("target_member", event.target_member, errors, full=False)
+        _member_errors("target_member", event.target_member, errors, full=False, now=now)
     if event.target_content is not None:
         _content_errors("target_content", event.target_content, errors)
     if event.content is not None:

@@ -13,6 +13,9 @@ it carries the person's actions, contents, scores, persona and attributes. The r
 - after a merge or an unmerge the members' interest is recomputed from the log, and their influence with the
   next run (one is requested): no action is counted twice, none is lost.
 
+Apps that keep per-person records of their own (outcomes) move them when told: ``members_merged`` and
+``member_unmerged`` are sent inside the transaction, after the log has moved. The engine never imports them.
+
 A merge holds every interest scorer partition while it moves actions, so no scorer counts an action for the old
 member while the recompute counts it for the new one (services.interest_queue).
 """
@@ -23,15 +26,22 @@ from collections.abc import Iterable, Sequence
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 
-from community_scoring.influence.models import InfluenceRun, InfluenceScore
-from community_scoring.influence.services import influence_run_request
+from community_scoring.influence.models import InfluenceScore
+from community_scoring.influence.services import influence_run_request_once
 from community_scoring.models import (
     Action, Content, InterestBucket, InterestScore, InterestTopic, Member, MergeBlock, ScoreSnapshot, StageTransition,
 )
+from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
-from community_scoring.store import interest_store
 from community_scoring.tasks import members_link_task
+
+
+# Sent inside a merge's or an unmerge's transaction, once actions have moved and interest is recomputed:
+# members_merged(into=member id, merged=[member ids merged into it]); member_unmerged(identity=id, member=id left).
+members_merged = Signal()
+member_unmerged = Signal()
 
 
 class IdentityError(ValueError):
@@ -59,24 +69,10 @@ def _erased_of(member_ids: Iterable[int]) -> set[int]:
     return set(Member.objects.filter(pk__in=list(member_ids), erased_at__isnull=False).values_list("pk", flat=True))
 
 
-def _hold_scorers() -> None:
-    """Wait for and hold every interest scorer partition until the transaction ends (see the module docstring)."""
-    store = interest_store()
-    for partition in range(store.scorer_partitions()):
-        store.partition_hold(partition, wait=True)
-
-
 def _derived_delete(member_ids: Sequence[int]) -> None:
     """Scores of members that no longer exist as such (merged into another): the person's are recomputed."""
     for model in (InterestBucket, InterestTopic, StageTransition, ScoreSnapshot, InterestScore, InfluenceScore):
         model.objects.filter(member_id__in=member_ids).delete()
-
-
-def _influence_refresh() -> None:
-    """Ask for an influence run once the caller commits, unless one is already waiting to start (a batch that
-    merges many members asks once)."""
-    if not InfluenceRun.objects.filter(status=InfluenceRun.Status.PENDING).exists():
-        influence_run_request(trigger="merge")
 
 
 def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: bool = False) -> Member:
@@ -104,7 +100,7 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
                             f"member {min(erased)} was erased (privacy request): it cannot be merged")
     moving = sorted(people)
     with transaction.atomic():
-        _hold_scorers()
+        scorers_hold()
         rows = {m.pk: m for m in Member.objects.select_for_update().filter(pk__in=[target, *moving]).order_by("pk")}
         person = rows[target]
         for other in (rows[m] for m in moving):
@@ -126,7 +122,8 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
             MergeBlock.objects.filter(Q(identity_id__in=mine, other_id__in=mine)).delete()
         _derived_delete(moving)
         interest_recompute(member_ids=[target], reason="merge")
-        _influence_refresh()
+        influence_run_request_once(trigger="merge")
+        members_merged.send(sender=Member, into=target, merged=moving)
     return Member.objects.get(pk=target)
 
 
@@ -144,7 +141,7 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
     if row.erased_at is not None:
         raise IdentityError("identity", "was erased (privacy request): it cannot be unmerged")
     with transaction.atomic():
-        _hold_scorers()
+        scorers_hold()
         list(Member.objects.select_for_update().filter(pk__in=[person, identity]).order_by("pk"))
         Member.objects.filter(pk=identity).update(merged_into_id=None)
         Action.objects.filter(member_id=person, identity_id=identity).update(member_id=identity, identity_id=None)
@@ -156,7 +153,8 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
             [MergeBlock(identity_id=min(identity, other), other_id=max(identity, other), created_by=by[:150])
              for other in identities_of([person])], ignore_conflicts=True)
         interest_recompute(member_ids=sorted([person, identity]), reason="unmerge")
-        _influence_refresh()
+        influence_run_request_once(trigger="merge")
+        member_unmerged.send(sender=Member, identity=identity, member=person)
     return Member.objects.get(pk=identity)
 
 

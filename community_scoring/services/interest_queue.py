@@ -61,6 +61,14 @@ INLINE = "inline"  # settings.INTEREST_SCORING: the caller scores (else "worker"
 _turns = itertools.count()  # which partition this process's next caller scores first
 
 
+def scorers_hold() -> None:
+    """Wait for and hold every scorer partition until the transaction ends: while a change re-owns or excludes
+    actions and recomputes from the log (identity merges, gaming reviews), no scorer counts them meanwhile."""
+    store = interest_store()
+    for partition in range(store.scorer_partitions()):
+        store.partition_hold(partition, wait=True)
+
+
 def interest_pending_dispatch(pending: Sequence[int]) -> None:
     """For the rows a store just queued (in the caller's transaction): score them now (INTEREST_SCORING=inline),
     or, once that transaction commits, start a scorer task for each partition that has no scorer running

@@ -1,5 +1,6 @@
 """Members and contents outside an event (a forum user's member, a poll's content): what the door does for the
 members and contents events name, for the ones no action names yet."""
+from datetime import datetime
 from typing import Any
 
 from community_scoring.models import Content, Member
@@ -19,12 +20,13 @@ def member_upsert(
     persona: str | None = None,
     attributes: dict[str, Any] | None = None,
     crm_id: str | None = None,
+    joined_at: datetime | None = None,
 ) -> Member:
     """Find the identity by (source, external id), creating it, and update the fields given (None = leave as is).
     An identity given a crm_id or a verified email is merged with the members sharing it (services.identity)."""
     member, created = Member.objects.get_or_create(source=source, external_id=external_id)
     changed = member_merge(member, email=email, email_verified=email_verified, display_name=display_name, persona=persona, crm_id=crm_id,
-                           attributes=attributes)
+                           attributes=attributes, joined_at=joined_at)
     if changed:
         member.save(update_fields=[*sorted(changed), "updated_at"])
         if not created and "persona" in changed:

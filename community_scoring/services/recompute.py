@@ -25,7 +25,7 @@ from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.interest import stage_changes_announce
 from community_scoring.store import interest_store
-from community_scoring.store.base import counted_actions, rules_for, score_evaluate, stage_change_of
+from community_scoring.store.base import counted_actions, config_for, rules_for, score_evaluate, stage_change_of
 from community_scoring.tasks import interest_recompute_task
 
 
@@ -116,7 +116,7 @@ def interest_values_at(*, member_ids: Sequence[int], at: datetime, config: Scori
             kept = [t for t in tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
             engagement = engagement_at(bucket_values(kept, rules), when, rules.half_life_days)
             fit = rules.fit(facts.attributes, facts.persona)
-            result[member_id] = InterestAt(engagement, fit, config.stage_for(engagement, fit))
+            result[member_id] = InterestAt(engagement, fit, config_for(config, facts).stage_for(engagement, fit))
     return result
 
 

@@ -1,9 +1,6 @@
-"""The daily snapshot: re-value every score to now, re-evaluate stages (reason "decay") and store the day.
-
-Decay is lazy (scores are stored valued at their ref_time), so without this a member who stops acting would keep
-their stage forever. The task re-anchors engagement and topics to ``now`` (value * 2 ** (-(now - ref) / h)),
-refreshes fit, records any stage change, and upserts one ScoreSnapshot per member for today's UTC date (running
-it twice the same day overwrites that day's row).
+"""The daily snapshot: re-value every score to now (services.revalue: stages re-evaluated, reason "decay") and
+store the day: one ScoreSnapshot per member for today's UTC date (running it twice the same day overwrites that
+day's row). Crossings by decay are also recorded hourly (services.revalue.interest_revalue).
 """
 from __future__ import annotations
 
@@ -13,12 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.models import InterestBucket, InterestScore, ScoreSnapshot
-from community_scoring.scoring.decay import accumulate, day_of, day_start, to_epoch_days, value_at
-from community_scoring.scoring.ledger import primary_topic_of
+from community_scoring.scoring.decay import accumulate, day_of, day_start, value_at
 from community_scoring.selectors.config import scoring_config_current
-from community_scoring.services.interest import stage_changes_announce
+from community_scoring.services.revalue import scores_revalue
 from community_scoring.store import interest_store
-from community_scoring.store.base import rules_for, score_evaluate, stage_change_of
+from community_scoring.store.base import config_for, rules_for
 from community_scoring.store.bulk import rows_upsert
 
 
@@ -31,42 +27,16 @@ def snapshots_write(rows: list[tuple]) -> None:
 def interest_snapshot_take(*, now: datetime | None = None, chunk_size: int = 1000) -> int:
     """Re-value, re-stage and snapshot every member with a score; returns the number of snapshots written."""
     now = now or timezone.now()
-    today, now_days = day_of(now), to_epoch_days(now)
+    today = day_of(now)
     config = scoring_config_current()
     ids = list(InterestScore.objects.order_by("member_id").values_list("member_id", flat=True))
-    store = interest_store()
     written = 0
     for start in range(0, len(ids), chunk_size):
         chunk = ids[start:start + chunk_size]
         with transaction.atomic():
-            scores = store.scores_lock(chunk, floor_stage=config.floor_stage)
-            members = store.members_facts(chunk)
-            topics = store.topics_load(chunk)
-            topic_rows, snapshots, transitions = [], [], []
-            for member_id in chunk:
-                score, facts = scores.get(member_id), members.get(member_id)
-                if score is None or facts is None:
-                    continue
-                half_life = rules_for(config, facts).half_life_days
-                if score.ref_time is not None and to_epoch_days(score.ref_time) < now_days:
-                    score.engagement = value_at(score.engagement, to_epoch_days(score.ref_time), now_days, half_life)
-                    score.ref_time = now
-                member_topics = topics.get(member_id, {})
-                for topic, (value, ref) in list(member_topics.items()):
-                    if ref < now_days:
-                        member_topics[topic] = (value_at(value, ref, now_days, half_life), now_days)
-                        topic_rows.append((member_id, topic, member_topics[topic][0], now))
-                score.primary_topic = primary_topic_of(member_topics, half_life)
-                old_stage = score.stage or config.floor_stage
-                score_evaluate(score, facts, config)
-                if score.stage != old_stage:
-                    transitions.append(stage_change_of(score, facts, old_stage=old_stage, at=now, reason="decay"))
-                snapshots.append((member_id, today, score.engagement, score.fit, score.score, score.stage))
-            store.topics_write(topic_rows)
+            revalued = scores_revalue(chunk, config=config, now=now)
+            snapshots = [(m, today, s.engagement, s.fit, s.score, s.stage) for m, s in sorted(revalued.scores.items())]
             snapshots_write(snapshots)
-            store.scores_save([scores[m] for m in sorted(scores)])
-            store.transitions_save(transitions)
-            stage_changes_announce(transitions)
             written += len(snapshots)
     return written
 
@@ -111,7 +81,7 @@ def interest_snapshots_backfill(*, days: int, now: datetime | None = None, chunk
                 if day in per_day:
                     engagement, ref = accumulate(engagement, ref, per_day[day], day_start(day), half_life)
                 value = value_at(engagement, ref, day_start(day), half_life)
-                rows.append((member_id, day, value, fit, value + fit, config.stage_for(value, fit)))
+                rows.append((member_id, day, value, fit, value + fit, config_for(config, facts).stage_for(value, fit)))
         snapshots_write(rows)
         written += len(rows)
     return written

@@ -7,9 +7,11 @@ applies them.
 
 Ready for what comes next without changing the interface's shape:
 - the configuration that applies is passed in (``config``), and each backend resolves a member's rules in one
-  place (``rules_for``): a per-member configuration (threshold experiments) changes that one function;
+  place (``rules_for``, over ``config_for``: a running live experiment scores some new members by variant B's
+  configuration; the PostgreSQL backend computes the same split in SQL);
 - the actions that count are chosen in one place per backend (``counted_actions`` and the PostgreSQL ``act``
-  CTE): excluding flagged actions (vote rings) is one more condition there;
+  CTEs): every action but the excluded ones (models.ActionExclusion: vote rings flagged by
+  community_scoring.gaming);
 - a member's score is always rebuildable from the log (``interest_recompute``): re-owning actions (merging two
   members) re-scores both members from it.
 """
@@ -24,14 +26,14 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from community_scoring.models import (
-    Action, ConfigVersion, Content, FitRule, InterestBucket, InterestPending, InterestScore, InterestTopic, Member, Rule,
-    RuleSet, Stage, StageTransition,
+    Action, ActionExclusion, ConfigVersion, Content, Experiment, FitRule, InterestBucket, InterestPending, InterestScore,
+    InterestTopic, Member, Rule, RuleSet, Stage, StageTransition,
 )
-from community_scoring.scoring.decay import to_epoch_days
+from community_scoring.scoring.decay import to_epoch_days, value_at
 from community_scoring.scoring.ruleset import MemberRules, ScoringConfig
 from community_scoring.store.bulk import ids_q, rows_upsert, sized_execute
 
@@ -60,10 +62,11 @@ class ScoreRow:
     primary_topic: str = ""
     last_activity_at: datetime | None = None
     config_version: int = 0
+    rank_key: float = 0.0
 
 
 SCORE_FIELDS = ["engagement", "ref_time", "fit", "score", "stage", "primary_topic", "last_activity_at",
-                "config_version"]
+                "config_version", "rank_key"]
 BUCKET_COLUMNS = ["member", "action_type", "received", "day", "count", "raw_points", "points", "topic_counts"]
 
 
@@ -112,36 +115,73 @@ def _fingerprint_sql(vendor: str) -> str:
     """InterestStore.config_fingerprint's statement (built once per database kind)."""
     quote = connection.ops.quote_name
     selects = [f"(SELECT MAX({quote('number')}) FROM {quote(ConfigVersion._meta.db_table)})"]
-    for model in (RuleSet, Rule, FitRule, Stage):
+    for model in (RuleSet, Rule, FitRule, Stage, Experiment):
         table = quote(model._meta.db_table)
         selects += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({quote('updated_at')}) FROM {table})"]
     return "SELECT " + ", ".join(selects)
 
 
+def config_for(config: ScoringConfig, member: MemberFacts | Any) -> ScoringConfig:
+    """The configuration that scores a member (MemberFacts, or a Member): variant B's while a running live
+    experiment puts them in B (scoring.split), else ``config``. Its stages are the member's stages."""
+    return config.for_member(member.pk)
+
+
 def rules_for(config: ScoringConfig, member: MemberFacts | Any) -> MemberRules:
-    """The rules that apply to a member (MemberFacts, or a Member): today their persona's set over the default
-    set. Every reader and writer of interest resolves a member's rules here."""
-    return config.for_persona(member.persona)
+    """The rules that apply to a member (MemberFacts, or a Member): their persona's set over the default set, of
+    their configuration (config_for). Every reader and writer of interest resolves a member's rules here."""
+    return config_for(config, member).for_persona(member.persona)
 
 
-def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig) -> None:
-    """Refresh fit, total and stage of a score whose engagement is up to date (in memory)."""
+@dataclass(frozen=True)
+class InterestValue:
+    """A member's interest valued at one instant: what every read shows (see interest_value_at)."""
+
+    engagement: float
+    fit: float
+    score: float
+    stage: str
+
+
+def interest_value_at(*, engagement: float, ref_time: datetime | None, fit: float, member: Any,
+                      config: ScoringConfig, when: datetime) -> InterestValue:
+    """Stored interest (engagement valued at ``ref_time``, fit) valued at ``when``: the one rule every read, the
+    leaderboard key and the hourly re-valuation use. O(1):
+
+        engagement(when) = engagement * 2 ** (-(when - ref_time) / half_life(member's rules))   (when >= ref_time)
+        score = engagement(when) + fit,  stage = the member's configuration's (config_for) stage_for(engagement(when), fit)
+
+    Fit does not decay; engagement may be negative (penalties decay towards 0 too). A row stored ahead of
+    ``when`` (actions dated later) is shown at its ref_time, as a recompute at ``when`` stores it.
+    """
+    if ref_time is not None:
+        ref = to_epoch_days(ref_time)
+        engagement = value_at(engagement, ref, max(to_epoch_days(when), ref), rules_for(config, member).half_life_days)
+    return InterestValue(engagement, fit, engagement + fit, config_for(config, member).stage_for(engagement, fit))
+
+
+def score_evaluate(score: ScoreRow, member: MemberFacts, config: ScoringConfig, *,
+                   keyed_at: datetime | None = None) -> None:
+    """Refresh fit, total and stage of a score whose engagement is up to date (in memory), and its leaderboard
+    key: the score valued at ``keyed_at`` (default now; see InterestScore.rank_key)."""
     score.fit = rules_for(config, member).fit(member.attributes, member.persona)
     score.score = score.engagement + score.fit
-    score.stage = config.stage_for(score.engagement, score.fit)
+    score.stage = config_for(config, member).stage_for(score.engagement, score.fit)
     score.config_version = config.version
+    score.rank_key = interest_value_at(engagement=score.engagement, ref_time=score.ref_time, fit=score.fit,
+                                       member=member, config=config, when=keyed_at or timezone.now()).score
 
 
 def member_merge(member: Member, *, email: str | None = None, email_verified: bool | None = None,
                  display_name: str | None = None, persona: str | None = None, crm_id: str | None = None,
-                 attributes: dict[str, Any] | None = None) -> set[str]:
+                 attributes: dict[str, Any] | None = None, joined_at: datetime | None = None) -> set[str]:
     """Apply what a source says of a member, in memory: each field given replaces the stored one (None: not
     said), attributes are merged over the stored ones. An email comes with whether the source verified it
     (default: not). Returns the names of the fields that changed."""
     changed = set()
     verified = None if email is None else bool(email_verified)
     for name, value in (("email", email), ("email_verified", verified), ("display_name", display_name),
-                        ("persona", persona), ("crm_id", crm_id)):
+                        ("persona", persona), ("crm_id", crm_id), ("joined_at", joined_at)):
         if value is not None and getattr(member, name) != value:
             setattr(member, name, value)
             changed.add(name)
@@ -191,8 +231,8 @@ def event_metadata(event: Any) -> dict[str, Any]:
 
 
 def counted_actions() -> QuerySet[Action]:
-    """The actions that earn interest (all of them today)."""
-    return Action.objects.all()
+    """The actions that earn interest: all but the excluded ones (models.ActionExclusion)."""
+    return Action.objects.exclude(Exists(ActionExclusion.objects.filter(action_id=OuterRef("pk"))))
 
 
 class InterestStore(ABC):
@@ -331,6 +371,18 @@ class InterestStore(ABC):
             ):
                 out[m][topic] = (points, to_epoch_days(ref))
         return out
+
+    def rank_keys_refresh(self, member_ids: Sequence[int], *, config: ScoringConfig, at: datetime) -> int:
+        """Re-key these members' score rows: rank_key = the score valued at ``at`` (interest_value_at), one
+        statement per call. Returns the rows re-keyed. (The PostgreSQL backend does it in SQL and skips rows a
+        scorer holds: that scorer writes their key.)"""
+        rows = list(InterestScore.objects.filter(ids_q("member_id", member_ids)).select_related("member").only(
+            "member_id", "engagement", "ref_time", "fit", "rank_key", "member__id", "member__persona"))
+        for row in rows:
+            row.rank_key = interest_value_at(engagement=row.engagement, ref_time=row.ref_time, fit=row.fit,
+                                             member=row.member, config=config, when=at).score
+        InterestScore.objects.bulk_update(rows, ["rank_key"], batch_size=500)
+        return len(rows)
 
     def transitions_save(self, changes: Sequence[StageChange]) -> None:
         StageTransition.objects.bulk_create([

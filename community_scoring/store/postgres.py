@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -47,17 +47,19 @@ from django.utils import timezone
 from psycopg2 import sql
 
 from community_scoring.models import (
-    Action, ActionType, Content, InterestBucket, InterestPending, InterestScore, InterestTopic, Member,
+    Action, ActionExclusion, ActionType, Content, InterestBucket, InterestPending, InterestScore, InterestTopic, Member,
     StageTransition,
 )
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
+from community_scoring.scoring.split import BUCKETS, split_cut
 from community_scoring.store.base import (
     Claimed, InterestStore, StageChange, StoredBatch, event_metadata, event_persona, rules_for,
 )
 from community_scoring.store.bulk import commit_without_flush, pg_array, rows_upsert, sized_execute
 
 _TABLES = {
-    "action": Action, "action_type": ActionType, "member": Member, "content": Content, "score": InterestScore,
+    "action": Action, "exclusion": ActionExclusion, "action_type": ActionType, "member": Member, "content": Content,
+    "score": InterestScore,
     "bucket": InterestBucket, "topic": InterestTopic, "transition": StageTransition, "pending": InterestPending,
 }
 
@@ -84,28 +86,37 @@ _PERSONA_KEY = "lower(btrim({col}, E' \\t\\n\\r\\x0b\\x0c'))"
 # (a table never analyzed, e.g. autovacuum off) it scanned the whole action log for each statement (measured:
 # 44 ms for 4,000 ids among 313,000 actions, 3.5 ms by the index).
 _ACTIONS_BY_ID = "id = ANY(%(ids)s::bigint[]) AND id BETWEEN %(id_lo)s::bigint AND %(id_hi)s::bigint"
+# The actions that count (store.base.counted_actions): not excluded (models.ActionExclusion, one index probe each).
+_COUNTED = "NOT EXISTS (SELECT 1 FROM {exclusion} x WHERE x.action_id = {action}.id)"
 
-# The configuration as tables: rule sets (persona key, half-life) and their rules (persona sets already merged
-# over the default set, as in scoring.ruleset).
+# The configuration as tables: rule sets (variant, persona key, half-life) and their rules (persona sets already
+# merged over the default set, as in scoring.ruleset). ``v`` is true for the sets of a running experiment's
+# variant B (ScoringConfig.split), false for the configuration's own.
 _CONFIG_CTES = """
-pk(rk, hl) AS (SELECT * FROM unnest(%(pk)s::text[], %(hl)s::float8[])),
-ru(rk, t, pts, tpts, cap, once) AS (
-    SELECT * FROM unnest(%(ru_rk)s::text[], %(ru_t)s::text[], %(ru_pts)s::float8[], %(ru_tpts)s::float8[],
-                         %(ru_cap)s::float8[], %(ru_once)s::bool[]))
+pk(v, rk, hl) AS (SELECT * FROM unnest(%(pk_v)s::bool[], %(pk)s::text[], %(hl)s::float8[])),
+ru(v, rk, t, pts, tpts, cap, once) AS (
+    SELECT * FROM unnest(%(ru_v)s::bool[], %(ru_rk)s::text[], %(ru_t)s::text[], %(ru_pts)s::float8[],
+                         %(ru_tpts)s::float8[], %(ru_cap)s::float8[], %(ru_once)s::bool[]))
 """
+
+# scoring.split.variant_of(...) == "B" as SQL over a member id: the first four bytes of md5("<experiment>:<member>")
+# as an unsigned integer, modulo the buckets, below the cut; only for members above first_member_id (without a
+# running experiment x_first is the largest bigint: no member takes part).
+_IN_B = ("(CASE WHEN {col} > %(x_first)s::bigint THEN ('x' || substr(md5(%(x_id)s::text || ':' || {col}::text), 1, 8))"
+         "::bit(32)::bigint %% %(x_buckets)s::int < %(x_cut)s::int ELSE false END)")
 
 _OWNERS_SQL = f"""
 WITH {_CONFIG_CTES},
-act AS (SELECT member_id, target_member_id, action_type_id FROM {{action}} WHERE {_ACTIONS_BY_ID}),
+act AS (SELECT member_id, target_member_id, action_type_id FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
 tgt AS (SELECT DISTINCT target_member_id AS m, action_type_id AS t FROM act
         WHERE target_member_id IS NOT NULL AND target_member_id <> member_id),
 owners AS (  -- of this partition (member id modulo the partitions: see services.interest_queue)
     SELECT member_id AS m FROM act WHERE member_id %% %(part_n)s::int = %(part_k)s::int
     UNION
     SELECT tgt.m FROM tgt
-    JOIN {{member}} mm ON mm.id = tgt.m
-    LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')}
-    JOIN ru ON ru.rk = COALESCE(pk.rk, '') AND ru.t = tgt.t
+    JOIN (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}}) mm ON mm.id = tgt.m
+    LEFT JOIN pk ON pk.v = mm.v AND pk.rk = {_PERSONA_KEY.format(col='mm.persona')}
+    JOIN ru ON ru.v = mm.v AND ru.rk = COALESCE(pk.rk, '') AND ru.t = tgt.t
     WHERE ru.tpts <> 0 AND tgt.m %% %(part_n)s::int = %(part_k)s::int),
 ins AS (
     INSERT INTO {{score}} (member_id, engagement, fit, score, stage, primary_topic, config_version, updated_at)
@@ -133,17 +144,25 @@ def _clamp(x: str, cap: str) -> str:
 
 _EPOCH_DAYS = "(extract(epoch FROM {col})::float8 / 86400.0)"
 
+
+def _rank_key(e: str, ref_time: str, fit: str, hl: str) -> str:
+    """SQL for InterestScore.rank_key: the score valued at %(now)s (store.base.interest_value_at)."""
+    elapsed = (f"greatest({_EPOCH_DAYS.format(col='%(now)s::timestamptz')} - "
+               f"{_EPOCH_DAYS.format(col=ref_time)}, 0.0::float8)")
+    return f"({e} * CASE WHEN {ref_time} IS NULL THEN 1.0::float8 ELSE {_decay(elapsed, hl)} END + {fit})"
+
 _APPLY_TEMPLATE = f"""
 WITH {_CONFIG_CTES},
 fits(m, f) AS (SELECT * FROM unnest(%(fit_ids)s::bigint[], %(fit_vals)s::float8[])),
 act AS (
     SELECT member_id, target_member_id, action_type_id AS t, occurred_at, topic,
            (occurred_at AT TIME ZONE 'UTC')::date AS d
-    FROM {{action}} WHERE {_ACTIONS_BY_ID}),
-own AS (  -- each owner's rule set and half-life
-    SELECT m.id AS m, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
-    FROM {{member}} m LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''
-    WHERE m.id = ANY(%(owners)s::bigint[])),
+    FROM {{action}} WHERE {_ACTIONS_BY_ID} AND {_COUNTED}),
+own AS (  -- each owner's variant, rule set and half-life
+    SELECT m.id AS m, m.v, COALESCE(pk.rk, '') AS rk, CASE WHEN pk.rk IS NULL THEN d.hl ELSE pk.hl END AS hl
+    FROM (SELECT id, persona, {_IN_B.format(col='id')} AS v FROM {{member}} WHERE id = ANY(%(owners)s::bigint[])) m
+    JOIN pk d ON d.v = m.v AND d.rk = ''
+    LEFT JOIN pk ON pk.v = m.v AND pk.rk = {_PERSONA_KEY.format(col='m.persona')} AND pk.rk <> ''),
 sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT member_id AS o, t, false AS r, d, topic, occurred_at FROM act
     WHERE (target_member_id IS NULL OR target_member_id <> member_id)
@@ -152,7 +171,7 @@ sides AS (  -- acting on yourself earns nothing; this partition's owners only
     SELECT target_member_id, t, true, d, topic, occurred_at FROM act
     WHERE target_member_id <> member_id AND target_member_id %% %(part_n)s::int = %(part_k)s::int),
 ruled AS (
-    SELECT s.* FROM sides s JOIN own ON own.m = s.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = s.t
+    SELECT s.* FROM sides s JOIN own ON own.m = s.o LEFT JOIN ru ON ru.v = own.v AND ru.rk = own.rk AND ru.t = s.t
     WHERE NOT s.r OR COALESCE(ru.tpts, 0) <> 0),
 bt AS (SELECT o, t, r, d, topic, count(*)::int AS n FROM ruled GROUP BY o, t, r, d, topic),
 adds AS (
@@ -160,7 +179,7 @@ adds AS (
            COALESCE(jsonb_object_agg(b.topic, b.n) FILTER (WHERE b.topic <> ''), jsonb_build_object()) AS tc,
            COALESCE(CASE WHEN b.r THEN max(ru.tpts) ELSE max(ru.pts) END, 0) AS unit, max(ru.cap) AS cap,
            COALESCE(bool_or(ru.once), false) AS once
-    FROM bt b JOIN own ON own.m = b.o LEFT JOIN ru ON ru.rk = own.rk AND ru.t = b.t
+    FROM bt b JOIN own ON own.m = b.o LEFT JOIN ru ON ru.v = own.v AND ru.rk = own.rk AND ru.t = b.t
     GROUP BY b.o, b.t, b.r, b.d),
 series AS (SELECT DISTINCT o, t, r, unit, cap FROM adds WHERE once),
 sold AS (  -- every stored bucket of a once-only series the batch touches: the credit may move to an earlier day
@@ -235,7 +254,7 @@ pt AS (  -- scoring.ledger.primary_topic: the most positive value, ties by name
     SELECT DISTINCT ON (o) o, topic FROM valued_topics WHERE value > 0 ORDER BY o, value DESC, topic COLLATE "C"),
 sc AS (
     SELECT s.member_id AS o, s.engagement, s.ref_time, {_EPOCH_DAYS.format(col='s.ref_time')} AS ref, s.fit, s.stage,
-           s.primary_topic, s.last_activity_at, own.hl
+           s.primary_topic, s.last_activity_at, own.hl, own.v
     FROM {{score}} s JOIN own ON own.m = s.member_id),
 eref AS (
     SELECT sc.o, greatest(sc.ref, dm.wmax) AS nref FROM sc JOIN (SELECT o, max(w) AS wmax FROM changed GROUP BY o) dm
@@ -257,12 +276,13 @@ fin AS (
            COALESCE(fits.f, sc.fit) AS fit,
            CASE WHEN sc.o IN (SELECT o FROM tnew) THEN COALESCE(pt.topic, '') ELSE sc.primary_topic END AS pt,
            greatest(sc.last_activity_at, la.at) AS la,
-           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at
+           COALESCE(NULLIF(sc.stage, ''), %(floor)s::varchar) AS old_stage, lt.at, sc.v, sc.hl
     FROM sc LEFT JOIN eref er ON er.o = sc.o LEFT JOIN esum es ON es.o = sc.o LEFT JOIN fits ON fits.m = sc.o
     LEFT JOIN pt ON pt.o = sc.o LEFT JOIN la ON la.o = sc.o LEFT JOIN lt ON lt.o = sc.o),
 staged AS (SELECT fin.*, {{stage}} AS stage FROM fin),
 up AS (
     UPDATE {{score}} s SET engagement = f.e, ref_time = f.ref_time, fit = f.fit, score = f.e + f.fit,
+        rank_key = {_rank_key('f.e', 'f.ref_time', 'f.fit', 'f.hl')},
         stage = f.stage, primary_topic = f.pt, last_activity_at = f.la, config_version = %(version)s::int,
         updated_at = %(now)s::timestamptz
     FROM staged f WHERE s.member_id = f.o AND s.member_id = ANY(%(owners)s::bigint[])),
@@ -274,6 +294,20 @@ FROM staged f JOIN {{member}} m ON m.id = f.o
 WHERE f.stage <> f.old_stage AND m.id = ANY(%(owners)s::bigint[]) ORDER BY f.o
 """
 
+
+# InterestScore.rank_key of a range of members valued at %(now)s, each under their rule set's half-life (as `own`
+# in the apply statement); rows a scorer holds are skipped (it writes their key as it commits).
+_REKEY_SQL = f"""
+WITH {_CONFIG_CTES},
+held AS (SELECT member_id FROM {{score}} WHERE member_id = ANY(%(ids)s::bigint[]) ORDER BY member_id
+         FOR UPDATE SKIP LOCKED),
+own AS (
+    SELECT h.member_id AS m, CASE WHEN pk.rk IS NULL THEN %(default_hl)s::float8 ELSE pk.hl END AS hl
+    FROM held h JOIN {{member}} mm ON mm.id = h.member_id
+    LEFT JOIN pk ON pk.rk = {_PERSONA_KEY.format(col='mm.persona')} AND pk.rk <> '')
+UPDATE {{score}} s SET rank_key = {_rank_key('s.engagement', 's.ref_time', 's.fit', 'own.hl')}
+FROM own WHERE s.member_id = own.m
+"""
 
 
 @dataclass(frozen=True)
@@ -287,35 +321,45 @@ class _Plan:
 _plan_cached: tuple[ScoringConfig, _Plan] | None = None  # the current configuration's
 
 
-def _stage_sql(config: ScoringConfig, params: dict[str, Any]) -> str:
-    """scoring.stages.stage_for as a CASE over fin.e and fin.fit."""
+def _stage_sql(config: ScoringConfig, params: dict[str, Any], prefix: str = "st") -> str:
+    """scoring.stages.stage_for as a CASE over fin.e and fin.fit; a running experiment's members in B get B's."""
+    if config.split is not None:
+        return (f"(CASE WHEN fin.v THEN {_stage_sql(config.split.config, params, 'bst')} "
+                f"ELSE {_stage_sql(replace(config, split=None), params, prefix)} END)")
     stages = sorted(config.stages, key=lambda s: s.position)
     if not stages:
         return "''::varchar"
     whens = []
     for i, stage in reversed(list(enumerate(stages))[1:]):
-        params.update({f"st{i}_name": stage.name, f"st{i}_e": stage.min_engagement, f"st{i}_f": stage.min_fit})
-        whens.append(f"WHEN fin.e >= %(st{i}_e)s::float8 AND fin.fit >= %(st{i}_f)s::float8 THEN %(st{i}_name)s::varchar")
-    params["st0_name"] = stages[0].name
+        params.update({f"{prefix}{i}_name": stage.name, f"{prefix}{i}_e": stage.min_engagement,
+                       f"{prefix}{i}_f": stage.min_fit})
+        whens.append(f"WHEN fin.e >= %({prefix}{i}_e)s::float8 AND fin.fit >= %({prefix}{i}_f)s::float8 "
+                     f"THEN %({prefix}{i}_name)s::varchar")
+    params[f"{prefix}0_name"] = stages[0].name
     if not whens:
-        return "%(st0_name)s::varchar"
-    return f"CASE {' '.join(whens)} ELSE %(st0_name)s::varchar END"
+        return f"%({prefix}0_name)s::varchar"
+    return f"CASE {' '.join(whens)} ELSE %({prefix}0_name)s::varchar END"
 
 
 def _plan(config: ScoringConfig) -> _Plan:
     global _plan_cached
     if _plan_cached is not None and _plan_cached[0] is config:
         return _plan_cached[1]
-    sets = {"": config.default, **config.personas}
-    rule_rows = [(rk, t, r.points, r.target_points, r.daily_cap, r.once_only)
-                 for rk, rules in sets.items() for t, r in rules.rules.items()]
-    columns = list(zip(*rule_rows)) if rule_rows else [[]] * 6
+    split = config.split
+    variants = [(False, config), *([(True, split.config)] if split is not None else [])]
+    sets = [(v, rk, rules) for v, c in variants for rk, rules in {"": c.default, **c.personas}.items()]
+    rule_rows = [(v, rk, t, r.points, r.target_points, r.daily_cap, r.once_only)
+                 for v, rk, rules in sets for t, r in rules.rules.items()]
+    columns = list(zip(*rule_rows)) if rule_rows else [[]] * 7
     params: dict[str, Any] = {
-        "pk": pg_array(list(sets)), "hl": pg_array([rules.half_life_days for rules in sets.values()]),
-        "default_hl": config.default.half_life_days, "floor": config.floor_stage, "version": config.version,
-        "inactivity": INACTIVITY,
-        **{name: pg_array(list(col)) for name, col in zip(("ru_rk", "ru_t", "ru_pts", "ru_tpts", "ru_cap", "ru_once"),
-                                                        columns)},
+        "pk_v": pg_array([v for v, _, _ in sets]), "pk": pg_array([rk for _, rk, _ in sets]),
+        "hl": pg_array([rules.half_life_days for _, _, rules in sets]),
+        "floor": config.floor_stage, "version": config.version, "inactivity": INACTIVITY,
+        "x_first": split.first_member_id if split is not None else 2**63 - 1,
+        "x_id": split.experiment_id if split is not None else 0,
+        "x_cut": split_cut(split.share) if split is not None else 0, "x_buckets": BUCKETS,
+        **{name: pg_array(list(col)) for name, col in zip(
+            ("ru_v", "ru_rk", "ru_t", "ru_pts", "ru_tpts", "ru_cap", "ru_once"), columns)},
     }
     apply_sql = _compose(_APPLY_TEMPLATE, stage=sql.SQL(_stage_sql(config, params)))
     plan = _Plan(params, apply_sql)
@@ -332,8 +376,11 @@ class _MemberSpec:
     attributes: dict[str, Any] | None = None
     crm_id: str | None = None
     verified: bool | None = None  # of the email given with it (None: no email given)
+    joined_at: datetime | None = None  # the source's word on when the account was created (replaces ours)
 
     def merge(self, member: Any) -> None:
+        if member.joined_at is not None:
+            self.joined_at = member.joined_at
         if member.email:
             self.email = member.email
             self.verified = bool(member.email_verified)
@@ -375,13 +422,14 @@ class _ContentSpec:
 # A key inserted by a concurrent batch after this statement's snapshot gets no id here (its insert is skipped
 # as a conflict); the caller runs the statement again for it.
 _MEMBERS_UPSERT_SQL = """
-WITH v(source, external_id, email, name, persona, attrs, crm_id, verified) AS (
+WITH v(source, external_id, email, name, persona, attrs, crm_id, verified, joined_at) AS (
     SELECT * FROM unnest(%(source)s::varchar[], %(external_id)s::varchar[], %(email)s::varchar[], %(name)s::varchar[],
-                         %(persona)s::varchar[], %(attrs)s::jsonb[], %(crm_id)s::varchar[], %(verified)s::bool[])),
+                         %(persona)s::varchar[], %(attrs)s::jsonb[], %(crm_id)s::varchar[], %(verified)s::bool[],
+                         %(joined_at)s::timestamptz[])),
 old AS (
     SELECT m.id, v.source, v.external_id, COALESCE(m.merged_into_id, m.id) AS person,
-           COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name), false)
-               AS named,
+           COALESCE((v.email <> '' AND v.email <> m.email) OR (v.name IS NOT NULL AND v.name <> m.display_name)
+                    OR v.joined_at <> m.joined_at, false) AS named,
            COALESCE((v.crm_id <> '' AND v.crm_id <> m.crm_id)
                     OR (v.verified AND (NOT m.email_verified OR v.email <> m.email)), false) AS keyed,
            COALESCE(v.crm_id <> m.crm_id OR v.verified <> m.email_verified, false) AS keys_changed,
@@ -393,7 +441,7 @@ ins AS (
                           joined_at, is_excluded, created_at, updated_at)
     SELECT v.source, v.external_id, COALESCE(v.email, ''), COALESCE(v.verified, false), COALESCE(v.name, ''),
            COALESCE(v.crm_id, ''), COALESCE(v.persona, ''), COALESCE(v.attrs, jsonb_build_object()),
-           %(now)s::timestamptz, false, %(now)s::timestamptz, %(now)s::timestamptz
+           COALESCE(v.joined_at, %(now)s::timestamptz), false, %(now)s::timestamptz, %(now)s::timestamptz
     FROM v WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.source = v.source AND old.external_id = v.external_id)
     ORDER BY v.source, v.external_id
     ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id, email_verified, crm_id)
@@ -409,12 +457,13 @@ WITH locked AS (  -- in member-id order, whatever order the update visits them i
     SELECT id FROM {member} WHERE id = ANY(%(id)s::bigint[]) ORDER BY id FOR NO KEY UPDATE)
 UPDATE {member} m SET email = COALESCE(NULLIF(v.email, ''), m.email), display_name = COALESCE(v.name, m.display_name),
                    email_verified = COALESCE(v.verified, m.email_verified), crm_id = COALESCE(v.crm_id, m.crm_id),
+                   joined_at = COALESCE(v.joined_at, m.joined_at),
                    persona = COALESCE(v.persona, m.persona),
                    attributes = CASE WHEN v.attrs IS NULL THEN m.attributes ELSE m.attributes || v.attrs END,
                    updated_at = %(now)s::timestamptz
 FROM unnest(%(id)s::bigint[], %(email)s::varchar[], %(name)s::varchar[], %(persona)s::varchar[], %(attrs)s::jsonb[],
-            %(crm_id)s::varchar[], %(verified)s::bool[])
-     AS v(id, email, name, persona, attrs, crm_id, verified)
+            %(crm_id)s::varchar[], %(verified)s::bool[], %(joined_at)s::timestamptz[])
+     AS v(id, email, name, persona, attrs, crm_id, verified, joined_at)
 WHERE m.id = v.id AND m.id IN (SELECT id FROM locked)
 """
 
@@ -496,6 +545,7 @@ def _members_upsert(specs: dict[tuple[str, str], _MemberSpec], *, now: datetime)
         "persona": lambda key: specs[key].persona,
         "attrs": lambda key: json.dumps(specs[key].attributes) if specs[key].attributes else None,
         "crm_id": lambda key: specs[key].crm_id, "verified": lambda key: specs[key].verified,
+        "joined_at": lambda key: specs[key].joined_at,
     }, now)
     upserted = _MembersUpserted({}, {}, set(), set(), set(), {})
     for key, (pk, person, persona_changed, attributes_changed, changed, keyed) in rows.items():
@@ -525,7 +575,8 @@ def _members_update(upserted: _MembersUpserted, specs: dict[tuple[str, str], _Me
     columns = {"id": ids, "email": [spec.email or None for spec in given], "name": [spec.name for spec in given],
                "persona": [spec.persona for spec in given],
                "attrs": [json.dumps(spec.attributes) if spec.attributes else None for spec in given],
-               "crm_id": [spec.crm_id for spec in given], "verified": [spec.verified for spec in given]}
+               "crm_id": [spec.crm_id for spec in given], "verified": [spec.verified for spec in given],
+               "joined_at": [spec.joined_at for spec in given]}
     _execute_arrays(_MEMBERS_UPDATE_SQL, columns, now)
 
 
@@ -706,6 +757,14 @@ class PostgresInterestStore(InterestStore):
         return _events_write(self, accepted, now=now)
 
     # --- scoring ---
+
+    def rank_keys_refresh(self, member_ids: Sequence[int], *, config: ScoringConfig, at: datetime) -> int:
+        ids = sorted(member_ids)
+        if not ids:
+            return 0
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_statement(_REKEY_SQL), {**_plan(config).params, "ids": pg_array(ids), "now": at})
+            return cursor.rowcount
 
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
                        partition: tuple[int, int] = (0, 1)) -> list[StageChange]:

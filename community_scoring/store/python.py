@@ -34,7 +34,7 @@ from community_scoring.scoring.decay import accumulate, day_of, day_start, from_
 from community_scoring.scoring.ledger import primary_topic_of
 from community_scoring.scoring.ruleset import INACTIVITY, MemberRules, ScoringConfig
 from community_scoring.store.base import (
-    Claimed, InterestStore, StageChange, StoredBatch, content_merge, event_metadata, event_persona, member_merge,
+    Claimed, InterestStore, StageChange, StoredBatch, content_merge, counted_actions, event_metadata, event_persona, member_merge,
     rules_for, score_evaluate, stage_change_of,
 )
 from community_scoring.store.bulk import ids_q
@@ -193,7 +193,7 @@ class _Batch:
             return member
         changed = member_merge(member, email=given.email or None, email_verified=given.email_verified,
                                display_name=given.name, persona=event_persona(given), attributes=given.attributes,
-                               crm_id=given.crm_id)
+                               crm_id=given.crm_id, joined_at=given.joined_at)
         if (given.crm_id or (given.email and given.email_verified)) and (
                 key not in self.existing_members or changed & {"email", "email_verified", "crm_id"}):
             self.keyed.add(key)
@@ -249,7 +249,7 @@ class _Batch:
         Member.objects.bulk_create([m for m in self.members.values() if m.pk is None])
         Member.objects.bulk_update([self.members[k] for k in sorted(self.changed_members)],
                                    ["email", "email_verified", "display_name", "crm_id", "persona", "attributes",
-                                    "updated_at"])
+                                    "joined_at", "updated_at"])
         batch.keyed = {self.members[k].pk for k in self.keyed}
         # Rows pointing at members (or contents) created just above get their ids as they are written.
         Content.objects.bulk_create([c for c in self.contents.values() if c.pk is None])
@@ -344,7 +344,7 @@ class PythonInterestStore(InterestStore):
 
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
                        partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
-        actions = list(Action.objects.filter(ids_q("pk", action_ids)).order_by("pk"))
+        actions = list(counted_actions().filter(ids_q("pk", action_ids)).order_by("pk"))
         if not actions:
             return []
         involved = {a.member_id for a in actions} | {a.target_member_id for a in actions if a.target_member_id}

@@ -44,6 +44,11 @@ class MemberInSerializer(serializers.Serializer):
     crm_id = serializers.CharField(
         required=False, allow_null=True, allow_blank=True, max_length=191,
         help_text="The person's id in your CRM. Identities with the same crm_id, on any source, are one member.")
+    joined_at = serializers.DateTimeField(
+        required=False, allow_null=True,
+        help_text="When the account was created on the platform (ISO 8601 with a timezone; not in the future). "
+                  "An account's age counts from it, or from its first action when earlier or not given: vote-ring "
+                  "detection looks at young accounts.")
 
 
 class MemberRefSerializer(serializers.Serializer):
@@ -133,9 +138,16 @@ def _member(raw: Any, prefix: str, errors: dict, *, full: bool) -> MemberIn | No
     if type(verified) is not bool:
         errors[f"{prefix}email_verified"] = ["must be true or false"]
         verified = False
+    joined_at = raw.get("joined_at")
+    if joined_at == "":
+        errors[f"{prefix}joined_at"] = ["must be an ISO 8601 timestamp, e.g. 2026-11-20T10:00:00Z, or null"]
+        joined_at = None
+    elif joined_at is not None:
+        joined_at = _timestamp(joined_at, errors, f"{prefix}joined_at")
     return MemberIn(external_id=external_id, email=_opt_str(raw, "email", prefix, errors),
                     name=_opt_str(raw, "name", prefix, errors), persona=_opt_str(raw, "persona", prefix, errors),
-                    attributes=attributes, crm_id=_opt_str(raw, "crm_id", prefix, errors), email_verified=verified)
+                    attributes=attributes, crm_id=_opt_str(raw, "crm_id", prefix, errors), email_verified=verified,
+                    joined_at=joined_at)
 
 
 def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
@@ -157,17 +169,17 @@ def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
                      author_external_id=author_id)
 
 
-def _timestamp(value: Any, errors: dict) -> datetime | None:
+def _timestamp(value: Any, errors: dict, name: str = "occurred_at") -> datetime | None:
     if value is None or value == "":
-        errors["occurred_at"] = ["required"]
+        errors[name] = ["required"]
         return None
     if not isinstance(value, str):
-        errors["occurred_at"] = ["must be an ISO 8601 timestamp string"]
+        errors[name] = ["must be an ISO 8601 timestamp string"]
         return None
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        errors["occurred_at"] = [f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"]
+        errors[name] = [f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"]
         return None
 
 
@@ -189,11 +201,18 @@ def _member_plain(raw: Any) -> MemberIn | None:
     if len(raw) == 1:
         return MemberIn(external_id)
     email, name, persona, attributes = raw.get("email"), raw.get("name"), raw.get("persona"), raw.get("attributes")
-    crm_id, verified = raw.get("crm_id"), raw.get("email_verified")
+    crm_id, verified, joined_at = raw.get("crm_id"), raw.get("email_verified"), raw.get("joined_at")
+    if joined_at is not None:
+        if type(joined_at) is not str or not joined_at:
+            return None
+        try:
+            joined_at = datetime.fromisoformat(joined_at)
+        except ValueError:
+            return None
     if ((email is None or isinstance(email, str)) and (name is None or isinstance(name, str))
             and (persona is None or isinstance(persona, str)) and (attributes is None or isinstance(attributes, dict))
             and (crm_id is None or isinstance(crm_id, str)) and (verified is None or type(verified) is bool)):
-        return MemberIn(external_id, email, name, persona, attributes, crm_id, bool(verified))
+        return MemberIn(external_id, email, name, persona, attributes, crm_id, bool(verified), joined_at)
     return None
 
 

@@ -48,7 +48,7 @@ def forum_member_for_user(*, user) -> Member:
     """
     member = member_upsert(
         source=FORUM_SOURCE, external_id=str(user.pk), email=user.email or None, email_verified=bool(user.email),
-        display_name=user.get_full_name() or user.get_username(),
+        display_name=user.get_full_name() or user.get_username(), joined_at=user.date_joined,
     )
     if member.user_id != user.pk:
         member.user = user

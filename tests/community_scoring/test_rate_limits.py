@@ -55,8 +55,7 @@ def test_one_budget_for_every_process(shared_cache):
 
 
 @pytest.mark.django_db
-def test_a_token_spent_budget_stays_spent_when_the_process_forgets(shared_cache, settings):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "3/min"}}
+def test_a_token_spent_budget_stays_spent_when_the_process_forgets(shared_cache):
     original = auth.ApiTokenRateThrottle.THROTTLE_RATES
     auth.ApiTokenRateThrottle.THROTTLE_RATES = {"token": "3/min"}
     try:
@@ -72,21 +71,25 @@ def test_a_token_spent_budget_stays_spent_when_the_process_forgets(shared_cache,
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("cache_kind", ["per-process", "shared"])
-def test_anonymous_callers_are_limited_per_address(request, settings, cache_kind):
-    if cache_kind == "shared":
-        request.getfixturevalue("shared_cache")
-    auth.throttle_histories_clear()
-    settings.API_ANON_THROTTLE_RATE = "3/min"
-    client = APIClient(REMOTE_ADDR="203.0.113.9")
-    assert [client.get(URL).status_code for _ in range(4)] == [401, 401, 401, 429]
-    assert APIClient(REMOTE_ADDR="203.0.113.10").get(URL).status_code == 401  # another address: its own budget
-    auth.throttle_histories_clear()
+@pytest.mark.parametrize("shared", [False, True], ids=["per-process cache", "shared cache"])
+def test_anonymous_callers_are_limited_per_address(shared):
+    # override_settings, not pytest-django's `settings`: that one restores the whole settings object it saw,
+    # which would bring the shared cache back after this test.
+    with override_settings(CACHES=SHARED) if shared else override_settings():
+        from django.core.cache import cache
+        cache.clear()
+        auth.throttle_histories_clear()
+        with override_settings(API_ANON_THROTTLE_RATE="3/min"):
+            client = APIClient(REMOTE_ADDR="203.0.113.9")
+            assert [client.get(URL).status_code for _ in range(4)] == [401, 401, 401, 429]
+            assert APIClient(REMOTE_ADDR="203.0.113.10").get(URL).status_code == 401  # another address: its own
+        auth.throttle_histories_clear()
+        cache.clear()
 
 
 @pytest.mark.django_db
-def test_wrong_tokens_are_limited_per_address(shared_cache, settings):
-    settings.API_FAILED_AUTH_THROTTLE_RATE = "3/min"
+@override_settings(API_FAILED_AUTH_THROTTLE_RATE="3/min")
+def test_wrong_tokens_are_limited_per_address(shared_cache):
     client = APIClient(REMOTE_ADDR="198.51.100.4")
     codes = []
     for guess in range(5):
@@ -96,8 +99,8 @@ def test_wrong_tokens_are_limited_per_address(shared_cache, settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_token_revoked_in_another_process_stops_working_here_at_once(shared_cache, settings):
-    settings.API_TOKEN_CACHE_SECONDS = 60  # a cached token would otherwise keep working for a minute here
+@override_settings(API_TOKEN_CACHE_SECONDS=60)  # a cached token would otherwise keep working for a minute here
+def test_a_token_revoked_in_another_process_stops_working_here_at_once(shared_cache):
     token, raw = token_issue(name="to-revoke", role="admin")
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
@@ -111,3 +114,9 @@ def test_a_token_revoked_in_another_process_stops_working_here_at_once(shared_ca
     )
     assert not ApiToken.objects.get(pk=token.pk).is_active
     assert client.get(URL).status_code == 401
+
+
+def test_the_shared_cache_is_gone_after_these_tests():
+    """Guards the tests above: a leaked shared cache would turn later tests' per-process throttles into Redis's."""
+    from django.core.cache import caches
+    assert type(caches["default"]).__name__ == "LocMemCache"

@@ -52,7 +52,8 @@ def obj(**fields):
 
 member_refs = maybe(obj(external_id=maybe(texts | st.integers(-5, 2**65)), name=texts))
 members = maybe(obj(external_id=maybe(texts | st.integers(-5, 2**65)), email=maybe(texts), name=maybe(texts),
-                    persona=maybe(texts), attributes=maybe(json_values | odd_values)))
+                    persona=maybe(texts), attributes=maybe(json_values | odd_values),
+                    joined_at=maybe(st.sampled_from(TIMES))))
 contents = maybe(obj(external_id=maybe(texts | st.integers(-5, 5)), topic=maybe(texts), kind=maybe(texts),
                      title=maybe(texts), author=member_refs))
 events = maybe(obj(
@@ -71,7 +72,7 @@ VALID = {"source": "acme", "event_id": "e-1", "type": "comment", "occurred_at": 
 
 
 PATHS = ["source", "event_id", "type", "occurred_at", "member", "member.external_id", "member.email", "member.name",
-         "member.persona", "member.attributes", "member.attributes.persona", "member.attributes.job_title",
+         "member.persona", "member.joined_at", "member.attributes", "member.attributes.persona", "member.attributes.job_title",
          "target_member", "target_member.external_id", "target_content", "target_content.external_id",
          "target_content.topic", "target_content.kind", "target_content.title", "target_content.author",
          "target_content.author.external_id", "content", "content.external_id", "text", "metadata", "metadata.k"]

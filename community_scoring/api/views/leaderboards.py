@@ -14,8 +14,9 @@ from community_scoring.api.serializers import LeaderboardPageSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
 from community_scoring.auth import CanReadMembers, request_can_see_pii
 from community_scoring.models import InterestScore
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.leaderboards import (
-    BOARDS, RISING_CACHED_ROWS, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
+    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
 )
 
 
@@ -105,5 +106,8 @@ class LeaderboardApi(APIView):
             rows = [
                 _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
             ]
-        data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows}
+        valued_at = interest_selectors.valued_now()
+        rows = board_rows_value(rows, board=board, at=valued_at)
+        data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows,
+                "valued_at": valued_at}
         return Response(LeaderboardPageSerializer(data, context={"can_see_pii": request_can_see_pii(request)}).data)

@@ -14,12 +14,15 @@ from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv
 from community_scoring.api.pagination import KeysetOrder, KeysetSegment, keyset_paginate, page_size_parse
 from community_scoring.api.serializers import (
     AudienceSerializer, MemberErasureSerializer, MemberPageSerializer, MemberSerializer, MergeInSerializer,
-    UnmergeInSerializer,
+    UnmergeInSerializer, iso,
 )
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import CanExport, CanReadMembers, IsAdminRole, request_can_see_pii
+from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
 from community_scoring.services.erasure import member_erase
+from community_scoring.outcomes.selectors import member_outcomes
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.services.identity import IdentityError, member_unmerge, members_merge
 from community_scoring.selectors.members import (
     MemberFilter, member_audience, member_get, member_keyset_segments, member_list, member_lookup, member_ordering,
@@ -65,14 +68,19 @@ class MemberListApi(generics.GenericAPIView):
             queryset=members, order=order, cursor=request.query_params.get("cursor"), page_size=page_size,
             segments=[KeysetSegment(*segment) for segment in segments] if segments else None,
         )
+        valued_at = interest_selectors.valued_now()
+        interest_selectors.interest_rows_value(((getattr(m, "interest", None), m) for m in page.rows), at=valued_at)
         results = MemberSerializer(page.rows, many=True, context={"can_see_pii": can_see_pii}).data
-        return Response({"next": next_link(request, page), "results": results})
+        return Response({"next": next_link(request, page), "results": results,
+                         "valued_at": iso(valued_at)})
 
 
 def _audience_response(request, member: Member) -> Response:
     period = request.query_params.get("period") or "30d"
     can_see_pii = request_can_see_pii(request)
-    data = member_audience(member=member, period=period)
+    data = {**member_audience(member=member, period=period), "outcomes": member_outcomes(member_id=member.pk)}
+    # The engine's selectors know no gaming package (it depends on the engine): its part is added here.
+    data["exclusions"] = member_exclusions(member_id=member.pk)
     return Response(AudienceSerializer(data, context={"can_see_pii": can_see_pii}).data)
 
 
@@ -208,6 +216,8 @@ class MemberExportApi(generics.GenericAPIView):
         prefix = "-" if ordering.descending else ""
         key = "id" if ordering.key == "id" else "sort_value"
         ordered = members.order_by(f"{prefix}{key}", f"{prefix}id") if key != "id" else members.order_by(f"{prefix}id")
-        response = StreamingHttpResponse(member_csv_lines(members=ordered), content_type="text/csv")
+        valued_at = interest_selectors.valued_now()
+        response = StreamingHttpResponse(member_csv_lines(members=ordered, at=valued_at), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="members.csv"'
+        response["X-Valued-At"] = valued_at.isoformat()
         return response

@@ -16,6 +16,7 @@ from community_scoring.influence import formula
 from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
 from community_scoring.influence.store.base import InfluenceStore, TextRow, score_fields, snapshot_fields
 from community_scoring.models import Action, Member
+from community_scoring.store.base import counted_actions  # the edges that count: the actions that count
 
 
 class OrmInfluenceStore(InfluenceStore):
@@ -28,7 +29,7 @@ class OrmInfluenceStore(InfluenceStore):
 
     def inbound_decay_sums(self, *, member_id: int, types: list[str], ref_time: datetime, half_life_days: float
                            ) -> list[tuple[int, str, int, float]]:
-        rows = list(Action.objects.filter(target_member_id=member_id, action_type_id__in=types)
+        rows = list(counted_actions().filter(target_member_id=member_id, action_type_id__in=types)
                     .exclude(member_id=member_id).values_list("member_id", "action_type_id", "occurred_at"))
         t = np.fromiter((when.timestamp() for _, _, when in rows), dtype=np.float64, count=len(rows))
         decay = formula.edge_decay(t, ref_epoch=ref_time.timestamp(), half_life_days=half_life_days)
@@ -42,7 +43,7 @@ class OrmInfluenceStore(InfluenceStore):
     def action_rows(self, *, types: list[str], max_member_id: int) -> dict[str, np.ndarray]:
         kind_of = {t: k for k, t in enumerate(types)}
         rows = list(
-            Action.objects.filter(target_member__isnull=False, action_type_id__in=types)
+            counted_actions().filter(target_member__isnull=False, action_type_id__in=types)
             .exclude(member_id=F("target_member_id"))
             .values_list("member_id", "target_member_id", "action_type_id", "occurred_at")
         )

@@ -24,7 +24,7 @@ from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot
 from community_scoring.influence.store.base import TextRow, score_fields, snapshot_fields
 from community_scoring.influence.store.orm import OrmInfluenceStore
 from community_scoring.influence.store.pgbinary import PG_EPOCH, ArrayRowsSink, RowsSink, copy_stream
-from community_scoring.models import Action, ActionType, Member
+from community_scoring.models import Action, ActionExclusion, ActionType, Member
 
 LOCK_KEY = 0x1F1E_0004  # advisory lock: one recompute at a time
 PG_EPOCH_DT = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
@@ -40,6 +40,13 @@ def _table(model: type[models.Model]) -> sql.Identifier:
 def _column(model: type[models.Model], name: str, alias: str | None = None) -> sql.Identifier:
     column = model._meta.get_field(name).column
     return sql.Identifier(alias, column) if alias else sql.Identifier(column)
+
+
+def _counted(action_id: sql.Composable) -> sql.Composable:
+    """`` AND`` the action is not excluded (models.ActionExclusion): the edges that count, as the interest
+    store's counted_actions. The log-wide read adds it only when some action is excluded (normally none)."""
+    return sql.SQL(" AND NOT EXISTS (SELECT 1 FROM {} x WHERE {} = {})").format(
+        _table(ActionExclusion), _column(ActionExclusion, "action", "x"), action_id)
 
 
 def _binary_type(field: models.Field) -> str:
@@ -114,9 +121,10 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         query = sql.SQL(
             "SELECT {member}, {kind}, count(*), "
             "sum(power(2.0::float8, (date_part('epoch', {at}) - %s) / %s)) FROM {action} "
-            "WHERE {target} = %s AND {member} <> %s AND {kind} = ANY(%s) GROUP BY 1, 2 ORDER BY 1, 2"
+            "WHERE {target} = %s AND {member} <> %s AND {kind} = ANY(%s){counted} GROUP BY 1, 2 ORDER BY 1, 2"
         ).format(member=_column(Action, "member"), kind=_column(Action, "action_type"),
-                 at=_column(Action, "occurred_at"), target=_column(Action, "target_member"), action=_table(Action))
+                 at=_column(Action, "occurred_at"), target=_column(Action, "target_member"), action=_table(Action),
+                 counted=_counted(sql.SQL("{}.{}").format(_table(Action), _column(Action, "id"))))
         with connection.cursor() as cursor:
             cursor.execute(query, [ref_time.timestamp(), half_life_days * formula.SECONDS_PER_DAY, member_id,
                                    member_id, list(types)])
@@ -149,10 +157,11 @@ class PostgresInfluenceStore(OrmInfluenceStore):
             "SELECT COALESCE(array_agg(({member} << 32) | {target}), '{{}}') AS pair, "
             "COALESCE(array_agg(hashtext({kind})), '{{}}') AS kind, "
             "COALESCE(array_agg({occurred_at}), '{{}}') AS t "
-            "FROM {action} a WHERE {id} >= r.lo AND {id} < r.lo + %s AND {target} IS NOT NULL"
+            "FROM {action} a WHERE {id} >= r.lo AND {id} < r.lo + %s AND {target} IS NOT NULL{counted}"
             ") x"
         ).format(member=_column(Action, "member", "a"), target=target, kind=_column(Action, "action_type", "a"),
-                 occurred_at=_column(Action, "occurred_at", "a"), action=_table(Action), id=a_id)
+                 occurred_at=_column(Action, "occurred_at", "a"), action=_table(Action), id=a_id,
+                 counted=_counted(a_id) if ActionExclusion.objects.exists() else sql.SQL(""))
         columns = [("pair", "int8"), ("kind", "int4"), ("t", "int8")]
         rows = _ranges_read(query, columns, first=int(bounds[0]), last=int(bounds[1]), step=self.bucket_rows)
         pair, type_hash, micros = rows.pop("pair"), rows.pop("kind"), rows.pop("t")

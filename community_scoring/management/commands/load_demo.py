@@ -26,11 +26,14 @@ from django.utils import timezone
 from community_scoring.influence.models import InfluenceRun
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.management.demo_community import DemoHistory, generate
+from community_scoring.management.demo_crm import SOURCE as CRM_SOURCE, DemoOutcome, crm_outcomes
 from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot
 from community_scoring.services.events import MAX_BATCH, REJECTED, ContentIn, EventIn, MemberIn
 from community_scoring.services.inactivity import interest_inactivity_apply
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.community_days import community_days_refresh
+from community_scoring.outcomes.models import Outcome
+from community_scoring.outcomes.services.intake import OutcomeIn, OutcomeMemberIn, outcomes_record
 from community_scoring.services.snapshots import interest_snapshot_take
 
 SOURCE = "demo"
@@ -93,6 +96,19 @@ def day_events(history: DemoHistory, day: int) -> list[EventIn]:
     ]
 
 
+def crm_record(history: DemoHistory, outcomes: list[DemoOutcome], *, now: datetime) -> None:
+    """What the demo's CRM saw (demo_crm), through the outcomes intake: each names its member by email, as a CRM
+    sync does. Already recorded outcomes come back as duplicates and change nothing."""
+    members = history.members
+    for first in range(0, len(outcomes), MAX_BATCH):
+        batch = [OutcomeIn(source=CRM_SOURCE, outcome_id=o.outcome_id, type=o.type, occurred_at=o.at,
+                           member=OutcomeMemberIn(email=members[o.member].email), reason=o.reason, value=o.value)
+                 for o in outcomes[first:first + MAX_BATCH]]
+        for result in outcomes_record(outcomes=batch, recorded_by="load_demo", now=now):
+            if result.status == REJECTED:
+                raise CommandError(f"demo outcome {result.outcome_id} was refused: {result.errors}")
+
+
 @dataclass
 class ReplayResult:
     days: int = 0  # days played (the others were already stored)
@@ -112,7 +128,12 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
     snapshot_days = set(ScoreSnapshot.objects.filter(member__source=SOURCE).dates("date", "day"))
     run_times = set(InfluenceRun.objects.filter(trigger=TRIGGER, status=InfluenceRun.Status.DONE)
                     .values_list("ref_time", flat=True))
+    outcomes = crm_outcomes(history, seed=seed)
+    outcomes_by_day: dict[int, list[DemoOutcome]] = {}
+    for outcome in outcomes:
+        outcomes_by_day.setdefault((outcome.at - start).days, []).append(outcome)
     before = {model: model.objects.filter(source=SOURCE).count() for model in (Member, Content, Action)}
+    before[Outcome] = Outcome.objects.filter(source=CRM_SOURCE).count()
     result = ReplayResult()
     clock = time.perf_counter()
 
@@ -134,6 +155,8 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
                     if outcome.status == REJECTED:
                         raise CommandError(f"demo event {outcome.event_id} was refused: {outcome.errors}")
             lap("ingest")
+            crm_record(history, outcomes_by_day.get(day, []), now=close)
+            lap("outcomes")
             interest_inactivity_apply(now=close)
             lap("inactivity")
             interest_snapshot_take(now=close)
@@ -146,11 +169,14 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
         result.days += 1
         if progress is not None and (day + 1) % 30 == 0:
             progress(f"  day {day + 1}/{days} ({close.date()})")
+    # A community loaded before the demo had a CRM gets its outcomes now (the others are duplicates: no change).
+    crm_record(history, outcomes, now=day_close(history, days - 1))
+    lap("outcomes")
     # The dashboard's daily aggregates, once over the whole range (cheaper than once per replayed day).
     community_days_refresh(since=None, until=day_close(history, days - 1).date())
     lap("community days")
-    result.added = {model.__name__.lower() + "s": model.objects.filter(source=SOURCE).count() - n
-                    for model, n in before.items()}
+    result.added = {model.__name__.lower() + "s": model.objects.filter(
+        source=CRM_SOURCE if model is Outcome else SOURCE).count() - n for model, n in before.items()}
     return result
 
 
@@ -177,7 +203,8 @@ class Command(BaseCommand):
                              progress=self.stdout.write)
         added = result.added
         self.stdout.write(f"Demo community: added {added['members']} members, {added['contents']} contents, "
-                          f"{added['actions']} actions (source {SOURCE!r}) over {result.days} replayed days; "
+                          f"{added['actions']} actions (source {SOURCE!r}) and {added['outcomes']} CRM outcomes "
+                          f"({CRM_SOURCE!r}) over {result.days} replayed days; "
                           "re-running adds nothing.")
         if result.days:
             spent = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())

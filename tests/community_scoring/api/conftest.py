@@ -1,4 +1,5 @@
-"""A small community with hand-set scores, so every expected number in these tests is known in advance."""
+"""A small community with hand-set scores, so every expected number in these tests is known in advance: the scores
+are valued at NOW (ref_time, and the leaderboard key), and every read in these tests is valued at NOW too."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -26,7 +27,7 @@ def _interest(member, score, stage, last_days_ago, fit=0.0):
     last = None if last_days_ago is None else NOW - timedelta(days=last_days_ago)
     return InterestScore.objects.create(
         member=member, engagement=score - fit, fit=fit, score=score, stage=stage, primary_topic="api",
-        last_activity_at=last, ref_time=NOW,
+        last_activity_at=last, ref_time=NOW, rank_key=score,
     )
 
 
@@ -38,6 +39,14 @@ def _influence(run, member, influence, rank, *, sentiment_mean, advocate=False, 
         sentiment_count=4, sentiment_positive_share=0.5, sentiment_negative_share=0.25, sentiment=sentiment_mean or 0,
         influence=influence, is_advocate=advocate, is_detractor=detractor,
     )
+
+
+@pytest.fixture(autouse=True)
+def _read_at_now(monkeypatch):
+    """Reads value interest at NOW, the instant the hand-set scores are valued at (their `valued_at`)."""
+    from community_scoring.selectors import interest
+
+    monkeypatch.setattr(interest, "valued_now", lambda: NOW)
 
 
 @pytest.fixture(autouse=True)

@@ -32,9 +32,12 @@ def test_every_400_is_the_field_errors_shape(schema):
             if "400" not in operation["responses"]:
                 continue
             body = operation["responses"]["400"]["content"]["application/json"]["schema"]
-            if path == "/api/v1/events/":  # a rejected single event answers its result, anything else field errors
+            # A rejected single event (outcome) answers its result, anything else field errors.
+            results = {"/api/v1/events/": "IngestResponse", "/api/v1/outcomes/": "OutcomeResponse"}.get(path)
+            if results:
                 body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
-                assert field_errors_ref in body["oneOf"] and {"$ref": "#/components/schemas/IngestResponse"} in body["oneOf"]
+                assert field_errors_ref in body["oneOf"]
+                assert {"$ref": f"#/components/schemas/{results}"} in body["oneOf"]
             else:
                 assert body == field_errors_ref, (method, path)
 

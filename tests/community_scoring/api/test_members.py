@@ -21,7 +21,7 @@ def test_default_order_is_by_id_with_scores(admin, community):
     alice = next(r for r in body["results"] if r["id"] == community.alice.pk)
     assert alice["email"] == "alice@acme.test"
     assert alice["interest"] == {
-        "score": 80.0, "engagement": 60.0, "fit": 20.0, "stage": "MQL", "primary_topic": "api",
+        "score": 80.0, "engagement": 60.0, "fit": 20.0, "stage": "MQL", "sales_stage": "", "primary_topic": "api",
         "last_activity_at": alice["interest"]["last_activity_at"],
     }
     assert alice["influence"]["score"] == 90.0 and alice["influence"]["rank"] == 1
@@ -103,7 +103,7 @@ def test_ordering(admin, community, ordering, expected):
 def test_paging_walks_every_member_once_in_order(admin, db, ordering):
     members = MemberFactory.create_batch(23)
     for i, member in enumerate(members):
-        InterestScore.objects.create(member=member, score=float(i % 5), engagement=float(i % 5))
+        InterestScore.objects.create(member=member, score=float(i % 5), engagement=float(i % 5), rank_key=float(i % 5))
     full = ids(admin.get(f"{URL}?ordering={ordering}&page_size=500"))
     paged = [r["id"] for r in walk(admin, f"{URL}?ordering={ordering}&page_size=4")]
     assert paged == full and len(full) == 23
@@ -113,15 +113,16 @@ def test_paging_stays_stable_while_scores_change(admin, db):
     """Rows whose score does not change are returned exactly once, however others move between pages."""
     members = MemberFactory.create_batch(20)
     for i, member in enumerate(members):
-        InterestScore.objects.create(member=member, score=float(100 - i), engagement=float(100 - i))
+        InterestScore.objects.create(member=member, score=float(100 - i), engagement=float(100 - i),
+                                     rank_key=float(100 - i))
     first = admin.get(f"{URL}?ordering=-interest&page_size=5").json()
     seen = [r["id"] for r in first["results"]]
     assert seen == [m.pk for m in members[:5]]
     # Between pages: a read member drops to the bottom, an unread one jumps to the top, a new member arrives.
-    InterestScore.objects.filter(member=members[0]).update(score=-1)
-    InterestScore.objects.filter(member=members[15]).update(score=1000)
+    InterestScore.objects.filter(member=members[0]).update(score=-1, engagement=-1, rank_key=-1)
+    InterestScore.objects.filter(member=members[15]).update(score=1000, engagement=1000, rank_key=1000)
     newcomer = MemberFactory()
-    InterestScore.objects.create(member=newcomer, score=50.5)
+    InterestScore.objects.create(member=newcomer, score=50.5, engagement=50.5, rank_key=50.5)
     rest = [r["id"] for r in walk(admin, first["next"])]
     unchanged = [m.pk for m in members[1:15]] + [m.pk for m in members[16:]]
     for pk in unchanged:
@@ -170,13 +171,13 @@ def test_cursor_from_another_ordering_is_rejected(admin, community):
 
 @pytest.mark.parametrize("descending", [True, False])
 def test_score_paging_crosses_positive_zero_missing_and_negative_scores(admin, db, descending):
-    """interest orderings page from the score index in slices (above 0, at 0 or without a score row, below 0):
-    the walk must equal the order of (COALESCE(score, 0), id) worked out here, at every page size."""
+    """interest orderings page from the (rank_key, member) index in slices (above 0, at 0 or without a score row,
+    below 0): the walk must equal the order of (COALESCE(rank_key, 0), id) worked out here, at every page size."""
     members = MemberFactory.create_batch(9)
     scores = [5.0, None, -2.0, 0.0, 5.0, None, -2.0, 3.0, 0.0]
     for member, score in zip(members, scores):
         if score is not None:
-            InterestScore.objects.create(member=member, score=score, engagement=score)
+            InterestScore.objects.create(member=member, score=score, engagement=score, rank_key=score)
     expected = [pk for _, pk in sorted(((s or 0.0, m.pk) for m, s in zip(members, scores)), reverse=descending)]
     ordering = "-interest" if descending else "interest"
     for size in (1, 2, 4, 500):

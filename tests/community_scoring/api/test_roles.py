@@ -10,6 +10,7 @@ from community_scoring.webhooks.models import WebhookDelivery, WebhookSubscripti
 READ = {"admin", "community_manager", "community_manager_pii", "marketing"}
 EXPORT = {"admin", "community_manager_pii", "marketing"}
 ADMIN = {"admin"}
+OUTCOMES = {"admin", "marketing", "ingest"}
 ROLES = ["admin", "community_manager", "community_manager_pii", "marketing", "ingest"]
 
 
@@ -58,6 +59,9 @@ ENDPOINTS = [
     ("delete", lambda o: f"/api/v1/webhooks/subscriptions/{o['sub'].pk}/", None, ADMIN),
     ("get", lambda o: "/api/v1/webhooks/deliveries/", None, ADMIN),
     ("get", lambda o: f"/api/v1/webhooks/deliveries/{o['delivery'].pk}/", None, ADMIN),
+    ("post", lambda o: "/api/v1/outcomes/", lambda o: {
+        "source": "test", "outcome_id": "o-1", "type": "sql", "occurred_at": "2026-03-01T12:00:00Z",
+        "member": {"external_id": o["community"].alice.external_id}}, OUTCOMES),
 ]
 IDS = [f"{m.upper()} {i}" for i, (m, *_rest) in enumerate(ENDPOINTS)]
 

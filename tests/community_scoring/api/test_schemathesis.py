@@ -20,7 +20,8 @@ MAX_EXAMPLES = 5
 # Drawing the nested configuration document is slow (~2 s an example): fewer examples keep the run under a minute.
 FEWER_EXAMPLES = {("PUT", "/api/v1/config/interest/"): 2, ("POST", "/api/v1/config/interest/preview/"): 2}
 # Ingest is the forum_integration engineer's; this run covers the scoring API.
-OURS = ("/api/v1/members", "/api/v1/leaderboards", "/api/v1/config", "/api/v1/recompute", "/api/v1/webhooks")
+OURS = ("/api/v1/members", "/api/v1/leaderboards", "/api/v1/config", "/api/v1/recompute", "/api/v1/webhooks",
+        "/api/v1/quality")
 
 
 @pytest.mark.django_db

@@ -14,7 +14,9 @@ from community_scoring.management import demo_community
 from community_scoring.management.commands import load_demo
 from community_scoring.management.commands.load_demo import DAYS, MEMBERS, SEED, SOURCE, demo_replay
 from community_scoring.management.demo_community import generate
+from community_scoring.management.demo_crm import HIDDEN_WEIGHTS, crm_outcomes
 from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot, Stage, StageTransition
+from community_scoring.outcomes.models import Outcome
 from community_scoring.scoring.decay import day_start, to_epoch_days
 from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at
 from community_scoring.selectors.config import scoring_config_current
@@ -35,6 +37,7 @@ def _state() -> dict:
                                                                   "occurred_at", "reason")),
         "snapshots": sorted(ScoreSnapshot.objects.values_list("member__external_id", "date", "engagement", "stage")),
         "runs": sorted(InfluenceRun.objects.values_list("ref_time", flat=True)),
+        "outcomes": sorted(Outcome.objects.values_list("outcome_id", "type", "occurred_at", "member__external_id")),
     }
 
 
@@ -46,6 +49,11 @@ def test_a_replayed_history_is_dated_as_it_happened_names_everyone_and_is_idempo
     start = END - timedelta(days=days)
     history = generate(members=members, seed=SEED, start=start, days=days)
     assert Action.objects.filter(source=SOURCE).count() == len(history.events)
+    # The demo's CRM: every outcome it generated, on the member it names, dated as it happened.
+    crm = crm_outcomes(history, seed=SEED)
+    assert crm and result.added["outcomes"] == len(crm)
+    assert sorted(Outcome.objects.values_list("outcome_id", "type", "occurred_at", "member__external_id")) == sorted(
+        (o.outcome_id, o.type, o.at, history.members[o.member].external_id) for o in crm)
 
     # Stage transitions happened across the months, at the action that crossed a threshold or at a day's close
     # (decay), never at load time.
@@ -55,7 +63,8 @@ def test_a_replayed_history_is_dated_as_it_happened_names_everyone_and_is_idempo
     months = {at.strftime("%Y-%m") for at, _ in transitions}
     assert len(months) >= 3
     assert len({at.date() for at, _ in transitions}) > 20
-    assert {reason for _, reason in transitions} <= {"action", "decay"}
+    sales_moves = {"sales_accepted", "sql", "opportunity", "won", "sales_rejected", "lost", "churned"}
+    assert {reason for _, reason in transitions} <= {"action", "decay"} | sales_moves
     decay_times = {at.time() for at, reason in transitions if reason == "decay"}
     assert decay_times <= {datetime.max.time().replace(microsecond=0)}  # a day's close: 23:59:59
     # A member's transitions follow their actions: none before their first action.
@@ -105,7 +114,7 @@ def test_a_replayed_history_is_dated_as_it_happened_names_everyone_and_is_idempo
     call_command("load_demo", "--members", str(members), "--days", str(days), "--influence-every", str(every),
                  stdout=out)
     again = demo_replay(members=members, days=days, influence_every=every, today=TODAY + timedelta(days=3))
-    assert again.days == 0 and again.added == {"members": 0, "contents": 0, "actions": 0}
+    assert again.days == 0 and again.added == {"members": 0, "contents": 0, "actions": 0, "outcomes": 0}
     assert "added 0 members, 0 contents, 0 actions" in out.getvalue()
     assert _state() == before
     # Another community (another seed) is refused, not mixed into this history.
@@ -138,6 +147,11 @@ def test_an_interrupted_replay_resumes_where_it_stopped(monkeypatch):
     assert resumed.days == days - 7
     assert sorted(ScoreSnapshot.objects.dates("date", "day")) == [(start + timedelta(days=d)).date() for d in range(days)]
     assert Action.objects.filter(source=SOURCE).count() == len(history.events)
+    # The demo's CRM: every outcome it generated, on the member it names, dated as it happened.
+    crm = crm_outcomes(history, seed=SEED)
+    assert crm  # the resumed days recorded theirs: every one is stored, once
+    assert sorted(Outcome.objects.values_list("outcome_id", "type", "occurred_at", "member__external_id")) == sorted(
+        (o.outcome_id, o.type, o.at, history.members[o.member].external_id) for o in crm)
     assert InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).count() == days
 
 
@@ -199,3 +213,33 @@ def test_planted_advocates_and_detractors_write_what_vader_says_they_do():
             mean = sum(scores) / len(scores)
             assert len(scores) >= 2 * p90_texts and followers[i] >= 5 * max(1, median_followers)
             assert mean > 0.4 if member.planted == "advocate" else mean < -0.4
+
+
+def test_the_demo_crm_is_seeded_ordered_and_follows_its_hidden_rule():
+    """What sales saw in the demo: the same every time; a lead is decided after it converts, an opportunity after
+    acceptance, won or lost after the opportunity; and converters were far more active (by the hidden weights) in
+    the 30 days before converting than members on an ordinary day."""
+    start = datetime(2026, 6, 1, tzinfo=dt_timezone.utc)
+    history = generate(members=MEMBERS, seed=SEED, start=start, days=DAYS)
+    crm = crm_outcomes(history, seed=SEED)
+    assert crm == crm_outcomes(history, seed=SEED)
+    by_member = defaultdict(list)
+    for o in crm:
+        by_member[o.member].append(o)
+    follows = {"sales_accepted": "converted", "sales_rejected": "converted", "opportunity": "sales_accepted",
+               "won": "opportunity", "lost": "opportunity"}
+    for outcomes in by_member.values():
+        kinds = [o.type for o in sorted(outcomes, key=lambda o: o.at)]
+        assert kinds.count("converted") == 1 and kinds[0] == "converted"
+        for before, after in zip(kinds, kinds[1:]):
+            assert follows[after] == before
+    assert all(start <= o.at < start + timedelta(days=DAYS) for o in crm)
+
+    def signal(member: int, day: int) -> float:
+        return sum(HIDDEN_WEIGHTS.get(e.type, 0.0) for d in range(max(0, day - 29), day + 1)
+                   for e in history.events_by_day[d] if e.member == member)
+
+    converters = [signal(o.member, (o.at - start).days) for o in crm if o.type == "converted"]
+    ordinary = [signal(m, day) for m in range(0, MEMBERS, 7) for day in range(30, DAYS, 30)]
+    assert len(converters) >= 30
+    assert sum(converters) / len(converters) > 3 * sum(ordinary) / len(ordinary)

@@ -80,3 +80,29 @@ def test_funnel_widths_follow_the_counts():
     widths = [float(b.get("width")) for b in bars]
     assert widths[1] == pytest.approx(widths[0] / 4, abs=0.05) and widths[2] == 2.0
     assert bars[0].find("svg:title", NS).text == "visitor: 400 members"
+
+
+def test_bar_chart_skips_missing_bars_labels_every_band_and_honours_a_fixed_top():
+    from community_scoring.pages.charts import Reference
+
+    svg = parse(bar_chart(title="Rate per decile", labels=["1", "2", "3"], values=[None, 25.0, 0.0], unit="%",
+                          name="converted", every_label=True, top=100.0))
+    bars = svg.findall(".//svg:rect", NS)
+    plot_h = HEIGHT - PAD_TOP - PAD_BOTTOM
+    assert [b.find("svg:title", NS).text for b in bars] == ["2: 25% converted", "3: 0% converted"]
+    assert [float(b.get("height")) for b in bars] == pytest.approx([plot_h / 4, 0.0], abs=0.05)
+    labels = [t.text for t in svg.findall(".//svg:text", NS) if t.get("class") == "axis"]
+    assert {"1", "2", "3"} <= set(labels)
+    # All zero with a fixed top: drawn (an honest 0%), not "No data yet".
+    assert "No data yet" not in bar_chart(title="t", labels=["a"], values=[0.0], top=100.0)
+    assert "No data yet" in bar_chart(title="t", labels=["a"], values=[None], top=100.0)
+
+    capped = parse(bar_chart(title="MQLs", labels=["w1", "w2"], values=[3, 30], reference=Reference("Capacity", 25)))
+    line = capped.find(".//svg:line[@class='reference']", NS)
+    top = 50.0  # nice_ceiling(max(30, 25))
+    assert float(line.get("y1")) == pytest.approx(PAD_TOP + plot_h * (1 - 25 / top), abs=0.05)
+    assert line.find("svg:title", NS).text == "Capacity: 25"
+    # A capacity above every bar raises the top to make room for the line.
+    above = parse(bar_chart(title="MQLs", labels=["w1"], values=[3], reference=Reference("Capacity", 40)))
+    assert float(above.find(".//svg:line[@class='reference']", NS).get("y1")) == pytest.approx(
+        PAD_TOP + plot_h * (1 - 40 / 50), abs=0.05)

@@ -22,7 +22,7 @@ def member_links(html: str) -> list[int]:
 
 def test_interest_board_lists_the_selectors_order_and_links_every_name(community, admin_client):
     html = admin_client.get("/leaderboards/interest/").content.decode()
-    expected = list(leaderboard_get(board="interest").rows.order_by("-score", "-member_id")
+    expected = list(leaderboard_get(board="interest").rows.order_by("-rank_key", "-member_id")
                     .values_list("member_id", flat=True))
     assert member_links(html) == expected
     assert community["sam"].pk not in expected  # staff never on a board
@@ -52,7 +52,7 @@ def test_search_by_name_and_external_id(community, admin_client):
 
 def test_paging_walks_the_board_without_gaps(community, admin_client, monkeypatch):
     monkeypatch.setattr(views, "PAGE_SIZE", 5)
-    expected = list(leaderboard_get(board="interest").rows.order_by("-score", "-member_id")
+    expected = list(leaderboard_get(board="interest").rows.order_by("-rank_key", "-member_id")
                     .values_list("member_id", flat=True))
     seen, page = [], 1
     while True:
@@ -124,3 +124,31 @@ def test_dashboard_shows_funnel_trends_leaders_and_runs(community, admin_client)
         assert text in html, text
     assert f'href="/members/{community["paula"].pk}/"' in html and f'href="/members/{community["nick"].pk}/"' in html
     assert html.count("<svg") == 3
+
+
+def test_interest_board_csv_and_member_page_show_interest_valued_at_the_read_instant(community, admin_client,
+                                                                                   monkeypatch):
+    """The planted scores were recomputed at REF; read three days later they show the decay since (issue 15,
+    item 7), equal to a recompute at that instant, and the page says which instant."""
+    from datetime import timedelta
+
+    from community_scoring.models import InterestScore
+    from community_scoring.selectors import interest
+    from community_scoring.services.recompute import interest_recompute
+    from tests.community_scoring.pages.conftest import REF
+
+    at = REF + timedelta(days=3)
+    monkeypatch.setattr(interest, "valued_now", lambda: at)
+    page = admin_client.get("/leaderboards/interest/").content.decode()
+    rows = list(csv.DictReader(StringIO(admin_client.get("/leaderboards/interest/csv/").content.decode())))
+    member_page = admin_client.get(f"/members/{community['paula'].pk}/").content.decode()
+    interest_recompute(now=at)
+    expected = {s.member_id: s for s in InterestScore.objects.all()}
+    assert f'datetime="{at.isoformat()}"' in page and f'datetime="{at.isoformat()}"' in member_page
+    assert rows and {row["Interest"] for row in rows} != {"0.0"}
+    ids = member_links(page)
+    for member_id, row in zip(ids, rows):
+        assert (row["Interest"], row["Engagement"], row["Stage"]) == (
+            f"{expected[member_id].score:.1f}", f"{expected[member_id].engagement:.1f}", expected[member_id].stage)
+    paula = expected[community["paula"].pk]
+    assert f'<div class="big">{paula.score:.1f}</div>' in member_page

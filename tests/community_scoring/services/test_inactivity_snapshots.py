@@ -80,12 +80,16 @@ def test_backfill_rebuilds_past_days_from_buckets():
 def test_periodic_tasks_are_scheduled_and_run():
     from django_celery_beat.models import PeriodicTask
 
-    from community_scoring.tasks import interest_inactivity_task, interest_pending_score_task, interest_snapshot_task
+    from community_scoring.tasks import (
+        interest_inactivity_task, interest_pending_score_task, interest_rank_rekey_task, interest_revalue_task,
+        interest_snapshot_task,
+    )
     from settings.celeryconf import app
 
     scheduled = dict(PeriodicTask.objects.filter(name__startswith="interest:").values_list("task", "crontab__hour"))
     assert scheduled == {interest_snapshot_task.name: "0", interest_inactivity_task.name: "2",
-                         interest_pending_score_task.name: None}
+                         interest_pending_score_task.name: None, interest_revalue_task.name: "*",
+                         interest_rank_rekey_task.name: None}
     pending = PeriodicTask.objects.get(task=interest_pending_score_task.name)
     assert (pending.interval.every, pending.interval.period, pending.enabled) == (1, "minutes", True)
     assert all(name in app.tasks for name in scheduled)

@@ -75,8 +75,12 @@ def test_each_kind_of_work_has_its_own_queue(task, queue):
     """Ingest scoring never waits behind a recompute or an influence run: they are on different queues, and a
     worker started without -Q (one machine) takes all four."""
     task = task.name
-    assert app.amqp.router.route({}, task)["queue"].name == queue
+    route = app.amqp.router.route({}, task)
+    assert route["queue"].name == queue
     assert set(app.amqp.queues) == {"scoring", "recompute", "influence", "webhooks"}
+    # bound by its own key: a message for one queue reaches no other
+    bindings = {(q.exchange.name, q.routing_key) for q in app.amqp.queues.values()}
+    assert len(bindings) == 4 and (route["queue"].exchange.name, route["queue"].routing_key) == (queue, queue)
 
 
 @pytest.fixture

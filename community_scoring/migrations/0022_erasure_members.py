@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('community_scoring', '0018_action_target_type_covering'),
+        ('community_scoring', '0021_instant_rank_key'),
     ]
 
     operations = [
