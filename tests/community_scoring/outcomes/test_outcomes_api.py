@@ -1,5 +1,6 @@
 """POST /api/v1/outcomes/: the public contract (single and batched, answered like /api/v1/events/), its errors,
 who may post, the schema, and outcomes and sales stages in the audience view, the member list and the page."""
+import csv
 import json
 
 import pytest
@@ -7,11 +8,20 @@ from django.test import Client
 
 from community_scoring.models import InterestScore
 from community_scoring.outcomes.models import Outcome
-from tests.community_scoring.outcomes.conftest import engaged_member
+from tests.community_scoring.outcomes.conftest import T, engaged_member
 from tests.factories import MemberFactory
 
 URL = "/api/v1/outcomes/"
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def read_at_t(monkeypatch):
+    """Reads value scores at T, the day of these members' actions (engaged then; decay would make them visitors
+    by today): the score-driven stage beside the sales stage is the one they had."""
+    from community_scoring.selectors import interest
+
+    monkeypatch.setattr(interest, "valued_now", lambda: T)
 
 
 def body(outcome_id="opp-1", type_="sales_accepted", **extra):
@@ -182,8 +192,8 @@ def test_member_lists_show_the_sales_stage_beside_the_stage(token_client, config
     board = token_client("marketing").get("/api/v1/leaderboards/interest/").json()["results"]
     assert board[0]["interest"]["sales_stage"] == "customer"
     export = token_client("marketing").get("/api/v1/members/export/")
-    lines = b"".join(export.streaming_content).decode().splitlines()
-    assert lines[0].endswith(",sales_stage") and lines[1].endswith(",customer")
+    rows = list(csv.DictReader(b"".join(export.streaming_content).decode().splitlines()))
+    assert [(r["external_id"], r["stage"], r["sales_stage"]) for r in rows] == [("ada", "engaged", "customer")]
 
 
 def test_the_member_page_has_an_outcomes_section(client, django_user_model, config):
