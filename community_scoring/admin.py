@@ -12,17 +12,20 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from community_scoring.admin_display import ReadableNumbers
+from community_scoring.auth import request_role
 from community_scoring.models import (
-    Action, ActionType, ConfigVersion, FitRule, InterestPending, InterestScore, Member, RecomputeJob, Rule, RuleSet,
-    Stage, StageTransition,
+    Action, ActionType, ApiToken, ConfigVersion, FitRule, InterestPending, InterestScore, Member, MemberErasure,
+    RecomputeJob, Rule, RuleSet, Stage, StageTransition,
 )
 from community_scoring.influence.models import InfluenceConfig
 from community_scoring.influence.selectors import INFLUENCE_FIELDS
@@ -32,6 +35,7 @@ from community_scoring.services.config import config_version_record, influence_c
 from community_scoring.services.interest_queue import interest_pending_retry
 from community_scoring.services.config_documents import InfluenceConfigSerializer, document_parse
 from community_scoring.services.recompute import interest_recompute, recompute_job_start
+from community_scoring.services.erasure import member_erase
 from community_scoring.services.identity import member_unmerge, members_merge
 
 
@@ -72,14 +76,25 @@ class StageTransitionInline(ReadableNumbers, admin.TabularInline):
 @admin.register(Member)
 class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "merged_into",
-                    "is_excluded")
-    list_filter = ("persona", "interest__stage", "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter))
+                    "is_excluded", "erased_at")
+    list_filter = ("persona", "interest__stage", "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter),
+                   ("erased_at", admin.EmptyFieldListFilter))
     search_fields = ("display_name", "email", "external_id", "crm_id")
     list_select_related = ("interest", "merged_into")
-    readonly_fields = ("merged_into", "created_at", "updated_at")
+    readonly_fields = ("merged_into", "erased_at", "created_at", "updated_at")
     raw_id_fields = ("user",)
     inlines = [InterestScoreInline, StageTransitionInline]
-    actions = ["recompute_selected", "merge_selected", "unmerge_selected"]
+    actions = ["recompute_selected", "merge_selected", "unmerge_selected", "erase_selected"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """An erased member's shell is read-only: nothing personal is ever written into it again."""
+        if obj is not None and obj.erased_at is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_erase_permission(self, request) -> bool:
+        """Erasure is the admin role's, as over the API (services.erasure)."""
+        return request_role(request) == ApiToken.Role.ADMIN
 
     @admin.display(ordering="interest__stage")
     def stage(self, member: Member) -> str:
@@ -116,10 +131,41 @@ class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
         self.message_user(request, f"Unmerged {done} identities; they will not be merged back automatically.",
                           level=messages.SUCCESS if done else messages.WARNING)
 
+    @admin.action(description="Erase selected members (privacy request)", permissions=["erase"])
+    def erase_selected(self, request, queryset):
+        """Ask for confirmation on a page listing the people concerned; on "yes", erase each of them."""
+        people = sorted({merged or pk for pk, merged in queryset.filter(erased_at__isnull=True)
+                         .values_list("pk", "merged_into_id")})
+        if request.POST.get("post") == "yes":
+            for person in people:
+                member_erase(member_id=person, requested_by=request.user.get_username())
+            self.message_user(request, f"Erased {len(people)} members: their personal data and texts are gone, "
+                                       "their actions stay anonymous.",
+                              level=messages.SUCCESS if people else messages.WARNING)
+            return None
+        members = Member.objects.filter(pk__in=people).select_related("interest").order_by("pk")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase members: are you sure?",
+            "opts": self.model._meta,
+            "people": [(m, Member.objects.filter(merged_into_id=m.pk).count(), m.actions.count()) for m in members],
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/community_scoring/member/erase_selected_confirmation.html", context)
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change and {"persona", "attributes"} & set(form.changed_data):
             transaction.on_commit(lambda: interest_recompute(member_ids=[obj.pk]))
+
+
+@admin.register(MemberErasure)
+class MemberErasureAdmin(ReadOnlyAdmin):
+    """The audit of erasures: who asked, when, which identities, how many rows (no personal data)."""
+
+    list_display = ("requested_at", "member", "identity_ids", "requested_by", "counts")
+    date_hierarchy = "requested_at"
 
 
 @admin.register(Action)

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 from community_scoring.api.experiment_serializers import MemberExperimentSerializer
 from community_scoring.influence import selectors as influence_selectors
-from community_scoring.models import RecomputeJob
+from community_scoring.models import MemberErasure, RecomputeJob
 from community_scoring.scoring.fit import OPERATORS
 from community_scoring.services.config_documents import (  # noqa: F401 (the config documents, described once)
     ClosedSerializer, InfluenceConfigSerializer, InterestConfigChangeSerializer, InterestConfigSerializer,
@@ -298,6 +298,24 @@ class MergeInSerializer(serializers.Serializer):
 class UnmergeInSerializer(serializers.Serializer):
     identity = serializers.IntegerField(
         min_value=1, help_text="Id of an identity merged into this member: it becomes a member of its own again.")
+
+
+class MemberErasureSerializer(serializers.ModelSerializer):
+    """What an erasure did (services.erasure.member_erase): the same record however often it is asked for."""
+
+    member = serializers.IntegerField(source="member_id", allow_null=True, help_text="The member erased (the person).")
+    identities = serializers.ListField(child=serializers.IntegerField(), source="identity_ids",
+                                       help_text="Every identity erased, the member's own included.")
+    erased = serializers.DictField(
+        child=serializers.IntegerField(), source="counts",
+        help_text="Rows erased by kind: identities, action_texts, action_metadata, content_titles, outcome_reasons, "
+                  "webhook_deliveries, users, texts_scored (texts given their sentiment score before being "
+                  "blanked) and the platforms' own (forum_posts, forum_poll_choices, forum_poll_responses).")
+
+    class Meta:
+        model = MemberErasure
+        fields = ["id", "member", "identities", "requested_by", "requested_at", "erased"]
+        read_only_fields = fields
 
 
 class BreakdownRowSerializer(serializers.Serializer):

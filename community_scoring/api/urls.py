@@ -15,6 +15,7 @@ urlpatterns = [
     path("members/<id:member_id>/", members.MemberAudienceApi.as_view(), name="member-detail"),
     path("members/<id:member_id>/merge/", members.MemberMergeApi.as_view(), name="member-merge"),
     path("members/<id:member_id>/unmerge/", members.MemberUnmergeApi.as_view(), name="member-unmerge"),
+    path("members/<id:member_id>/erase/", members.MemberEraseApi.as_view(), name="member-erase"),
     path("outcomes/", outcomes.OutcomeRecordApi.as_view(), name="outcomes-record"),
     path("leaderboards/<board>/", leaderboards.LeaderboardApi.as_view(), name="leaderboard"),
     path("config/interest/", config.InterestConfigApi.as_view(), name="config-interest"),

@@ -215,7 +215,7 @@ def _advocates_notify(run_id: int, member_ids: np.ndarray, scores: dict, idx: np
     ids = [int(member_ids[i]) for i in idx]
     for start in range(0, len(ids), 10_000):
         # Excluded members are never flagged; checked again here, as this is what leaves the system.
-        for m in (Member.objects.filter(id__in=ids[start:start + 10_000], is_excluded=False)
+        for m in (Member.objects.filter(id__in=ids[start:start + 10_000], is_excluded=False, erased_at__isnull=True)
                   .values("id", "source", "external_id", "email")):
             members[m["id"]] = m
     payloads = []

@@ -51,7 +51,9 @@ def _scores(run: InfluenceRun | None, persona: str | None) -> QuerySet[Influence
     run = run or influence_run_current()
     if run is None:
         return InfluenceScore.objects.none()
-    qs = InfluenceScore.objects.filter(run=run, member__is_excluded=False).select_related("member")
+    # Erased members (services.erasure) are hidden here, not excluded: they still count in everyone's ranks.
+    qs = InfluenceScore.objects.filter(run=run, member__is_excluded=False, member__erased_at__isnull=True
+                                       ).select_related("member")
     if persona:
         qs = qs.filter(member__persona=persona)
     return qs

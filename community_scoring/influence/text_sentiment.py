@@ -11,6 +11,7 @@ import numpy as np
 from community_scoring.influence.graph import ids_to_index
 from community_scoring.influence.sentiment import NEGATIVE, POSITIVE, analyzer_get, compounds
 from community_scoring.influence.store import InfluenceStore
+from community_scoring.influence.store.base import TextRow
 
 
 # Texts are scored in id order, so beyond the highest scored action id nothing is scored yet. Ids a little
@@ -45,6 +46,16 @@ def sentiment_score_pending(*, store: InfluenceStore, text_types: list[str], bat
         total += count
         if count < batch_size:
             return total
+
+
+def sentiment_score_rows(*, store: InfluenceStore, rows: list[TextRow]) -> int:
+    """Score these texts now, as the next run would (an erasure blanks texts and keeps their scores); returns
+    how many were given."""
+    if not rows:
+        return 0
+    values = np.fromiter(compounds((r[1] for r in rows), analyzer_get()), dtype=np.float64, count=len(rows))
+    store.sentiments_add(rows=rows, compounds=values)
+    return len(rows)
 
 
 def sentiment_by_member(*, store: InfluenceStore, member_ids: np.ndarray, window_start: datetime,

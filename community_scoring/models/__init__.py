@@ -2,6 +2,7 @@ from .action import Action, ActionType
 from .community_day import CommunityDay
 from .config import ConfigVersion, FitRule, Rule, RuleSet, Stage
 from .content import Content
+from .erasure import ErasedIdentity, MemberErasure
 from .exclusion import ActionExclusion
 from .experiment import Experiment
 from .interest import InterestBucket, InterestPending, InterestScore, InterestTopic, ScoreSnapshot, StageTransition
@@ -10,7 +11,7 @@ from .recompute import RecomputeJob
 from .token import ApiToken
 
 __all__ = [
-    "Action", "ActionExclusion", "ActionType", "ApiToken", "CommunityDay", "ConfigVersion", "Content", "Experiment", "FitRule",
-    "InterestBucket", "InterestScore",
-    "InterestPending", "InterestTopic", "Member", "MergeBlock", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
+    "Action", "ActionExclusion", "ActionType", "ApiToken", "CommunityDay", "ConfigVersion", "Content", "ErasedIdentity",
+    "Experiment", "FitRule", "InterestBucket", "InterestScore", "InterestPending", "InterestTopic", "Member",
+    "MemberErasure", "MergeBlock", "RecomputeJob", "Rule", "RuleSet", "ScoreSnapshot", "Stage", "StageTransition",
 ]

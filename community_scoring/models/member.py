@@ -31,6 +31,9 @@ class Member(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="merged_identities",
         help_text="The member this identity belongs to (empty: it is a member of its own).",
     )
+    erased_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Erased at the person's request (services.erasure): an anonymous shell, left out of every list.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

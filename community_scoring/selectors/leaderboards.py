@@ -1,6 +1,7 @@
 """Leaderboards: who leads on interest, influence, advocacy, detraction, and who rose most over a period.
 
-Every board leaves out excluded (staff) members and can be narrowed to one persona. `period` (7d/30d/90d/all):
+Every board leaves out excluded (staff) and erased members and can be narrowed to one persona. `period`
+(7d/30d/90d/all):
  - interest, influence, advocates, detractors: members active within the period (last activity in the window),
    ranked by their current score; since interest decays, the current score already favours recent activity;
  - rising: members active within the period ranked by gain = current interest score - their score at its
@@ -45,7 +46,7 @@ class Leaderboard:
 def _interest_rows(*, persona: str | None) -> QuerySet[InterestScore]:
     rows = (
         InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
-        .filter(member__is_excluded=False)
+        .filter(member__is_excluded=False, member__erased_at__isnull=True)
     )
     if persona:
         rows = rows.filter(member__persona=persona)
@@ -122,8 +123,10 @@ def rising_ranking(*, period: str, persona: str | None) -> list[tuple[float, int
 
 
 def leaderboard_rows_by_member(*, member_ids: list[int]) -> dict[int, InterestScore]:
-    """Interest rows (member joined) of the given members, for pages of a precomputed ranking."""
-    rows = InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
+    """Interest rows (member joined) of the given members, for pages of a precomputed ranking; members erased since
+    the ranking was cached are left out."""
+    rows = (InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
+            .filter(member__erased_at__isnull=True))
     return rows.in_bulk(member_ids)
 
 

@@ -188,7 +188,7 @@ def member_list(
     """
     ordering = ordering or member_ordering(None)
     queryset = influence_link.member_queryset_with_influence(
-        Member.objects.filter(merged_into__isnull=True).select_related("interest"))
+        Member.objects.filter(merged_into__isnull=True, erased_at__isnull=True).select_related("interest"))
     filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
@@ -218,10 +218,13 @@ def member_keyset_segments(ordering: MemberOrdering) -> list[tuple[Q, str | None
 
 
 def member_get(*, member_id: int) -> Member:
-    """The member, or the member an identity id was merged into. Raises Member.DoesNotExist."""
+    """The member, or the member an identity id was merged into. Raises Member.DoesNotExist, also for an erased
+    member (services.erasure: nothing is shown of them)."""
     member = Member.objects.select_related("interest").get(pk=member_id)
     if member.merged_into_id is not None:
         member = Member.objects.select_related("interest").get(pk=member.merged_into_id)
+    if member.erased_at is not None:
+        raise Member.DoesNotExist("this member was erased")
     return member
 
 
@@ -245,12 +248,12 @@ def member_lookup(
     match several members.
     """
     if external_id:
-        queryset = Member.objects.filter(external_id=external_id)
+        queryset = Member.objects.filter(external_id=external_id, erased_at__isnull=True)
         if source:
             queryset = queryset.filter(source=source)
         field = "external_id"
     elif email:
-        queryset = Member.objects.filter(email__iexact=email)
+        queryset = Member.objects.filter(email__iexact=email, erased_at__isnull=True)
         field = "email"
     else:
         raise MemberLookupError({"external_id": ["give external_id (optionally with source) or email"]})

@@ -64,6 +64,11 @@ def identities_of(person_ids: Iterable[int]) -> list[int]:
     return sorted(Member.objects.filter(Q(pk__in=ids) | Q(merged_into_id__in=ids)).values_list("pk", flat=True))
 
 
+def _erased_of(member_ids: Iterable[int]) -> set[int]:
+    """Which of these members were erased (services.erasure): their shells are never merged or split again."""
+    return set(Member.objects.filter(pk__in=list(member_ids), erased_at__isnull=False).values_list("pk", flat=True))
+
+
 def _derived_delete(member_ids: Sequence[int]) -> None:
     """Scores of members that no longer exist as such (merged into another): the person's are recomputed."""
     for model in (InterestBucket, InterestTopic, StageTransition, ScoreSnapshot, InterestScore, InfluenceScore):
@@ -89,6 +94,10 @@ def members_merge(*, into: int, others: Sequence[int], by: str = "", automatic: 
     people.discard(target)
     if not people:
         return Member.objects.get(pk=target)
+    erased = _erased_of([target, *people])
+    if erased:
+        raise IdentityError("into" if target in erased else "members",
+                            f"member {min(erased)} was erased (privacy request): it cannot be merged")
     moving = sorted(people)
     with transaction.atomic():
         scorers_hold()
@@ -129,6 +138,8 @@ def member_unmerge(*, identity: int, member: int | None = None, by: str = "") ->
         raise IdentityError("identity", "is not an identity merged into this member" if member is not None
                             else "is not merged into another member")
     person = row.merged_into_id
+    if row.erased_at is not None:
+        raise IdentityError("identity", "was erased (privacy request): it cannot be unmerged")
     with transaction.atomic():
         scorers_hold()
         list(Member.objects.select_for_update().filter(pk__in=[person, identity]).order_by("pk"))

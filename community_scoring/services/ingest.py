@@ -17,6 +17,9 @@ duplicate or rejected (with errors by field). Per batch:
 5. identities the batch gave a crm_id or a verified email are merged with the members sharing it
    (services.identity: one person, one member).
 
+Events naming an identity erased at the person's request follow services.erasure: rejected when the erased
+identity did them, stored against its anonymous shell when it is their target or content author.
+
 The door may be called inside the caller's transaction (the bundled forum writes its row and its action together).
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from community_scoring.services.erasure import events_erased_screen
 from community_scoring.services.events import CREATED, DUPLICATE, REJECTED, EventIn, IngestResult, event_errors
 from community_scoring.services.identity import members_link_dispatch
 from community_scoring.services.interest import interest_fit_refresh
@@ -54,6 +58,9 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
             continue
         seen.add(key)
         accepted.append((i, event))
+    accepted, erased = events_erased_screen(accepted)
+    for i, errors in erased.items():
+        results[i] = IngestResult(event_id=events[i].event_id, status=REJECTED, errors=errors)
     if accepted:
         batch = store.events_write(accepted, now=now)
         interest_pending_dispatch(batch.pending)

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from community_scoring.models import Member
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.store import interest_store
 from community_scoring.store.base import StageChange, score_evaluate, stage_change_of
@@ -33,9 +34,13 @@ def interest_apply(*, action_ids: Sequence[int], refit: Iterable[int] = (),
 
 
 def stage_changes_announce(changes: Sequence[StageChange]) -> None:
-    """Queue one ``stage_changed`` webhook per stored stage change (one bulk enqueue, sent on commit)."""
+    """Queue one ``stage_changed`` webhook per stored stage change (one bulk enqueue, sent on commit); none about
+    an erased member (services.erasure: an anonymous shell is never announced)."""
     if not changes:
         return
+    erased = set(Member.objects.filter(pk__in={c.member_id for c in changes}, erased_at__isnull=False)
+                 .values_list("pk", flat=True))
+    changes = [c for c in changes if c.member_id not in erased]
     webhook_events_enqueue(event="stage_changed", payloads=[
         {
             "member_id": c.member_id,

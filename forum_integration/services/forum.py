@@ -59,6 +59,27 @@ def forum_member_for_user(*, user) -> Member:
     return member
 
 
+def forum_member_erase(*, identity_ids: list[int]) -> dict[str, int]:
+    """The forum's part of a member's erasure (community_scoring.services.erasure, through its member_erased
+    signal): the titles and bodies of their posts (and that title where replies' contents copy it), their polls'
+    choice labels (numbered instead, so others' answers stay readable) and the texts of their poll responses
+    blanked. The rows stay (others' answers, votes
+    and reads point at them); returns the rows changed by kind."""
+    posts = Post.objects.filter(author_id__in=identity_ids).exclude(title="", body="").update(title="", body="")
+    # Replies' contents carry their root's title (_post_in): blank it in the threads under the member's posts.
+    level, replies = list(Post.objects.filter(author_id__in=identity_ids).values_list("pk", flat=True)), []
+    while level:
+        level = list(Post.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+        replies += level
+    Content.objects.filter(forum_post__in=replies).exclude(title="").update(title="")
+    choices = list(PollChoice.objects.filter(poll__author_id__in=identity_ids))
+    for choice in choices:
+        choice.label = f"option {choice.position + 1}"
+    PollChoice.objects.bulk_update(choices, ["label"])
+    responses = PollResponse.objects.filter(member_id__in=identity_ids).exclude(text="").update(text="")
+    return {"forum_posts": posts, "forum_poll_choices": len(choices), "forum_poll_responses": responses}
+
+
 def forum_category_create(*, name: str, description: str = "") -> Category:
     return Category.objects.create(name=name, description=description)
 

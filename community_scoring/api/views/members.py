@@ -13,12 +13,14 @@ from rest_framework.views import APIView
 from community_scoring.api.export import EXPORT_COLUMNS, CSVRenderer, member_csv_lines
 from community_scoring.api.pagination import KeysetOrder, KeysetSegment, keyset_paginate, page_size_parse
 from community_scoring.api.serializers import (
-    AudienceSerializer, MemberPageSerializer, MemberSerializer, MergeInSerializer, UnmergeInSerializer, iso,
+    AudienceSerializer, MemberErasureSerializer, MemberPageSerializer, MemberSerializer, MergeInSerializer,
+    UnmergeInSerializer, iso,
 )
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link, path_id
 from community_scoring.auth import CanExport, CanReadMembers, IsAdminRole, request_can_see_pii
 from community_scoring.gaming.selectors import member_exclusions
 from community_scoring.models import Member
+from community_scoring.services.erasure import member_erase
 from community_scoring.outcomes.selectors import member_outcomes
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.services.identity import IdentityError, member_unmerge, members_merge
@@ -140,6 +142,22 @@ class MemberUnmergeApi(APIView):
         except IdentityError as error:
             raise exceptions.ValidationError({error.field: [str(error)]})
         return _audience_response(request, member_get(member_id=member.pk))
+
+
+class MemberEraseApi(APIView):
+    """Erase this member at their request (admins): personal data and texts gone, actions kept anonymous, so
+    nobody else's scores move. Idempotent: asking again answers the first erasure's record."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(operation_id="members_erase", parameters=[path_id("member_id", "A member's or identity's id.")],
+                   request=None, responses={200: MemberErasureSerializer, **errors(404)})
+    def post(self, request, member_id: int):
+        try:
+            erasure = member_erase(member_id=member_id, requested_by=str(request.user))
+        except Member.DoesNotExist:
+            raise Http404("No member with this id.")
+        return Response(MemberErasureSerializer(erasure).data)
 
 
 class MemberLookupApi(APIView):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from community_scoring.outcomes.models import Outcome
 from community_scoring.outcomes.services.sales_stages import sales_stages_refresh
@@ -27,3 +27,11 @@ def outcomes_unmerge(*, identity: int, member: int) -> None:
     """The outcomes that named ``identity`` go back to it from ``member`` (inside the unmerge's transaction)."""
     Outcome.objects.filter(member_id=member, identity_id=identity).update(member_id=identity, identity_id=None)
     sales_stages_refresh(member_ids=[member, identity], reason="unmerge")
+
+
+def outcomes_erase(*, identity_ids: Sequence[int]) -> dict[str, int]:
+    """A privacy erasure (services.erasure, through member_erased): the outcomes stay, for the reports, but the
+    reasons sales wrote about the person are blanked. Returns {"outcome_reasons": how many}."""
+    reasons = (Outcome.objects.filter(Q(member_id__in=identity_ids) | Q(identity_id__in=identity_ids))
+               .exclude(reason="").update(reason=""))
+    return {"outcome_reasons": reasons}

@@ -35,6 +35,7 @@ ENDPOINTS = [
     ("get", lambda o: f"/api/v1/members/{o['community'].alice.pk}/", None, READ),
     ("get", lambda o: "/api/v1/members/lookup/?external_id=a-1", None, READ),
     ("get", lambda o: "/api/v1/members/export/", None, EXPORT),
+    ("post", lambda o: f"/api/v1/members/{o['community'].dave.pk}/erase/", None, ADMIN),
     *[("get", (lambda b: lambda o: f"/api/v1/leaderboards/{b}/")(b), None, READ)
       for b in ("interest", "influence", "advocates", "detractors", "rising")],
     ("get", lambda o: "/api/v1/config/interest/", None, ADMIN),
