@@ -98,11 +98,16 @@ def django_env(db: str) -> dict[str, str]:
     }
 
 
+def migrations_digest() -> str:
+    """A short digest of the migration files on disk: a built database is reused only while they are the same."""
+    migrations = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("**/migrations/0*.py") if ".venv" not in p.parts)
+    return hashlib.sha256("\n".join(migrations).encode()).hexdigest()[:12]
+
+
 def shape_key(members: int, actions: int) -> str:
     """What the database was built with: the shape, the generator's version and the migrations on disk."""
-    migrations = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("**/migrations/0*.py") if ".venv" not in p.parts)
-    digest = hashlib.sha256("\n".join(migrations).encode()).hexdigest()[:12]
-    return f"bench/pages.py v{BUILD_VERSION} members={members} actions={actions} days={DAYS} migrations={digest}"
+    return (f"bench/pages.py v{BUILD_VERSION} members={members} actions={actions} days={DAYS}"
+            f" migrations={migrations_digest()}")
 
 
 # --- building -----------------------------------------------------------------------------------------------
