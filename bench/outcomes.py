@@ -34,7 +34,6 @@ import contextlib
 import os
 import random
 import statistics
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -46,7 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.pages import (  # noqa: E402  bench/pages.py's loader and its community's shape
-    PERSONAS, PYTHON, TITLES, TOPICS, INDUSTRIES, TYPES, IndexesDeferred, _fill, _sql_list, _step, django_env,
+    PERSONAS, TITLES, TOPICS, INDUSTRIES, TYPES, IndexesDeferred, _fill, _sql_list, _step, database_reuse_or_migrate,
+    django_env,
     migrations_digest, psql,
 )
 
@@ -301,18 +301,8 @@ def build_django(members: int) -> None:
 def database_ready(members: int, rebuild: bool) -> str:
     db = db_name(members)
     key = shape_key(members)
-    exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'") == "1"
-    if exists and not rebuild:
-        comment = psql(f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{db}'")
-        if comment == key:
-            print(f"reusing {db} ({key})", flush=True)
-            return db
-        print(f"{db} was built as {comment or 'something else'!r}: rebuilding", flush=True)
-    if exists:
-        psql(f'DROP DATABASE "{db}" WITH (FORCE)')
-    psql(f'CREATE DATABASE "{db}"')
-    print(f"migrating {db} ...", flush=True)
-    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=django_env(db), check=True)
+    if database_reuse_or_migrate(db, key, rebuild):
+        return db
     print(f"building {members:,} members, ~{members * ACTIONS_PER_MEMBER:,} actions over {DAYS} days ...", flush=True)
     t0 = time.perf_counter()
     build_sql(db, members)

@@ -451,21 +451,29 @@ def build(db: str, members: int, actions: int) -> None:
     conn.close()
 
 
-def database_ready(members: int, actions: int, rebuild: bool) -> str:
-    db = db_name(members, actions)
-    key = shape_key(members, actions)
+def database_reuse_or_migrate(db: str, key: str, rebuild: bool) -> bool:
+    """True when ``db`` was built as ``key`` (its comment) and may be reused; otherwise (re)create it, migrate it
+    and return False: the caller builds it and comments it with ``key``."""
     exists = psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'") == "1"
     if exists and not rebuild:
         comment = psql(f"SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '{db}'")
         if comment == key:
             print(f"reusing {db} ({key})", flush=True)
-            return db
+            return True
         print(f"{db} was built as {comment or 'something else'!r}: rebuilding", flush=True)
     if exists:
         psql(f'DROP DATABASE "{db}" WITH (FORCE)')
     psql(f'CREATE DATABASE "{db}"')
     print(f"migrating {db} ...", flush=True)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=django_env(db), check=True)
+    return False
+
+
+def database_ready(members: int, actions: int, rebuild: bool) -> str:
+    db = db_name(members, actions)
+    key = shape_key(members, actions)
+    if database_reuse_or_migrate(db, key, rebuild):
+        return db
     print(f"building {members:,} members, {actions:,} actions, {DAYS} days of snapshots in SQL ...", flush=True)
     t0 = time.perf_counter()
     build(db, members, actions)

@@ -85,17 +85,24 @@ def population_at(*, at: datetime, active_since: datetime | None = None, types: 
     return [m for m in ids if m not in converted]
 
 
-def outcome_times(*, types: Sequence[str], members: Iterable[int] | QuerySet | None = None,
-                  start: datetime | None = None, end: datetime | None = None) -> dict[int, list[datetime]]:
-    """When each member had an outcome of ``types`` (names as conversion_types_parse reads them), oldest first,
-    with start <= occurred_at <= end where given. ``members``: ids, or a queryset of member ids (a subquery)."""
-    outcomes = Outcome.objects.filter(_conversion_q(conversion_types_parse(types)))
+def _within(outcomes: QuerySet[Outcome], members: Iterable[int] | QuerySet | None, start: datetime | None,
+            end: datetime | None) -> QuerySet[Outcome]:
+    """Outcomes of ``members`` (ids, or a queryset of ids: a subquery) with start <= occurred_at <= end, each
+    where given."""
     if members is not None:
         outcomes = outcomes.filter(member_id__in=members if isinstance(members, QuerySet) else list(members))
     if start is not None:
         outcomes = outcomes.filter(occurred_at__gte=start)
     if end is not None:
         outcomes = outcomes.filter(occurred_at__lte=end)
+    return outcomes
+
+
+def outcome_times(*, types: Sequence[str], members: Iterable[int] | QuerySet | None = None,
+                  start: datetime | None = None, end: datetime | None = None) -> dict[int, list[datetime]]:
+    """When each member had an outcome of ``types`` (names as conversion_types_parse reads them), oldest first,
+    with start <= occurred_at <= end where given. ``members``: ids, or a queryset of member ids (a subquery)."""
+    outcomes = _within(Outcome.objects.filter(_conversion_q(conversion_types_parse(types))), members, start, end)
     times: dict[int, list[datetime]] = {}
     for member_id, occurred_at in outcomes.order_by("occurred_at", "id").values_list("member_id", "occurred_at"):
         times.setdefault(member_id, []).append(occurred_at)
@@ -105,13 +112,7 @@ def outcome_times(*, types: Sequence[str], members: Iterable[int] | QuerySet | N
 def outcome_counts(*, members: Iterable[int] | QuerySet | None = None, start: datetime | None = None,
                    end: datetime | None = None) -> dict[str, int]:
     """Outcomes per type (every type, 0 when none) with start <= occurred_at <= end where given."""
-    outcomes = Outcome.objects.all()
-    if members is not None:
-        outcomes = outcomes.filter(member_id__in=members if isinstance(members, QuerySet) else list(members))
-    if start is not None:
-        outcomes = outcomes.filter(occurred_at__gte=start)
-    if end is not None:
-        outcomes = outcomes.filter(occurred_at__lte=end)
+    outcomes = _within(Outcome.objects.all(), members, start, end)
     counts = dict(outcomes.values("type").annotate(n=Count("id")).order_by().values_list("type", "n"))
     return {t: counts.get(t, 0) for t in Outcome.Type.values}
 

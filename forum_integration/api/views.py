@@ -4,13 +4,12 @@ import time
 from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.renderers import FastJSONParser, FastJSONRenderer
-from community_scoring.api.views.common import FieldErrorsSerializer, errors
+from community_scoring.api.views.common import FieldErrorsSerializer, batch_items, batch_status, errors
 from community_scoring.auth import ApiTokenRateThrottle, CanIngest
 from community_scoring.services.events import MAX_BATCH, REJECTED
 from community_scoring.services.coalesce import actions_ingest_shared
@@ -108,22 +107,10 @@ class EventIngestApi(APIView):
                   OpenApiExample("a batch", value={"events": [_EXAMPLE]}, request_only=True)],
     )
     def post(self, request):
-        data = request.data
-        if isinstance(data, dict) and "events" in data:
-            raw_events = data["events"]
-            if not isinstance(raw_events, list):
-                return Response({"events": ["must be a list of events"]}, status=status.HTTP_400_BAD_REQUEST)
-            if not raw_events:
-                return Response({"events": ["must contain at least one event"]}, status=status.HTTP_400_BAD_REQUEST)
-            if len(raw_events) > MAX_BATCH:
-                return Response({"events": [f"at most {MAX_BATCH} events per batch, got {len(raw_events)}"]},
-                                status=status.HTTP_400_BAD_REQUEST)
-            batch = True
-        elif isinstance(data, dict):
-            raw_events, batch = [data], False
-        else:
-            return Response({"non_field_errors": ['expected one event object or {"events": [...]}']},
-                            status=status.HTTP_400_BAD_REQUEST)
+        unwrapped = batch_items(request.data, key="events", noun="event", limit=MAX_BATCH)
+        if isinstance(unwrapped, Response):
+            return unwrapped
+        raw_events, batch = unwrapped
 
         results: list[dict | None] = [None] * len(raw_events)
         events, positions = [], []
@@ -145,9 +132,5 @@ class EventIngestApi(APIView):
         for i, result in zip(positions, store(events=events) if events else []):
             results[i] = {"event_id": result.event_id, "status": result.status, "errors": result.errors}
 
-        if batch:
-            code = status.HTTP_200_OK
-        else:
-            code = {"created": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK}.get(
-                results[0]["status"], status.HTTP_400_BAD_REQUEST)
+        code = batch_status(batch=batch, first=results[0]["status"])
         return Response({"results": results}, status=code)

@@ -1,12 +1,14 @@
-"""Pieces every API view shares: documented error responses and a keyset page response."""
+"""Pieces every API view shares: documented error responses, a keyset page response, and the batch envelope of
+the ingest endpoints (events, outcomes)."""
 from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.views import APIView
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from community_scoring.api.pagination import KeysetPage
@@ -60,6 +62,32 @@ def next_link(request: Request, page: KeysetPage) -> str | None:
     if page.next_cursor is None:
         return None
     return replace_query_param(request.build_absolute_uri(), "cursor", page.next_cursor)
+
+
+def batch_items(data, *, key: str, noun: str, limit: int) -> tuple[list, bool] | Response:
+    """The items of an ingest body and whether it was a batch: ``{"<key>": [...]}`` (a batch) or one ``<noun>``
+    object. Anything else, an empty batch or one over ``limit`` items: a 400 naming the field (nothing recorded)."""
+    if isinstance(data, dict) and key in data:
+        items = data[key]
+        if not isinstance(items, list):
+            return Response({key: [f"must be a list of {key}"]}, status=status.HTTP_400_BAD_REQUEST)
+        if not items:
+            return Response({key: [f"must contain at least one {noun}"]}, status=status.HTTP_400_BAD_REQUEST)
+        if len(items) > limit:
+            return Response({key: [f"at most {limit} {key} per batch, got {len(items)}"]},
+                            status=status.HTTP_400_BAD_REQUEST)
+        return items, True
+    if isinstance(data, dict):
+        return [data], False
+    return Response({"non_field_errors": [f'expected one {noun} object or {{"{key}": [...]}}']},
+                    status=status.HTTP_400_BAD_REQUEST)
+
+
+def batch_status(*, batch: bool, first: str) -> int:
+    """A batch answers 200 (one result per item); a single item 201 created, 200 duplicate, 400 rejected."""
+    if batch:
+        return status.HTTP_200_OK
+    return {"created": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK}.get(first, status.HTTP_400_BAD_REQUEST)
 
 
 class SignedIntConverter:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, PolymorphicProxySerializer, extend_schema
-from rest_framework import status
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,7 +10,7 @@ from community_scoring.api.outcome_serializers import (
     OutcomeBatchSerializer, OutcomeResponseSerializer, OutcomeSerializer, outcome_read,
 )
 from community_scoring.api.renderers import FastJSONParser, FastJSONRenderer
-from community_scoring.api.views.common import FieldErrorsSerializer, errors
+from community_scoring.api.views.common import FieldErrorsSerializer, batch_items, batch_status, errors
 from community_scoring.auth import CanRecordOutcomes
 from community_scoring.outcomes.services.intake import MAX_BATCH, REJECTED, OutcomeResult, outcomes_record
 
@@ -58,23 +57,10 @@ class OutcomeRecordApi(APIView):
                   OpenApiExample("a batch", value={"outcomes": [_EXAMPLE]}, request_only=True)],
     )
     def post(self, request):
-        data = request.data
-        if isinstance(data, dict) and "outcomes" in data:
-            raw = data["outcomes"]
-            if not isinstance(raw, list):
-                return Response({"outcomes": ["must be a list of outcomes"]}, status=status.HTTP_400_BAD_REQUEST)
-            if not raw:
-                return Response({"outcomes": ["must contain at least one outcome"]},
-                                status=status.HTTP_400_BAD_REQUEST)
-            if len(raw) > MAX_BATCH:
-                return Response({"outcomes": [f"at most {MAX_BATCH} outcomes per batch, got {len(raw)}"]},
-                                status=status.HTTP_400_BAD_REQUEST)
-            batch = True
-        elif isinstance(data, dict):
-            raw, batch = [data], False
-        else:
-            return Response({"non_field_errors": ['expected one outcome object or {"outcomes": [...]}']},
-                            status=status.HTTP_400_BAD_REQUEST)
+        unwrapped = batch_items(request.data, key="outcomes", noun="outcome", limit=MAX_BATCH)
+        if isinstance(unwrapped, Response):
+            return unwrapped
+        raw, batch = unwrapped
 
         results: list[OutcomeResult | None] = [None] * len(raw)
         outcomes, positions = [], []
@@ -90,9 +76,5 @@ class OutcomeRecordApi(APIView):
         for i, result in zip(positions, outcomes_record(outcomes=outcomes, recorded_by=str(request.user))):
             results[i] = result
         body = {"results": [{"outcome_id": r.outcome_id, "status": r.status, "errors": r.errors} for r in results]}
-        if batch:
-            code = status.HTTP_200_OK
-        else:
-            code = {"created": status.HTTP_201_CREATED, "duplicate": status.HTTP_200_OK}.get(
-                results[0].status, status.HTTP_400_BAD_REQUEST)
+        code = batch_status(batch=batch, first=results[0].status)
         return Response(body, status=code)
