@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone as dt_timezone
 
@@ -95,10 +95,13 @@ class InterestAt:
 
 
 def interest_values_at(*, member_ids: Sequence[int], at: datetime, config: ScoringConfig | None = None,
-                       chunk_size: int = 1000) -> dict[int, InterestAt]:
+                       chunk_size: int = 1000,
+                       tallies: Mapping[int, list[BucketTally]] | None = None) -> dict[int, InterestAt]:
     """Every member's interest as it stood at ``at``, from the actions that occurred up to then, under ``config``
     (default: the current one); what the quality report, calibration and replays value members with. Fit uses
-    the member's attributes as they are now (attributes keep no history)."""
+    the member's attributes as they are now (attributes keep no history). ``tallies``: the members' tallies up to
+    ``at`` when the caller has loaded them already (interest_tallies_load(..., until=at)), to value them under
+    several configurations without reading the log again."""
     config = config or scoring_config_current()
     when = to_epoch_days(at)
     store = interest_store()
@@ -107,13 +110,14 @@ def interest_values_at(*, member_ids: Sequence[int], at: datetime, config: Scori
     for start in range(0, len(ids), max(1, chunk_size)):
         chunk = ids[start:start + chunk_size]
         members = store.members_facts(chunk)
-        tallies = interest_tallies_load(member_ids=chunk, with_topics=False, until=at)
+        chunk_tallies = tallies if tallies is not None else interest_tallies_load(
+            member_ids=chunk, with_topics=False, until=at)
         for member_id in chunk:
             facts = members.get(member_id)
             if facts is None:
                 continue
             rules = rules_for(config, facts)
-            kept = [t for t in tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
+            kept = [t for t in chunk_tallies.get(member_id, []) if not t.received or rules.rule(t.action_type).target_points]
             engagement = engagement_at(bucket_values(kept, rules), when, rules.half_life_days)
             fit = rules.fit(facts.attributes, facts.persona)
             result[member_id] = InterestAt(engagement, fit, config_for(config, facts).stage_for(engagement, fit))

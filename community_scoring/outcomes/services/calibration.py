@@ -148,8 +148,9 @@ def _feature(action_type: str, received: bool, rule) -> Feature:
     return Feature(action_type, received, count_cap=cap, once_only=rule.once_only)
 
 
-def _figures(*, config: ScoringConfig, member_ids: list[int], labels: dict[int, bool], at: datetime) -> dict:
-    values = interest_values_at(member_ids=member_ids, at=at, config=config)
+def _figures(*, config: ScoringConfig, member_ids: list[int], labels: dict[int, bool], at: datetime,
+             tallies: dict) -> dict:
+    values = interest_values_at(member_ids=member_ids, at=at, config=config, tallies=tallies)
     scores = [values[m].score if m in values else 0.0 for m in member_ids]
     y = [labels[m] for m in member_ids]
     mql_stage = settings.OUTCOME_MQL_STAGE
@@ -219,9 +220,11 @@ def calibration_compute(*, end: datetime, within_days: int = 30, period_days: in
     y_eval = [eval_labels[m] for m in eval_ids]
 
     on_step("scoring the evaluation period under the current config")
-    current_figures = _figures(config=current, member_ids=eval_ids, labels=eval_labels, at=t_eval)
+    current_figures = _figures(config=current, member_ids=eval_ids, labels=eval_labels, at=t_eval,
+                               tallies=eval_tallies)
     on_step("scoring the evaluation period under the suggested config")
-    suggested_figures = _figures(config=suggested, member_ids=eval_ids, labels=eval_labels, at=t_eval)
+    suggested_figures = _figures(config=suggested, member_ids=eval_ids, labels=eval_labels, at=t_eval,
+                                 tallies=eval_tallies)
     return {
         "weights": weights,
         "unfitted": [f.action_type + (" (received)" if f.received else "") for f, v in zip(features, varies) if not v],
