@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg2
-from psycopg2 import sql
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from deploy.stack import database_ensure
+
 DEFAULTS = {
     "DJANGO_SETTINGS_MODULE": "settings.prod",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/community_scoring",
@@ -36,19 +37,6 @@ def secret_key() -> str:
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
-
-
-def database_ensure(url: str) -> None:
-    base, name = url.rsplit("/", 1)
-    conn = psycopg2.connect(f"{base}/postgres")
-    try:
-        conn.autocommit = True  # CREATE DATABASE runs outside a transaction
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is None:
-                cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    finally:
-        conn.close()
 
 
 def main() -> int:
