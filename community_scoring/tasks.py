@@ -25,15 +25,15 @@ from django.utils import timezone
 from community_scoring.models import RecomputeJob
 
 
-@shared_task(name="community_scoring.interest_recompute", acks_late=True)
-def interest_recompute_task(job_id: int) -> dict:
+@shared_task(name="community_scoring.interest_recompute", acks_late=True, bind=True)
+def interest_recompute_task(self, job_id: int) -> dict:
     """Run a pending/interrupted RecomputeJob; a job already done is left alone."""
     from community_scoring.services import recompute
 
     job = RecomputeJob.objects.filter(pk=job_id).first()
     if job is None or job.status == RecomputeJob.Status.DONE:
         return {"job": job_id, "skipped": True}
-    result = recompute.interest_recompute(job_id=job_id)
+    result = recompute.interest_recompute(job_id=job_id, worker=self.request.hostname or "")
     return {"job": job_id, "members": result.members, "actions": result.actions, "stage_changes": result.stage_changes}
 
 

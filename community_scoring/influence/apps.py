@@ -9,6 +9,13 @@ def _schedule_sync(sender, **kwargs):
     influence_schedule_sync()
 
 
+def _worker_ready(sender, **kwargs):
+    """A Celery node started: the influence runs its previous process was running are run again as new runs."""
+    from community_scoring.influence.services import influence_runs_resume
+
+    influence_runs_resume(worker=sender.hostname)
+
+
 class InfluenceConfig(AppConfig):
     name = "community_scoring.influence"
     label = "influence"
@@ -17,3 +24,6 @@ class InfluenceConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_schedule_sync, sender=self, dispatch_uid="influence_schedule_sync")
+        from celery.signals import worker_ready
+
+        worker_ready.connect(_worker_ready, dispatch_uid="influence_worker_ready")

@@ -114,6 +114,8 @@ class InfluenceRun(models.Model):
     timings = models.JSONField(default=dict, blank=True, help_text="Seconds per phase.")
     config = models.JSONField(default=dict, blank=True, help_text="The configuration this run used.")
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="",
+                              help_text="The Celery node running it (restarted when that node starts again).")
     scores_pruned = models.BooleanField(default=False, help_text="Its scores were deleted (older than keep_runs).")
 
     class Meta:

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def influence_recompute(*, run_id: int | None = None, trigger: str = "command", ref_time: datetime | None = None,
-                        before_commit=None, store: InfluenceStore | None = None) -> InfluenceRun:
+                        before_commit=None, store: InfluenceStore | None = None, worker: str = "") -> InfluenceRun:
     """Recompute centrality, reach, sentiment and influence for every member and make them current.
 
     Safe to call twice with the same run id: only a pending run is started. One recompute runs at a time
@@ -42,7 +42,7 @@ def influence_recompute(*, run_id: int | None = None, trigger: str = "command", 
         run = InfluenceRun.objects.get(pk=run_id)
     started = timezone.now()
     claimed = InfluenceRun.objects.filter(pk=run.pk, status=InfluenceRun.Status.PENDING).update(
-        status=InfluenceRun.Status.RUNNING, started_at=started
+        status=InfluenceRun.Status.RUNNING, started_at=started, worker=worker
     )
     if not claimed:
         run.refresh_from_db()

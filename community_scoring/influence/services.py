@@ -3,6 +3,7 @@ influence/recompute.py; the configuration: influence/config.py."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 
 from community_scoring.influence.models import InfluenceRun
 from community_scoring.influence.tasks import influence_recompute_task
@@ -21,3 +22,17 @@ def influence_run_request_once(*, trigger: str) -> InfluenceRun | None:
     if InfluenceRun.objects.filter(status=InfluenceRun.Status.PENDING).exists():
         return None
     return influence_run_request(trigger=trigger)
+
+
+def influence_runs_resume(*, worker: str) -> list[InfluenceRun]:
+    """When a Celery node starts: the runs it was running died with its previous process (SIGKILL, a lost host).
+    Each is marked failed ("interrupted"; its scores never became current) and a new run is requested in its place.
+    A node cannot be running anything before it is ready, so a running run under its name is an interrupted one."""
+    resumed = []
+    with transaction.atomic():
+        for run in InfluenceRun.objects.select_for_update().filter(status=InfluenceRun.Status.RUNNING, worker=worker):
+            run.status, run.finished_at = InfluenceRun.Status.FAILED, timezone.now()
+            run.error = f"interrupted: worker {worker} stopped during the run; run again as a new run"
+            run.save(update_fields=["status", "finished_at", "error"])
+            resumed.append(influence_run_request(trigger=run.trigger))
+    return resumed

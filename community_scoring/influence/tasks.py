@@ -6,14 +6,14 @@ from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import run_record
 
 
-@shared_task(name="community_scoring.influence.tasks.influence_recompute_task")
-def influence_recompute_task(run_id: int) -> dict:
+@shared_task(name="community_scoring.influence.tasks.influence_recompute_task", bind=True)
+def influence_recompute_task(self, run_id: int) -> dict:
     """Run a pending influence run (a run that already started or finished is left alone)."""
-    return run_record(influence_recompute(run_id=run_id))
+    return run_record(influence_recompute(run_id=run_id, worker=self.request.hostname or ""))
 
 
-@shared_task(name="community_scoring.influence.tasks.influence_recompute_scheduled")
-def influence_recompute_scheduled() -> dict:
+@shared_task(name="community_scoring.influence.tasks.influence_recompute_scheduled", bind=True)
+def influence_recompute_scheduled(self) -> dict:
     """The celery beat entry: record a scheduled run and run it."""
     run = InfluenceRun.objects.create(trigger="schedule")
-    return run_record(influence_recompute(run_id=run.pk))
+    return run_record(influence_recompute(run_id=run.pk, worker=self.request.hostname or ""))

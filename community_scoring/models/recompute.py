@@ -20,6 +20,8 @@ class RecomputeJob(models.Model):
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    worker = models.CharField(max_length=255, blank=True, default="",
+                              help_text="The Celery node running it (resumed when that node starts again).")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

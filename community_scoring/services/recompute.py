@@ -178,11 +178,13 @@ def interest_recompute(
     chunk_size: int = 500,
     reason: str = "recompute",
     now: datetime | None = None,
+    worker: str = "",
 ) -> RecomputeResult:
     """Recompute interest from the log for the given members (default: all), chunk by chunk.
 
     With ``job_id`` the RecomputeJob's status, total and done are kept up to date (committed per chunk, so
-    the admin shows progress); a failure marks the job failed and re-raises.
+    the admin shows progress); a failure marks the job failed and re-raises. ``worker``: the Celery node running
+    it (recompute_jobs_resume).
     """
     started = time.monotonic()
     now_days = to_epoch_days(now or timezone.now())
@@ -193,7 +195,7 @@ def interest_recompute(
     ids = list(members.values_list("pk", flat=True))
     jobs = RecomputeJob.objects.filter(pk=job_id) if job_id is not None else RecomputeJob.objects.none()
     jobs.update(status=RecomputeJob.Status.RUNNING, started_at=timezone.now(), total=len(ids), done=0, error="",
-                finished_at=None)
+                finished_at=None, worker=worker)
     result = RecomputeResult(members=len(ids))
     try:
         for start in range(0, len(ids), max(1, chunk_size)):
@@ -223,3 +225,17 @@ def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:
     job = RecomputeJob.objects.create(kind=RecomputeJob.Kind.INTEREST, config_version=config_version)
     transaction.on_commit(lambda: interest_recompute_task.delay(job.pk))
     return job
+
+
+def recompute_jobs_resume(*, worker: str) -> list[RecomputeJob]:
+    """When a Celery node starts: the recomputes it was running died with its previous process (SIGKILL, a lost
+    host). Each is queued again (pending; a recompute rebuilds from the log, so running it again from the start
+    is exact). A node cannot be running anything before it is ready, so a running job under its name is an
+    interrupted one."""
+    with transaction.atomic():
+        jobs = list(RecomputeJob.objects.select_for_update().filter(status=RecomputeJob.Status.RUNNING, worker=worker))
+        for job in jobs:
+            job.status, job.error = RecomputeJob.Status.PENDING, f"interrupted: worker {worker} stopped; queued again"
+            job.save(update_fields=["status", "error"])
+            transaction.on_commit(lambda pk=job.pk: interest_recompute_task.delay(pk))
+    return jobs
