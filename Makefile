@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve-prod run test test-suite test-browser chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages bench-outcomes worker beat
+.PHONY: serve-prod run test test-suite test-browser test-production chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages bench-outcomes worker beat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/activate:
@@ -52,6 +52,13 @@ chromium:
 
 test-browser: venv-dev chromium
 	$(BIN)/python -m pytest -m browser tests/browser
+
+# Production stacks as processes (settings.prod: gunicorn, a Celery worker per queue, beat; deploy/stack.py) with
+# faults injected: workers SIGKILLed mid-pass and mid-recompute, a private PostgreSQL cluster restarted and a private
+# Redis stopped during ingest, two stacks on one database. A separate CI step (tests/production/, a few minutes);
+# runs as root (initdb and pg_ctl run as the postgres user through runuser). Logs in var/production-tests/.
+test-production: venv-dev
+	$(BIN)/python -m pytest -m production tests/production
 
 # Schemathesis's coverage and fuzzing phases over the whole API, in process on the test database (a few minutes;
 # FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "community_scoring.api.unavailable.ServiceUnavailableMiddleware",  # 503 + Retry-After while PostgreSQL/Redis is down
     "community_scoring.api.limits.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

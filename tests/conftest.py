@@ -68,11 +68,15 @@ def keep_test_connection():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests (tests/browser/) carry the `browser` mark and run only when asked for (`-m browser`, their own
-    step of `make test`): they need Chromium and a live server, and take their own minute."""
-    browser = [item for item in items if "/tests/browser/" in str(item.fspath).replace(os.sep, "/")]
-    for item in browser:
-        item.add_marker(pytest.mark.browser)
-    if "browser" not in (config.getoption("markexpr") or ""):
-        config.hook.pytest_deselected(items=browser)
-        items[:] = [item for item in items if item not in browser]
+    """Tests that need more than the suite's database carry a mark by directory and run only when asked for:
+    tests/browser/ (`browser`: Chromium and a live server; `-m browser`, its own step of `make test`) and
+    tests/production/ (`production`: whole production stacks with faults injected; `-m production`, `make
+    test-production`, its own step of .ci/run)."""
+    markexpr = config.getoption("markexpr") or ""
+    for directory, mark in (("/tests/browser/", "browser"), ("/tests/production/", "production")):
+        marked = [item for item in items if directory in str(item.fspath).replace(os.sep, "/")]
+        for item in marked:
+            item.add_marker(getattr(pytest.mark, mark))
+        if mark not in markexpr:
+            config.hook.pytest_deselected(items=marked)
+            items[:] = [item for item in items if item not in marked]

@@ -33,15 +33,17 @@ ERROR_401 = OpenApiResponse(ErrorSerializer, description="No or invalid credenti
 ERROR_403 = OpenApiResponse(ErrorSerializer, description="The caller's role may not do this.")
 ERROR_404 = OpenApiResponse(ErrorSerializer, description="No such object.")
 ERROR_429 = OpenApiResponse(ErrorSerializer, description="Too many requests for this token.")
+ERROR_503 = OpenApiResponse(ErrorSerializer, description="The database, cache or broker is unavailable for a moment: "
+                                                         "retry after the Retry-After header's seconds.")
 ERROR_400 = OpenApiResponse(FieldErrorsSerializer, description="Validation failed, or the body is not readable "
                                                                "JSON: each offending field mapped to its messages.")
 
 
 def errors(*codes: int, descriptions: dict[int, str] | None = None) -> dict:
-    """Responses for the given extra codes (400, 404) plus 401/403/429, which every endpoint can return.
+    """Responses for the given extra codes (400, 404) plus 401/403/429/503, which every endpoint can return.
     `descriptions` rewords some for an endpoint (what its 404 means, say); the body shapes stay the documented ones."""
-    table = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404, 429: ERROR_429}
-    responses = {code: table[code] for code in (401, 403, 429, *codes)}
+    table = {400: ERROR_400, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404, 429: ERROR_429, 503: ERROR_503}
+    responses = {code: table[code] for code in (401, 403, 429, 503, *codes)}
     for code, description in (descriptions or {}).items():
         responses[code] = OpenApiResponse(responses[code].response, description=description)
     return responses

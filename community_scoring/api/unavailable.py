@@ -1,0 +1,68 @@
+"""503 with Retry-After while the database, the cache or the broker cannot be reached, instead of a 500.
+
+During a PostgreSQL restart or a Redis outage every request that needs them fails; a client must be told to come
+back, not that the server is broken. Nothing is half-done by such a failure: a batch's actions commit together or
+not at all (its resend is then counted once, ingestion being idempotent), and a batch stored while the broker is down
+waits in the scoring queue's table until a scorer takes it (services.interest_queue). Other exceptions are left to
+Django (500, logged).
+"""
+from __future__ import annotations
+
+import logging
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _outage_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OperationalError, InterfaceError]
+    try:
+        from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
+
+        errors += [RedisConnectionError, RedisTimeoutError]
+    except ImportError:  # no Redis client: no Redis to lose
+        pass
+    from kombu.exceptions import OperationalError as BrokerError
+
+    errors.append(BrokerError)
+    return tuple(errors)
+
+
+OUTAGE_ERRORS = _outage_errors()
+
+
+def unavailable_response(request) -> HttpResponse:
+    message = "A service this server depends on is unavailable for a moment; retry after the Retry-After delay."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class ServiceUnavailableMiddleware:
+    """Answers 503 + Retry-After to a request that failed because a backing service is down (OUTAGE_ERRORS)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        except OUTAGE_ERRORS as exc:  # raised outside a view (authentication middleware, sessions)
+            return self._answer(request, exc)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OUTAGE_ERRORS):
+            return self._answer(request, exception)
+        return None
+
+    @staticmethod
+    def _answer(request, exc: BaseException) -> HttpResponse:
+        logger.warning("503 for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        return unavailable_response(request)
