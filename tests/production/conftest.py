@@ -8,6 +8,7 @@ import redis
 from deploy.stack import Stack, database_recreate, manage
 from tests.production.harness import LOG_DIR, SHARED_PG, free_port, stack_env
 
+
 @pytest.fixture
 def shared_services(request):
     """A fresh database on the shared PostgreSQL and two flushed databases of the shared Redis (broker, cache),
