@@ -10,8 +10,6 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from deploy.stack import manage
 from tests.production.harness import (
     Client, PrivatePostgres, PrivateRedis, actions_stored, audit_until_ok, events_batch, query, stack_env,
