@@ -21,6 +21,7 @@ member while the recompute counts it for the new one (services.interest_queue).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -36,6 +37,8 @@ from community_scoring.models import (
 from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import members_link_task
+
+logger = logging.getLogger(__name__)
 
 
 # Sent inside a merge's or an unmerge's transaction, once actions have moved and interest is recomputed:
@@ -203,4 +206,14 @@ def members_link_dispatch(identity_ids: Iterable[int]) -> None:
     if settings.INTEREST_SCORING == "inline":
         members_link(identity_ids=ids)
     else:
-        transaction.on_commit(lambda: members_link_task.delay(ids))
+        transaction.on_commit(lambda: _link_task_start(ids))
+
+
+def _link_task_start(ids: list[int]) -> None:
+    """Queue the linking; when the broker cannot take it, link here and now. A batch that already committed is
+    answered as stored, and its resend changes nothing, so nothing else would ever link these identities."""
+    try:
+        members_link_task.delay(ids)
+    except Exception:
+        logger.warning("broker unavailable: linking identities %s in the request", ids, exc_info=True)
+        members_link(identity_ids=ids)
