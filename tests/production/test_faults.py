@@ -48,7 +48,7 @@ def test_workers_killed_mid_pass_and_mid_recompute(shared_services, stacks):
     db = env["DATABASE_URL"]
     stack = stacks("kill", env, ["web", "scoring", "recompute", "beat"])
     client = Client(stack.port, token_issue(env, "ingest"))
-    batches, distinct = workload(1, 40)
+    batches, distinct = workload(1, 60)  # long enough that both kills land while batches still arrive
 
     futures, pool = ingest_in_background(client, batches)
     kills = 0
