@@ -1,0 +1,364 @@
+#!/usr/bin/env python
+"""Load: the production stack under batched ingest and reads at once, for minutes (issue 15).
+
+What it measures, against a fresh database (cs_bench_load, or $BENCH_LOAD_DB) that it drops, creates, migrates and
+fills with a community (bench/pages.py's builder: --members members, --history-actions actions over 90 days, with
+interest buckets, scores, 90 days of snapshots and stage moves, and influence runs, so that every board and
+audience view reads real rows):
+
+- the stack: deploy/stack.py's Stack, i.e. deploy/Procfile's processes (gunicorn, a Celery worker per queue, beat)
+  with settings.prod, Redis as broker ($BENCH_LOAD_BROKER, db 10) and cache ($BENCH_LOAD_CACHE, db 11), both
+  flushed first; API throttles raised out of the way; tokens from `manage.py issue_token` (ingest, and a community
+  manager's for reads);
+- the load: locust, headless, in a subprocess (bench/locustfile.py), for --seconds: ingest users POST batches of
+  --batch-size events of bench/ingest.py's shape (events_make: the seeded members, 30 days of history) at a fixed
+  pace (constant_throughput), --events-per-second in all; read users GET --reads-per-second in all, half audience
+  views (/api/v1/members/<id>/, half of them members at the top of the boards), half leaderboard pages (the five
+  boards, a period, sometimes a persona). After a few untimed warm-up requests;
+- per request kind: requests/s, p50/p95/p99/max latency (client side, including the body) and errors (a non-200,
+  or a batch with any event not "created"), from every request's own timing (locust's CSVs are kept beside);
+- events/s: events answered "created" over the run, from the first request to the last answer;
+- scores behind, as bench/ingest.py measures it: the time from the last answer until no action is waiting for
+  its scorer (InterestPending empty; polled every 50 ms throughout, and by bench/ingest.py's scored_wait after);
+  also how long the oldest waiting batch had waited at each poll during the run;
+- that every action stored during the run is counted once in its actor's buckets (bench/ingest.py's check);
+- CPU over the run, in cores: each stack process with its children, the bench database's PostgreSQL backends,
+  locust, and the whole machine (the rest is other tenants and PostgreSQL's own background processes).
+
+Targets: >= 2,000 events/s, 0 errors, p99 of reads <= 200 ms, scores <= 2 s behind. Prints PASS/FAIL for each and
+exits 1 when one fails.
+
+Usage: .venv/bin/python bench/load.py [--seconds 300] [--events-per-second 2000] [--reads-per-second 50]
+       [--batch-size 200] [--members 10000] [--history-actions 1000000]
+Environment: BENCH_PG, BENCH_LOAD_DB, BENCH_LOAD_BROKER, BENCH_LOAD_CACHE; the stack's own settings pass through
+(WEB_CONCURRENCY, GUNICORN_THREADS, INTEREST_SCORERS, INTEREST_SCORING_LINGER, ...).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import runpy
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import (  # one definition of the events, the lag and the check
+    counted_once_check,
+    counted_totals,
+    environment,
+    events_make,
+    free_port,
+    http_post,
+    pct,
+    process_cpu,
+    scored_wait,
+    server_cpu,
+)
+from deploy.stack import BIN, Stack, database_recreate, manage
+
+DB = os.environ.get("BENCH_LOAD_DB", "cs_bench_load")
+BROKER = os.environ.get("BENCH_LOAD_BROKER", "redis://127.0.0.1:6379/10")
+CACHE = os.environ.get("BENCH_LOAD_CACHE", "redis://127.0.0.1:6379/11")
+OUT = ROOT / "var" / "bench-load"
+TARGET_EVENTS_PER_SECOND = 2000
+TARGET_READ_P99_MS = 200.0
+TARGET_LAG_SECONDS = 2.0
+SOURCE = "bench-load"  # bench/locustfile.py's
+MEMBER_PREFIX = "u"  # the builder's members are u1 .. u<members>
+
+
+def stack_environment() -> dict[str, str]:
+    env = environment(db=DB, cache=CACHE)
+    env.update(CELERY_BROKER_URL=BROKER, CELERY_RESULT_BACKEND="", INTEREST_SCORING="worker",
+               API_INGEST_THROTTLE_RATE="10000000/min")
+    os.environ.update(env)
+    return env
+
+
+def community_build(members: int, actions: int) -> None:
+    """Migrate the fresh database and fill it with bench/pages.py's community."""
+    from bench.api import psql
+    from bench.pages import build
+
+    started = time.perf_counter()
+    manage(os.environ, "migrate", "--noinput")
+    import django
+
+    django.setup()
+    print(f"building a community of {members:,} members and {actions:,} actions (bench/pages.py) ...", flush=True)
+    build(DB, members, actions)
+    psql("VACUUM ANALYZE", DB)
+    print(f"database {DB} migrated, filled and analyzed in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def token(name: str, role: str) -> str:
+    return manage(os.environ, "issue_token", name, "--role", role).stdout.strip()
+
+
+def stack_describe(stack: Stack) -> str:
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    workers = [f"{name} -c {stack.argv(name)[stack.argv(name).index('-c') + 1]}" for name in stack.commands
+               if "-c" in stack.argv(name)]
+    return (f"gunicorn {conf['workers']} {conf['worker_class']} workers x {conf['threads']} threads; Celery workers "
+            f"{', '.join(workers)} (prefork); beat; INTEREST_SCORERS={os.environ.get('INTEREST_SCORERS', '2')}")
+
+
+def warm_up(port: int, ingest_token: str, read_token: str, *, batch_size: int, members: int) -> list[int]:
+    """A few untimed batches and reads through every gunicorn worker (imports, connections, caches); returns the
+    member ids at the top of the interest and influence boards (the audience views read them most)."""
+    import random
+    from datetime import UTC, datetime
+
+    import requests
+
+    rng = random.Random(1)
+    for k in range(4):
+        body = json.dumps({"events": events_make(rng, k * batch_size, batch_size, members=members, contents=20_000,
+                                                 source=f"{SOURCE}-warmup", now=datetime.now(UTC),
+                                                 member_prefix=MEMBER_PREFIX)}).encode()
+        status, _ = http_post(port, body, ingest_token)
+        if status != 200:
+            raise RuntimeError(f"warm-up batch answered {status}")
+    top: list[int] = []
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Token {read_token}"
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for board in ("interest", "influence", "advocates", "detractors", "rising") * 2:
+            response = session.get(f"{base}/leaderboards/{board}/?page_size=100", timeout=60)
+            response.raise_for_status()
+            if board in ("interest", "influence"):
+                top += [row["member"]["id"] for row in response.json()["results"]]
+        for member in top[:10]:
+            session.get(f"{base}/members/{member}/", timeout=60).raise_for_status()
+    scored_wait()
+    return sorted(set(top))
+
+
+class PendingSampler(threading.Thread):
+    """Polls the scoring queue (InterestPending) every `every` seconds: (epoch time after the poll, rows waiting,
+    seconds the oldest has waited)."""
+
+    def __init__(self, every: float = 0.05):
+        super().__init__(daemon=True)
+        self.every, self.samples, self.halt = every, [], threading.Event()
+
+    def run(self) -> None:
+        from django.db import connection
+        from django.db.models import Count, Min
+        from django.utils import timezone
+
+        from community_scoring.models import InterestPending
+
+        try:
+            while not self.halt.is_set():
+                found = InterestPending.objects.aggregate(n=Count("id"), oldest=Min("created_at"))
+                age = (timezone.now() - found["oldest"]).total_seconds() if found["oldest"] else 0.0
+                self.samples.append((time.time(), found["n"], age))
+                self.halt.wait(self.every)
+        finally:
+            connection.close()
+
+
+def postgres_background_cpu(connection) -> float:
+    """CPU seconds of the PostgreSQL server's own processes (WAL writer, checkpointer, background writer, ...):
+    shared by every database, driven mostly by the writes."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")
+        return sum(process_cpu(pid) for (pid,) in cursor.fetchall())
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+def locust_run(port: int, args, users: dict[str, tuple[int, float]], tokens: dict[str, str], top: list[int]):
+    """Run bench/locustfile.py headless for args.seconds; returns (timings, locust CPU seconds, exit code)."""
+    timings = OUT / "timings.json"
+    timings.unlink(missing_ok=True)
+    env = {**os.environ,
+           "LOAD_INGEST_TOKEN": tokens["ingest"], "LOAD_READ_TOKEN": tokens["read"],
+           "LOAD_BATCH_SIZE": str(args.batch_size), "LOAD_MEMBERS": str(args.members),
+           "LOAD_INGEST_USERS": str(users["ingest"][0]), "LOAD_INGEST_PACE": repr(users["ingest"][1]),
+           "LOAD_READ_USERS": str(users["read"][0]), "LOAD_READ_PACE": repr(users["read"][1]),
+           "LOAD_TOP_IDS": ",".join(map(str, top)), "LOAD_TIMINGS": str(timings),
+           "LOAD_MEMBER_PREFIX": MEMBER_PREFIX, "LOAD_SEED": "load",
+           "LOAD_FIRST_EVENT": str(int(time.time()) * 10_000_000)}  # event ids new to a reused database too
+    total = users["ingest"][0] + users["read"][0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with open(OUT / "locust.log", "w") as log:
+        code = subprocess.run(
+            [str(BIN / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"), "--headless", "--users", str(total),
+             "--spawn-rate", str(total), "--run-time", f"{args.seconds}s", "--stop-timeout", "60",
+             "--host", f"http://127.0.0.1:{port}", "--csv", str(OUT / "locust"), "--only-summary",
+             "--loglevel", "WARNING"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False,
+        ).returncode
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if not timings.exists():
+        raise RuntimeError(f"locust wrote no timings (exit {code}); see {OUT / 'locust.log'}")
+    return json.loads(timings.read_text()), cpu, code
+
+
+def kinds_report(timings: list) -> tuple[dict[str, dict], float, float]:
+    """Per request kind: count, errors and latencies; plus the run's first start and last answer (epoch)."""
+    kinds: dict[str, dict] = defaultdict(lambda: {"ms": [], "errors": [], "created": 0})
+    first = min(start for _, start, _, _, _ in timings)
+    last = max(start + ms / 1000 for _, start, ms, _, _ in timings)
+    for name, _, ms, created, error in timings:
+        kinds[name]["ms"].append(ms)
+        kinds[name]["created"] += created
+        if error:
+            kinds[name]["errors"].append(error)
+    reads = [ms for name, _, ms, _, _ in timings if name != "ingest"]
+    kinds["all reads"] = {"ms": reads, "errors": [e for n, k in kinds.items() if n != "ingest" for e in k["errors"]],
+                          "created": 0}
+    return kinds, first, last
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=300, help="length of the load (default 300)")
+    parser.add_argument("--events-per-second", type=float, default=2000, help="offered ingest rate, events/s")
+    parser.add_argument("--reads-per-second", type=float, default=50, help="offered reads/s, all kinds together")
+    parser.add_argument("--batch-size", type=int, default=200, help="events per POST")
+    parser.add_argument("--ingest-interval", type=float, default=2.0,
+                        help="seconds between one ingest user's batches: users = rate x this (headroom for slow answers)")
+    parser.add_argument("--read-interval", type=float, default=0.5, help="seconds between one read user's reads")
+    parser.add_argument("--members", type=int, default=10_000, help="members of the seeded community")
+    parser.add_argument("--history-actions", type=int, default=1_000_000, help="seeded actions (90 days)")
+    parser.add_argument("--reuse-database", action="store_true",
+                        help="development: keep the database the last run left (its load included) instead of "
+                             "building it again")
+    args = parser.parse_args()
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = stack_environment()
+    import redis
+
+    for url in (BROKER, CACHE):
+        redis.Redis.from_url(url).flushdb()
+    if args.reuse_database:
+        import django
+
+        django.setup()
+        print(f"reusing {DB} as the last run left it (--reuse-database)")
+    else:
+        database_recreate(env["DATABASE_URL"])
+        community_build(args.members, args.history_actions)
+    from django.db import connection
+
+    from community_scoring.models import Action
+
+    stamp = int(time.time())  # token names are unique; a reused database keeps the last run's
+    tokens = {"ingest": token(f"bench-load-ingest-{stamp}", "ingest"),
+              "read": token(f"bench-load-read-{stamp}", "community_manager")}
+    batches_per_second = args.events_per_second / args.batch_size
+    ingest_users = math.ceil(batches_per_second * args.ingest_interval)
+    read_users = math.ceil(args.reads_per_second * args.read_interval)
+    users = {"ingest": (ingest_users, batches_per_second / max(1, ingest_users)),
+             "read": (read_users, args.reads_per_second / max(1, read_users))}
+
+    port = free_port()
+    stack = Stack("load", env=env, port=port, log_dir=OUT)
+    try:
+        stack.start()
+        top = warm_up(port, tokens["ingest"], tokens["read"], batch_size=args.batch_size, members=args.members)
+        print(f"\nstack on 127.0.0.1:{port}: {stack_describe(stack)}; logs in {OUT}")
+        print(f"load: {args.seconds} s; ingest {args.events_per_second:,.0f} events/s offered in batches of "
+              f"{args.batch_size} ({ingest_users} users x {users['ingest'][1]:.3g} batches/s); reads "
+              f"{args.reads_per_second:g}/s offered ({read_users} users x {users['read'][1]:.3g}/s); "
+              f"{os.cpu_count()} CPUs; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} before", flush=True)
+
+        before_counted = counted_totals()
+        stored_before = Action.objects.filter(source=SOURCE).count()
+        pids = {name: proc.pid for name, proc in stack.running.items()}
+        cpu_before, machine_before = server_cpu(pids, connection), machine_busy()
+        background_before = postgres_background_cpu(connection)
+        self_before, wall_before = time.process_time(), time.time()
+        sampler = PendingSampler()
+        sampler.start()
+        timings, locust_cpu, locust_code = locust_run(port, args, users, tokens, top)
+        kinds, first, last = kinds_report(timings)
+        done_perf = scored_wait()
+        done = time.time() - (time.perf_counter() - done_perf)
+        sampler.halt.set()
+        sampler.join()
+        scored = min([t for t, n, _ in sampler.samples if t >= last and n == 0] + [done])
+        lag = scored - last
+        cpu_after, machine_after = server_cpu(pids, connection), machine_busy()
+        background = (postgres_background_cpu(connection) - background_before) / (time.time() - wall_before)
+        self_cpu, wall = time.process_time() - self_before, time.time() - wall_before
+        load_end = os.getloadavg()
+        stored = Action.objects.filter(source=SOURCE).count() - stored_before
+        counted_ok = counted_once_check(connection, before=before_counted)
+        failed = [name for name, proc in stack.running.items() if proc.poll() is not None]
+    finally:
+        stack.stop()
+
+    window = last - first
+    print(f"\nlocust exited {locust_code}; {len(timings):,} requests from {first - wall_before:+.1f} s to "
+          f"{last - wall_before:.1f} s after the start (stats CSVs: {OUT}/locust_*.csv)")
+    print(f"\n{'kind':<24}{'requests':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}")
+    for name in ["ingest", *sorted(k for k in kinds if k.startswith("leaderboard")), "audience", "all reads"]:
+        if name not in kinds or not kinds[name]["ms"]:
+            continue
+        k = kinds[name]
+        print(f"{name:<24}{len(k['ms']):>9,}{len(k['ms']) / window:>8.1f}{pct(k['ms'], 50):>9.1f}"
+              f"{pct(k['ms'], 95):>9.1f}{pct(k['ms'], 99):>9.1f}{max(k['ms']):>9.1f}{len(k['errors']):>8}")
+    errors = [e for name, k in kinds.items() if name != "all reads" for e in k["errors"]]
+    for error in sorted(set(errors))[:5]:
+        print(f"  error: {error}")
+
+    created = kinds["ingest"]["created"]
+    events_per_second = created / window
+    print(f"\nevents: {created:,} answered created in {window:.1f} s = {events_per_second:,.0f} events/s; "
+          f"{stored:,} stored during the run")
+    during = [age for t, n, age in sampler.samples if first <= t <= last]
+    print(f"scores behind: the last action was scored {lag * 1000:.0f} ms after the last answer; during the run the "
+          f"oldest waiting batch had waited p50 {pct(during, 50):.2f} s, p95 {pct(during, 95):.2f} s, "
+          f"max {max(during):.2f} s ({len(during):,} polls)" if during else f"scores behind: {lag * 1000:.0f} ms")
+    cores = {name: (cpu_after[name] - cpu_before[name]) / wall for name in cpu_after if name != "total"}
+    server = (cpu_after["total"] - cpu_before["total"]) / wall
+    busy = (machine_after[0] - machine_before[0]) / wall
+    print(f"CPU over the run, in cores of {os.cpu_count()}: " + ", ".join(f"{n} {c:.2f}" for n, c in cores.items())
+          + f" (stack + its PostgreSQL backends {server:.2f}); PostgreSQL's background processes {background:.2f}; "
+          f"locust {locust_cpu / wall:.2f}; this process {self_cpu / wall:.2f}; whole machine {busy:.2f}, so "
+          f"{busy - server - background - (locust_cpu + self_cpu) / wall:.2f} for everything else (other tenants)")
+    if created:
+        print(f"  stack CPU per 1,000 events (reads included): {1000 * server * wall / created * 1000:.0f} ms")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in load_end)} (others' work counts too)")
+    if failed:
+        print(f"stack processes that exited during the run: {failed}")
+
+    read_p99 = pct(kinds["all reads"]["ms"], 99) if kinds["all reads"]["ms"] else float("nan")
+    checks = [
+        (f"ingest >= {TARGET_EVENTS_PER_SECOND:,} events/s", events_per_second >= TARGET_EVENTS_PER_SECOND,
+         f"{events_per_second:,.0f}"),
+        ("0 errors", not errors and not failed, f"{len(errors)}"),
+        (f"p99 of reads <= {TARGET_READ_P99_MS:.0f} ms", read_p99 <= TARGET_READ_P99_MS, f"{read_p99:.1f} ms"),
+        (f"scores <= {TARGET_LAG_SECONDS:g} s behind", lag <= TARGET_LAG_SECONDS, f"{lag:.2f} s"),
+        ("every action stored counted once", counted_ok, "see the check above"),
+    ]
+    print("\ntargets:")
+    for label, ok, value in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {label}: {value}")
+    return 0 if all(ok for _, ok, _ in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
