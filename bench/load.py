@@ -12,9 +12,9 @@ audience view reads real rows):
   manager's for reads);
 - the load: locust, headless, in a subprocess (bench/locustfile.py), for --seconds: ingest users POST batches of
   --batch-size events of bench/ingest.py's shape (events_make: the seeded members, 30 days of history) at a fixed
-  pace (constant_throughput), --events-per-second in all; read users GET --reads-per-second in all, half audience
-  views (/api/v1/members/<id>/, half of them members at the top of the boards), half leaderboard pages (the five
-  boards, a period, sometimes a persona). After a few untimed warm-up requests;
+  pace (constant_throughput), --events-per-second in all; read users GET --reads-per-second in all: audience views
+  (/api/v1/members/<id>/, --audience-share of the reads, default half; half of them members at the top of the
+  boards), and leaderboard pages (the five boards, a period, sometimes a persona). After untimed warm-up requests;
 - per request kind: requests/s, p50/p95/p99/max latency (client side, including the body) and errors (a non-200,
   or a batch with any event not "created"), from every request's own timing (locust's CSVs are kept beside);
 - events/s: events answered "created" over the run, from the first request to the last answer;
@@ -22,8 +22,10 @@ audience view reads real rows):
   its scorer (InterestPending empty; polled every 50 ms throughout, and by bench/ingest.py's scored_wait after);
   also how long the oldest waiting batch had waited at each poll during the run;
 - that every action stored during the run is counted once in its actor's buckets (bench/ingest.py's check);
-- CPU over the run, in cores: each stack process with its children, the bench database's PostgreSQL backends,
-  locust, and the whole machine (the rest is other tenants and PostgreSQL's own background processes).
+- CPU over the run, in cores (CPU seconds per second; contention does not inflate them): each stack process with
+  its children, the bench database's PostgreSQL backends, PostgreSQL's background processes (WAL writer,
+  checkpointer: the server's, shared), locust, this process, and the whole machine; what is left is other tenants'.
+  The machine is shared: latency depends on what else runs, so the load average before and after is printed.
 
 Targets: >= 2,000 events/s and >= 50 reads/s achieved (not only offered), 0 errors, p99 of reads <= 200 ms, scores
 <= 2 s behind, every action counted once. Prints PASS/FAIL for each and exits 1 when one fails.
@@ -197,7 +199,7 @@ def locust_run(port: int, args, users: dict[str, tuple[int, float]], tokens: dic
            "LOAD_INGEST_USERS": str(users["ingest"][0]), "LOAD_INGEST_PACE": repr(users["ingest"][1]),
            "LOAD_READ_USERS": str(users["read"][0]), "LOAD_READ_PACE": repr(users["read"][1]),
            "LOAD_TOP_IDS": ",".join(map(str, top)), "LOAD_TIMINGS": str(timings),
-           "LOAD_MEMBER_PREFIX": MEMBER_PREFIX, "LOAD_SEED": "load",
+           "LOAD_MEMBER_PREFIX": MEMBER_PREFIX, "LOAD_SEED": "load", "LOAD_AUDIENCE_SHARE": repr(args.audience_share),
            "LOAD_FIRST_EVENT": str(int(time.time()) * 10_000_000)}  # event ids new to a reused database too
     total = users["ingest"][0] + users["read"][0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -261,6 +263,8 @@ def arguments() -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=200, help="events per POST")
     parser.add_argument("--ingest-interval", type=float, default=2.0,
                         help="seconds between one ingest user's batches: users = rate x this (headroom for slow answers)")
+    parser.add_argument("--audience-share", type=float, default=0.5,
+                        help="share of the reads that are audience views (the rest leaderboard pages)")
     parser.add_argument("--read-interval", type=float, default=0.5, help="seconds between one read user's reads")
     parser.add_argument("--members", type=int, default=10_000, help="members of the seeded community")
     parser.add_argument("--history-actions", type=int, default=1_000_000, help="seeded actions (90 days)")

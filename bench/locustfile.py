@@ -3,8 +3,9 @@
 - IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a fixed pace
   (constant_throughput): the offered rate is the users' count x their pace, whatever the server's speed. A batch
   counts as an error unless every event in it is answered "created".
-- ReadUser GETs, at a fixed pace, a leaderboard page (interest, influence, advocates, detractors or rising; a
-  period, sometimes a persona) or a member's audience view (half of them members at the top of the boards).
+- ReadUser GETs, at a fixed pace, a member's audience view ($LOAD_AUDIENCE_SHARE of the reads, default half; half of
+  them members at the top of the boards) or else a leaderboard page (interest, influence, advocates, detractors or
+  rising; a period, sometimes a persona).
 
 Every request's kind, start, duration, created events and error is written to $LOAD_TIMINGS (JSON) when locust
 quits: bench/load.py computes its figures from those, not from locust's rounded percentiles.
@@ -30,7 +31,7 @@ BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
 PERSONAS = ("developer", "marketer", "manager", "student")
 CONFIG = {name: os.environ.get(f"LOAD_{name.upper()}", "") for name in (
     "ingest_token", "read_token", "batch_size", "ingest_users", "ingest_pace", "read_users", "read_pace", "members",
-    "contents", "top_ids", "timings", "member_prefix", "seed", "first_event")}
+    "contents", "top_ids", "timings", "member_prefix", "seed", "first_event", "audience_share")}
 BATCHES = itertools.count()  # batch numbers across all users: event ids never repeat within a run
 TIMINGS: list[list] = []  # [kind, start (epoch s), milliseconds, events created, error or ""]
 
@@ -86,7 +87,7 @@ class ReadUser(FastHttpUser):
     @task
     def read(self):
         rng = self.rng
-        if rng.random() < 0.5:
+        if rng.random() < _number("audience_share", 0.5):
             member = rng.choice(self.top) if rng.random() < 0.5 else rng.randint(1, self.members)
             period = rng.choice(("30d", "30d", "7d", "90d"))
             self._get(f"/api/v1/members/{member}/?period={period}", "audience")
