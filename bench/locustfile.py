@@ -56,10 +56,14 @@ class IngestUser(FastHttpUser):
         body = json.dumps({"events": events_make(
             self.rng, int(_number("first_event", 0)) + number * self.batch_size, self.batch_size, members=int(_number("members", 10_000)),
             contents=int(_number("contents", 20_000)), source=SOURCE, now=datetime.now(UTC),
-            member_prefix=CONFIG["member_prefix"] or "u-")})
-        with self.client.post(URL, data=body, headers=self.headers, name="ingest", catch_response=True) as response:
+            member_prefix=CONFIG["member_prefix"] or "u-")}).encode()
+        # A copy of the headers each time: after a connection error locust hands the dict it was given to
+        # geventhttpclient, which writes a content-type and a content-length into it, and every later request of
+        # the user would carry them (a stale length breaks the framing: the server reads a body as a request line).
+        with self.client.post(URL, data=body, headers=dict(self.headers), name="ingest",
+                              catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {(response.text or '')[:200]}")
+                response.failure(_failure(response))
                 return
             try:
                 statuses = [result["status"] for result in response.json()["results"]]
@@ -100,9 +104,16 @@ class ReadUser(FastHttpUser):
         self._get(f"/api/v1/leaderboards/{board}/?{query}", f"leaderboard:{board}")
 
     def _get(self, path: str, name: str) -> None:
-        with self.client.get(path, headers=self.headers, name=name, catch_response=True) as response:
+        with self.client.get(path, headers=dict(self.headers), name=name, catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code} {path}: {(response.text or '')[:200]}")
+                response.failure(f"{path}: {_failure(response)}")
+
+
+def _failure(response) -> str:
+    """What went wrong: the status and the start of the body, or the connection error (status 0)."""
+    if response.status_code == 0:
+        return f"no answer: {getattr(response, 'error', None)!r}"
+    return f"HTTP {response.status_code}: {(response.text or '')[:200]}"
 
 
 @events.request.add_listener
