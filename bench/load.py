@@ -182,7 +182,8 @@ def postgres_background_cpu(connection) -> float:
     """CPU seconds of the PostgreSQL server's own processes (WAL writer, checkpointer, background writer, ...):
     shared by every database, driven mostly by the writes."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type <> 'client backend'")
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE backend_type IN ('walwriter', 'checkpointer', "
+                       "'background writer', 'autovacuum launcher', 'archiver')")  # the long-lived ones
         return sum(process_cpu(pid) for (pid,) in cursor.fetchall())
 
 
