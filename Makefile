@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: serve-prod run test test-suite test-browser test-production chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages bench-outcomes worker beat
+.PHONY: serve-prod run test test-suite test-browser test-production chromium fuzz venv venv-dev migrate demo bench-ingest bench-influence bench-api bench-pages bench-outcomes bench-load worker beat
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/activate:
@@ -88,6 +88,12 @@ bench-api: venv
 # Server time of the pages at 100k members and 10M actions (builds cs_bench_pages on first use; see bench/pages.py).
 bench-pages: venv
 	$(BIN)/python bench/pages.py
+
+# The production stack (deploy/Procfile's processes) under 5 minutes of batched ingest at 2,000 events/s and 50 reads/s
+# of leaderboards and audience views, driven by locust (requirements-dev.txt); recreates cs_bench_load (see bench/load.py;
+# BENCH_ARGS="--seconds 30" for a short run).
+bench-load: venv-dev
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
 
 # Time of each piece of issue 14 (outcomes intake, quality report, calibration, replay, experiment report, gaming scan)
 # at 100k members (builds cs_bench_outcomes on first use; see bench/outcomes.py; BENCH_ARGS="--members 10000").

@@ -61,16 +61,17 @@ TOPICS = ["api", "sdk", "billing", "security", "ml", "ops", "mobile", "data", "a
 TITLES = ["Engineer", "Engineering Manager", "Student", "Product Manager", "Founder"]
 
 
-def environment() -> dict[str, str]:
+def environment(db: str = DB_NAME, cache: str | None = None) -> dict[str, str]:
+    """The production settings a bench runs the server with (and this process, which reads the same database)."""
     env = {
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
+        "DATABASE_URL": f"{PG}/{db}",
         "DJANGO_SETTINGS_MODULE": "settings.prod",
         "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY", "bench-only-not-secret-" + "0" * 32),
         "DJANGO_SECURE_COOKIES": "false",
         "API_THROTTLE_RATE": "10000000/min",
         "LOG_LEVEL": "WARNING",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
-        "CACHE_URL": os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13"),
+        "CACHE_URL": cache or os.environ.get("BENCH_CACHE", "redis://127.0.0.1:6379/13"),
         "DATABASE_CONN_MAX_AGE": "600",
         "INTEREST_SCORING": "inline",  # this process (phase 1); each HTTP phase sets its own
     }
@@ -90,12 +91,14 @@ def database_recreate() -> None:
 
 
 def events_make(rng: random.Random, start: int, count: int, *, members: int, contents: int, source: str,
-                now: datetime) -> list[dict]:
+                now: datetime, member_prefix: str = "u-") -> list[dict]:
+    """`count` events numbered from `start` (event ids e-<k>), by members <member_prefix>0 .. <members - 1>, on
+    contents c-0 .. c-<contents - 1> (questions add new ones), occurred within the last 30 days."""
     names, weights = zip(*TYPES)
     out = []
     for k in range(start, start + count):
         kind = rng.choices(names, weights)[0]
-        actor = f"u-{rng.randrange(members)}"
+        actor = f"{member_prefix}{rng.randrange(members)}"
         event = {"source": source, "event_id": f"e-{k}", "type": kind,
                  "occurred_at": (now - timedelta(days=30 * rng.random())).isoformat().replace("+00:00", "Z"),
                  "member": {"external_id": actor}}
@@ -104,14 +107,14 @@ def events_make(rng: random.Random, start: int, count: int, *, members: int, con
                                    attributes={"job_title": rng.choice(TITLES),
                                                "company_size": rng.choice([10, 250, 1000])})
         if kind == "follow":
-            event["target_member"] = {"external_id": f"u-{rng.randrange(members)}"}
+            event["target_member"] = {"external_id": f"{member_prefix}{rng.randrange(members)}"}
         elif kind == "question":
             event["content"] = {"external_id": f"c-{contents + k}", "topic": rng.choice(TOPICS),
                                 "title": "How do I page through results?"}
         else:
             cid = rng.randrange(contents)
             event["target_content"] = {"external_id": f"c-{cid}", "topic": TOPICS[cid % len(TOPICS)],
-                                       "author": {"external_id": f"u-{cid % members}"}}
+                                       "author": {"external_id": f"{member_prefix}{cid % members}"}}
         if kind in ("comment", "answer", "poll_response"):
             event["text"] = "Thanks, the cursor parameter fixed it. Great docs!"
         out.append(event)
@@ -305,22 +308,44 @@ def celery_start(env: dict[str, str]) -> subprocess.Popen:
 
 
 def children(pid: int) -> list[int]:
+    """The live children of a process, whichever of its threads started them."""
+    found = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return []
+    for tid in threads:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                found += [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+    return found
 
 
-def server_cpu(server_pids: list[int], connection) -> dict[str, float]:
-    """CPU seconds used so far by each kind of server process: web (gunicorn), celery, and postgres (every other
-    PostgreSQL backend on the bench database), and their "total"."""
+def tree_cpu(pid: int) -> float:
+    """CPU seconds a process, its live children and the children it has reaped (cutime + cstime: a gunicorn worker
+    or a Celery pool process replaced meanwhile) have used."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+    return process_cpu(pid) + reaped + sum(process_cpu(child) for child in children(pid))
+
+
+def server_cpu(server_pids: list[int] | dict[str, int], connection) -> dict[str, float]:
+    """CPU seconds used so far by each kind of server process, with its children: web (gunicorn) and celery (a list
+    of their two pids), or each named process (a dict name -> pid), and postgres (every other PostgreSQL backend on
+    the bench database), and their "total"."""
+    named = server_pids if isinstance(server_pids, dict) else dict(zip(("web", "celery"), server_pids))
     with connection.cursor() as cursor:
         cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
         backends = [row[0] for row in cursor.fetchall()]
     cpu = {"postgres": sum(process_cpu(pid) for pid in backends)}
-    for name, pid in zip(("web", "celery"), server_pids):
-        cpu[name] = sum(process_cpu(p) for p in (pid, *children(pid)))
+    for name, pid in named.items():
+        cpu[name] = tree_cpu(pid)
     cpu["total"] = sum(cpu.values())
     return cpu
 
@@ -413,17 +438,30 @@ def analyze_if_no_autovacuum(connection) -> None:
     connection.close()
 
 
-def counted_once_check(Action, InterestBucket, connection) -> None:
-    """Every stored action is in its actor's buckets exactly once (self-targeted ones earn nothing)."""
+def counted_totals() -> tuple[int, int]:
+    """(actions stored that earn their actor something: not inactivity, not self-targeted; actions counted in the
+    actors' buckets)."""
     from django.db.models import F, Q, Sum
+
+    from community_scoring.models import Action, InterestBucket
 
     counted = InterestBucket.objects.filter(received=False).exclude(action_type="inactivity")
     in_buckets = counted.aggregate(n=Sum("count"))["n"] or 0
     stored = Action.objects.exclude(action_type="inactivity").filter(
         Q(target_member__isnull=True) | ~Q(target_member=F("member"))).count()
-    assert in_buckets == stored, (in_buckets, stored)
-    print(f"\ncheck: all {stored:,} actions stored are counted once in their actors' buckets")
+    return stored, in_buckets
+
+
+def counted_once_check(connection, *, before: tuple[int, int] = (0, 0)) -> bool:
+    """Every action stored since counted_totals() said `before` is in its actor's buckets exactly once (self-targeted
+    ones earn nothing); says so, or what differs."""
+    stored, in_buckets = (now - then for now, then in zip(counted_totals(), before))
     connection.close()
+    if in_buckets != stored:
+        print(f"\ncheck FAILED: {stored:,} actions stored, {in_buckets:,} counted in their actors' buckets")
+        return False
+    print(f"\ncheck: all {stored:,} actions stored are counted once in their actors' buckets")
+    return True
 
 
 def peer_insert_seconds(connection, *, source: str, batch: int) -> float:
@@ -600,7 +638,8 @@ def main() -> None:
         finally:
             for p in procs:
                 process_stop(p)
-    counted_once_check(Action, InterestBucket, connection)
+    if not counted_once_check(connection):
+        raise SystemExit(1)
     print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (others' work counts too)")
     print(f"\ntotal run {time.perf_counter() - t0:.0f}s. Targets: batched >= 10,000 events/s, single >= 500 POSTs/s.")
 

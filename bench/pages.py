@@ -254,6 +254,8 @@ def build(db: str, members: int, actions: int) -> None:
                    now() - interval '{DAYS + 30} days' * random(), p.member_id{literals}
             FROM (SELECT c, floor({popular} * power(random(), 2.5))::bigint AS pos FROM generate_series(1, {contents}) c) x
             JOIN bench_popular p ON p.pos = x.pos""")
+        cur.execute("SELECT setval(pg_get_serial_sequence('community_scoring_content', 'id'),"
+                    " (SELECT max(id) FROM community_scoring_content))")  # later ingest adds contents after them
         cases, low = [], 0.0
         for kind, share in TYPES:
             low += share

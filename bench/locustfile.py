@@ -1,0 +1,129 @@
+"""The users of bench/load.py's load run, for locust (run by bench/load.py; its environment variables set them up).
+
+- IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a fixed pace
+  (constant_throughput): the offered rate is the users' count x their pace, whatever the server's speed. A batch
+  counts as an error unless every event in it is answered "created".
+- ReadUser GETs, at a fixed pace, a member's audience view ($LOAD_AUDIENCE_SHARE of the reads, default half; half of
+  them members at the top of the boards) or else a leaderboard page (interest, influence, advocates, detractors or
+  rising; a period, sometimes a persona).
+
+Every request's kind, start, duration, created events and error is written to $LOAD_TIMINGS (JSON) when locust
+quits: bench/load.py computes its figures from those, not from locust's rounded percentiles.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from locust import FastHttpUser, constant_throughput, events, task
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.ingest import URL, events_make  # the events' shape, one definition
+
+SOURCE = "bench-load"
+BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
+PERSONAS = ("developer", "marketer", "manager", "student")
+CONFIG = {name: os.environ.get(f"LOAD_{name.upper()}", "") for name in (
+    "ingest_token", "read_token", "batch_size", "ingest_users", "ingest_pace", "read_users", "read_pace", "members",
+    "contents", "top_ids", "timings", "member_prefix", "seed", "first_event", "audience_share")}
+BATCHES = itertools.count()  # batch numbers across all users: event ids never repeat within a run
+TIMINGS: list[list] = []  # [kind, start (epoch s), milliseconds, events created, error or ""]
+
+
+def _number(name: str, default: float) -> float:
+    return float(CONFIG[name]) if CONFIG[name] else default
+
+
+class IngestUser(FastHttpUser):
+    fixed_count = int(_number("ingest_users", 1))
+    abstract = fixed_count == 0  # none of them: locust leaves the class out
+    wait_time = constant_throughput(_number("ingest_pace", 1.0) or 1.0)
+    batch_size = int(_number("batch_size", 200))
+
+    def on_start(self):
+        self.rng = random.Random(f"{CONFIG['seed']}-ingest-{id(self)}")
+        self.headers = {"Authorization": f"Token {CONFIG['ingest_token']}", "Content-Type": "application/json"}
+
+    @task
+    def batch(self):
+        number = next(BATCHES)
+        body = json.dumps({"events": events_make(
+            self.rng, int(_number("first_event", 0)) + number * self.batch_size, self.batch_size, members=int(_number("members", 10_000)),
+            contents=int(_number("contents", 20_000)), source=SOURCE, now=datetime.now(UTC),
+            member_prefix=CONFIG["member_prefix"] or "u-")}).encode()
+        # A copy of the headers each time: after a connection error locust hands the dict it was given to
+        # geventhttpclient, which writes a content-type and a content-length into it, and every later request of
+        # the user would carry them (a stale length breaks the framing: the server reads a body as a request line).
+        with self.client.post(URL, data=body, headers=dict(self.headers), name="ingest",
+                              catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(_failure(response))
+                return
+            try:
+                statuses = [result["status"] for result in response.json()["results"]]
+            except (ValueError, KeyError, TypeError) as error:
+                response.failure(f"unreadable answer ({error!r}): {(response.text or '')[:200]}")
+                return
+            created = statuses.count("created")
+            response.request_meta["context"]["created"] = created
+            if created != len(statuses):
+                response.failure(f"{len(statuses) - created} of {len(statuses)} events not created: "
+                                 f"{sorted(set(statuses))}")
+
+
+class ReadUser(FastHttpUser):
+    fixed_count = int(_number("read_users", 1))
+    abstract = fixed_count == 0
+    wait_time = constant_throughput(_number("read_pace", 1.0) or 1.0)
+
+    def on_start(self):
+        self.rng = random.Random(f"{CONFIG['seed']}-read-{id(self)}")
+        self.headers = {"Authorization": f"Token {CONFIG['read_token']}"}
+        self.top = [int(i) for i in CONFIG["top_ids"].split(",") if i] or [1]
+        self.members = int(_number("members", 10_000))
+
+    @task
+    def read(self):
+        rng = self.rng
+        if rng.random() < _number("audience_share", 0.5):
+            member = rng.choice(self.top) if rng.random() < 0.5 else rng.randint(1, self.members)
+            period = rng.choice(("30d", "30d", "7d", "90d"))
+            self._get(f"/api/v1/members/{member}/?period={period}", "audience")
+            return
+        board = rng.choice(BOARDS)
+        periods = ("30d", "7d", "90d") if board == "rising" else ("all", "all", "30d", "7d")
+        query = f"period={rng.choice(periods)}"
+        if rng.random() < 0.2:
+            query += f"&persona={rng.choice(PERSONAS)}"
+        self._get(f"/api/v1/leaderboards/{board}/?{query}", f"leaderboard:{board}")
+
+    def _get(self, path: str, name: str) -> None:
+        with self.client.get(path, headers=dict(self.headers), name=name, catch_response=True) as response:
+            if response.status_code != 200:
+                response.failure(f"{path}: {_failure(response)}")
+
+
+def _failure(response) -> str:
+    """What went wrong: the status and the start of the body, or the connection error (status 0)."""
+    if response.status_code == 0:
+        return f"no answer: {getattr(response, 'error', None)!r}"
+    return f"HTTP {response.status_code}: {(response.text or '')[:200]}"
+
+
+@events.request.add_listener
+def _record(request_type, name, response_time, response_length, exception=None, context=None, start_time=None,
+            **kwargs):
+    TIMINGS.append([name, start_time, response_time, (context or {}).get("created", 0),
+                    "" if exception is None else str(exception)[:300]])
+
+
+@events.quitting.add_listener
+def _write(environment, **kwargs):
+    if CONFIG["timings"]:
+        Path(CONFIG["timings"]).write_text(json.dumps(TIMINGS))
