@@ -150,7 +150,10 @@ def _clamp(x: str, cap: str) -> str:
     return f"(CASE WHEN {cap} IS NULL THEN {x} ELSE greatest(-{cap}, least({cap}, {x})) END)"
 
 
-_EPOCH_DAYS = "(extract(epoch FROM {col})::float8 / 86400.0)"
+# Epoch days of a timestamptz (scoring.decay.to_epoch_days). date_part is float8 and gives the same number as
+# extract(epoch)::float8 (both the correctly rounded microseconds / 10^6); extract is numeric since PostgreSQL 14,
+# and converting it cost half of valuing a score row (the rank key of 100k rows in one statement: 63 ms -> 33 ms).
+_EPOCH_DAYS = "(date_part('epoch', {col}) / 86400.0)"
 
 
 def _rank_key(e: str, ref_time: str, fit: str, hl: str) -> str:
