@@ -19,8 +19,8 @@ identifiers, every value is a parameter (arrays as one literal each: store.bulk.
      and the StageTransition rows, as data-modifying CTEs of one statement, returning the stage changes.
 
 The rules are those of community_scoring.scoring (the reference), written as SQL expressions once each here
-(``_decay``, ``_clamp``, ``_stage_sql``); tests/community_scoring/store/ checks this backend against the Python
-one with hypothesis. Fit is a Python function of member attributes (scoring.fit): evaluated in Python, only for
+(``_decay``, ``_clamp``, and ``_stage_sql``, a table the Python stage rule fills in: _StageGrid);
+tests/community_scoring/store/ checks this backend against the Python one with hypothesis. Fit is a Python function of member attributes (scoring.fit): evaluated in Python, only for
 the rows that need it (new score rows, rows of an older config version, members whose attributes the batch
 changed: ``refit``); every other row keeps its stored fit.
 
@@ -34,6 +34,7 @@ Python's casefold() (they differ only for a few non-ASCII letters such as 'ß').
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -325,24 +326,44 @@ class _Plan:
 _plan_cached: tuple[ScoringConfig, _Plan] | None = None  # the current configuration's
 
 
-def _stage_sql(config: ScoringConfig, params: dict[str, Any], prefix: str = "st") -> str:
-    """scoring.stages.stage_for as a CASE over fin.e and fin.fit; a running experiment's members in B get B's."""
+@dataclass(frozen=True)
+class _StageGrid:
+    """config.stage_for (scoring.stages.stage_for) as a table. Not a second copy of the rule: stage_for reads
+    engagement only through which thresholds it reaches, and fit likewise, so it is constant on each cell of the
+    grid the distinct thresholds draw, and the rule itself names each cell's stage (at the cell's lower corner).
+    SQL finds a value's row or column with width_bucket: the count of thresholds it reaches (equal reaches, as
+    ``>=``)."""
+
+    engagements: list[float]
+    fits: list[float]
+    names: list[str]  # cell (engagement bucket i, fit bucket j) at i * (len(fits) + 1) + j
+
+    @classmethod
+    def of(cls, config: ScoringConfig) -> "_StageGrid":
+        engagements = sorted({stage.min_engagement for stage in config.stages})
+        fits = sorted({stage.min_fit for stage in config.stages})
+        return cls(engagements, fits, [config.stage_for(corner_e, corner_f) for corner_e in (-math.inf, *engagements)
+                                       for corner_f in (-math.inf, *fits)])
+
+    def cell_sql(self, params: dict[str, Any], prefix: str, *, e: str, fit: str) -> str:
+        """SQL for the 0-based cell of (e, fit); ``e`` is evaluated once."""
+        params[f"{prefix}_e"], params[f"{prefix}_f"] = pg_array(self.engagements), pg_array(self.fits)
+        return (f"(width_bucket({e}, %({prefix}_e)s::float8[]) * {len(self.fits) + 1}"
+                f" + width_bucket({fit}, %({prefix}_f)s::float8[]))")
+
+
+def _stage_sql(config: ScoringConfig, params: dict[str, Any], prefix: str = "st", *, e: str = "fin.e",
+               fit: str = "fin.fit", v: str = "fin.v") -> str:
+    """SQL for config.stage_for(e, fit), looked up in its _StageGrid; a running experiment's members in B (``v``)
+    get B's stages."""
     if config.split is not None:
-        return (f"(CASE WHEN fin.v THEN {_stage_sql(config.split.config, params, 'bst')} "
-                f"ELSE {_stage_sql(replace(config, split=None), params, prefix)} END)")
-    stages = sorted(config.stages, key=lambda s: s.position)
-    if not stages:
+        return (f"(CASE WHEN {v} THEN {_stage_sql(config.split.config, params, 'b' + prefix, e=e, fit=fit)} "
+                f"ELSE {_stage_sql(replace(config, split=None), params, prefix, e=e, fit=fit)} END)")
+    if not config.stages:
         return "''::varchar"
-    whens = []
-    for i, stage in reversed(list(enumerate(stages))[1:]):
-        params.update({f"{prefix}{i}_name": stage.name, f"{prefix}{i}_e": stage.min_engagement,
-                       f"{prefix}{i}_f": stage.min_fit})
-        whens.append(f"WHEN fin.e >= %({prefix}{i}_e)s::float8 AND fin.fit >= %({prefix}{i}_f)s::float8 "
-                     f"THEN %({prefix}{i}_name)s::varchar")
-    params[f"{prefix}0_name"] = stages[0].name
-    if not whens:
-        return f"%({prefix}0_name)s::varchar"
-    return f"CASE {' '.join(whens)} ELSE %({prefix}0_name)s::varchar END"
+    grid = _StageGrid.of(config)
+    params[f"{prefix}_names"] = pg_array(grid.names)
+    return f"(%({prefix}_names)s::varchar[])[{grid.cell_sql(params, prefix, e=e, fit=fit)} + 1]"
 
 
 def _plan(config: ScoringConfig) -> _Plan:
