@@ -5,6 +5,7 @@
     .venv/bin/python bench/pages.py --requests 50       # requests per page (default 20, after 2 untimed ones)
     .venv/bin/python bench/pages.py --rebuild           # build the database again
     .venv/bin/python bench/pages.py --members 20000 --actions 2000000   # a smaller community, its own database
+    .venv/bin/python bench/pages.py --db cs_mine        # build and measure in a database of your choosing
 
 The database (cs_bench_pages, or cs_bench_pages_<members>_<actions> for other shapes) is created, migrated and
 filled in SQL (generate_series, INSERT ... SELECT, secondary indexes dropped while loading and built after):
@@ -471,8 +472,7 @@ def database_reuse_or_migrate(db: str, key: str, rebuild: bool) -> bool:
     return False
 
 
-def database_ready(members: int, actions: int, rebuild: bool) -> str:
-    db = db_name(members, actions)
+def database_ready(db: str, members: int, actions: int, rebuild: bool) -> str:
     key = shape_key(members, actions)
     if database_reuse_or_migrate(db, key, rebuild):
         return db
@@ -530,6 +530,13 @@ def pages(heavy: int, typical: int) -> list[tuple[str, str]]:
             ("(stand-in) API leaderboard influence, persona + 30d",
              "/api/v1/leaderboards/influence/?persona=marketer&period=30d"),
             ("(stand-in) API leaderboard rising, 30d", "/api/v1/leaderboards/rising/?period=30d"),
+            ("(stand-in) API members, stage=MQL", "/api/v1/members/?stage=MQL"),
+            ("(stand-in) API members, stage=engaged, -interest", "/api/v1/members/?stage=engaged&ordering=-interest"),
+            ("(stand-in) API members, stage=visitor, -engagement",
+             "/api/v1/members/?stage=visitor&ordering=-engagement"),
+            ("(stand-in) API members, stage=MQL, interest (ascending)", "/api/v1/members/?stage=MQL&ordering=interest"),
+            ("(stand-in) API members export, stage=advocate-candidate",
+             "/api/v1/members/export/?stage=advocate-candidate&format=csv"),
             (f"(stand-in) API member, heavy (#{heavy})", f"/api/v1/members/{heavy}/"),
             (f"(stand-in) API member, typical (#{typical})", f"/api/v1/members/{typical}/")]
     return out
@@ -606,12 +613,14 @@ def main() -> None:
     parser.add_argument("--actions", type=int, default=10_000_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--db", help="the database to build and measure in (default: named after the shape)")
     args = parser.parse_args()
-    os.environ.update(django_env(db_name(args.members, args.actions)))
+    db = args.db or db_name(args.members, args.actions)
+    os.environ.update(django_env(db))
     import django
 
     django.setup()
-    database_ready(args.members, args.actions, args.rebuild)
+    database_ready(db, args.members, args.actions, args.rebuild)
     measure(args.requests)
 
 

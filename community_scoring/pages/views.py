@@ -43,8 +43,8 @@ def dashboard(request):
     """The community at a glance: stage funnel, daily trends (precomputed days), leaders, runs and pending work."""
     days = dashboard_selectors.community_days(days=90)
     labels = [_day_label(d.day) for d in days]
-    funnel = dashboard_selectors.stage_funnel()
     valued_at = interest_selectors.valued_now()
+    funnel = dashboard_selectors.stage_funnel(at=valued_at)
     context = {
         "valued_at": valued_at,
         "funnel_chart": charts.funnel_chart(title="Members per stage", steps=funnel),

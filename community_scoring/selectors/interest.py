@@ -7,7 +7,7 @@ the rule, ``interest_rows_value`` applies it to rows a list, a board or a page l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from community_scoring.scoring.decay import day_start, decay_factor, to_epoch_da
 from community_scoring.scoring.fit import fit_matches
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
+from community_scoring.store import interest_store
 from community_scoring.store.base import interest_value_at, rules_for
 
 
@@ -113,6 +114,20 @@ def interest_rows_value(pairs: Iterable[tuple[InterestScore | None, Any]], *, at
     config = config or scoring_config_current()
     for score, member in pairs:
         interest_row_value(score, member, at=at, config=config)
+
+
+def members_in_stages(members: QuerySet[Member], stages: Collection[str], *, at: datetime,
+                      config: ScoringConfig | None = None) -> QuerySet[Member]:
+    """Those of ``members`` whose stage valued at ``at`` is one of ``stages``: the stage every read shows
+    (store.base.interest_value_at; in SQL on PostgreSQL), never the stored column, which may be an hour old. A
+    member without a score row is in none."""
+    return interest_store().members_in_stages(members, stages, config=config or scoring_config_current(), at=at)
+
+
+def scores_per_stage(scores: QuerySet[InterestScore], *, at: datetime,
+                     config: ScoringConfig | None = None) -> dict[str, int]:
+    """How many of these score rows' members are in each stage valued at ``at`` (as members_in_stages)."""
+    return interest_store().scores_per_stage(scores, config=config or scoring_config_current(), at=at)
 
 
 def interest_current(

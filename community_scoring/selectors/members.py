@@ -117,7 +117,8 @@ def _no_nul(value: str) -> str:
 class MemberFilter(django_filters.FilterSet):
     """Filters of the member list and its CSV export. Dates accept a date or an ISO 8601 datetime."""
 
-    stage = django_filters.CharFilter(method="filter_stage", help_text="Interest stage; several comma-separated.")
+    stage = django_filters.CharFilter(method="filter_stage",
+                                      help_text="Interest stage valued now (as shown); several comma-separated.")
     persona = django_filters.CharFilter(field_name="persona", validators=[_no_nul])
     source = django_filters.CharFilter(field_name="source", validators=[_no_nul])
     # On the leaderboard key: the score valued a few minutes ago at most (the stored score is valued at each
@@ -145,15 +146,18 @@ class MemberFilter(django_filters.FilterSet):
         model = Member
         fields: list[str] = []
 
-    def __init__(self, *args, can_see_pii: bool = False, **kwargs):
+    def __init__(self, *args, can_see_pii: bool = False, at: datetime | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.can_see_pii = can_see_pii
+        self.at = at  # the instant stages are valued at (default: now)
 
     def filter_stage(self, queryset, name, value):
         stages = [s.strip() for s in value.split(",") if s.strip()]
         if any("\x00" in s for s in stages):
             raise ValidationError({"stage": ["must not contain NUL characters"]})
-        return queryset.filter(interest__stage__in=stages) if stages else queryset
+        if not stages:
+            return queryset
+        return interest_selectors.members_in_stages(queryset, stages, at=self.at or interest_selectors.valued_now())
 
     def filter_min_influence(self, queryset, name, value):
         return queryset.filter(**{f"{influence_link.SCORE_PATH}__gte": value})
@@ -180,16 +184,18 @@ class MemberFilter(django_filters.FilterSet):
 
 
 def member_list(
-    *, filters: Mapping[str, Any] | None = None, ordering: MemberOrdering | None = None, can_see_pii: bool = False
+    *, filters: Mapping[str, Any] | None = None, ordering: MemberOrdering | None = None, can_see_pii: bool = False,
+    at: datetime | None = None,
 ) -> QuerySet[Member]:
-    """Filtered members with their interest (and influence) rows joined, annotated with `sort_value`.
+    """Filtered members with their interest (and influence) rows joined, annotated with `sort_value`. The stage
+    filter reads stages valued at ``at`` (default now), the instant the caller shows the rows at.
 
     Raises ValidationError naming the offending filter.
     """
     ordering = ordering or member_ordering(None)
     queryset = influence_link.member_queryset_with_influence(
         Member.objects.filter(merged_into__isnull=True, erased_at__isnull=True).select_related("interest"))
-    filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii)
+    filterset = MemberFilter(data=filters or {}, queryset=queryset, can_see_pii=can_see_pii, at=at)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     path, default, _ = member_sort_keys()[ordering.key]

@@ -18,8 +18,8 @@ Ready for what comes next without changing the interface's shape:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -384,12 +384,38 @@ class InterestStore(ABC):
         InterestScore.objects.bulk_update(rows, ["rank_key"], batch_size=500)
         return len(rows)
 
+    # --- reads valued at one instant (the PostgreSQL backend computes them in SQL, tested against these) ---
+
+    def members_in_stages(self, members: QuerySet[Member], stages: Collection[str], *, config: ScoringConfig,
+                          at: datetime) -> QuerySet[Member]:
+        """Those of ``members`` whose stage valued at ``at`` (interest_value_at) is one of ``stages``; a member
+        without a score row is in none."""
+        wanted = set(stages)
+        rows = members.filter(interest__isnull=False).values_list(
+            "pk", "persona", "interest__engagement", "interest__ref_time", "interest__fit")
+        return members.filter(ids_q("pk", [pk for pk, stage in _stages_at(rows, config=config, at=at)
+                                           if stage in wanted]))
+
+    def scores_per_stage(self, scores: QuerySet[InterestScore], *, config: ScoringConfig,
+                         at: datetime) -> dict[str, int]:
+        """How many of these score rows' members are in each stage valued at ``at`` (interest_value_at)."""
+        rows = scores.values_list("member_id", "member__persona", "engagement", "ref_time", "fit")
+        return dict(Counter(stage for _, stage in _stages_at(rows, config=config, at=at)))
+
     def transitions_save(self, changes: Sequence[StageChange]) -> None:
         StageTransition.objects.bulk_create([
             StageTransition(member_id=c.member_id, from_stage=c.from_stage, to_stage=c.to_stage, occurred_at=c.at,
                             engagement=c.engagement, fit=c.fit, reason=c.reason)
             for c in changes
         ])
+
+
+def _stages_at(rows: QuerySet, *, config: ScoringConfig, at: datetime) -> Iterator[tuple[int, str]]:
+    """(member id, stage valued at ``at``) of each (member id, persona, engagement, ref_time, fit) row."""
+    for pk, persona, engagement, ref_time, fit in rows.order_by().iterator(chunk_size=2000):
+        member = MemberFacts(pk, persona or "", {}, "", "")
+        yield pk, interest_value_at(engagement=engagement, ref_time=ref_time, fit=fit, member=member, config=config,
+                                    when=at).stage
 
 
 def stage_change_of(score: ScoreRow, member: MemberFacts, *, old_stage: str, at: datetime,

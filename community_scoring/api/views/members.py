@@ -55,7 +55,8 @@ class MemberListApi(generics.GenericAPIView):
         ordering = member_ordering(request.query_params.get("ordering"))
         page_size = page_size_parse(request.query_params.get("page_size"))
         can_see_pii = request_can_see_pii(request)
-        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=can_see_pii)
+        valued_at = interest_selectors.valued_now()
+        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=can_see_pii, at=valued_at)
         order = KeysetOrder(
             name=f"members:{'-' if ordering.descending else ''}{ordering.key}",
             value_field="id" if ordering.key == "id" else "sort_value",
@@ -68,7 +69,6 @@ class MemberListApi(generics.GenericAPIView):
             queryset=members, order=order, cursor=request.query_params.get("cursor"), page_size=page_size,
             segments=[KeysetSegment(*segment) for segment in segments] if segments else None,
         )
-        valued_at = interest_selectors.valued_now()
         interest_selectors.interest_rows_value(((getattr(m, "interest", None), m) for m in page.rows), at=valued_at)
         results = MemberSerializer(page.rows, many=True, context={"can_see_pii": can_see_pii}).data
         return Response({"next": next_link(request, page), "results": results,
@@ -212,11 +212,11 @@ class MemberExportApi(generics.GenericAPIView):
     )
     def get(self, request):
         ordering = member_ordering(request.query_params.get("ordering"))
-        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=True)
+        valued_at = interest_selectors.valued_now()
+        members = member_list(filters=request.query_params, ordering=ordering, can_see_pii=True, at=valued_at)
         prefix = "-" if ordering.descending else ""
         key = "id" if ordering.key == "id" else "sort_value"
         ordered = members.order_by(f"{prefix}{key}", f"{prefix}id") if key != "id" else members.order_by(f"{prefix}id")
-        valued_at = interest_selectors.valued_now()
         response = StreamingHttpResponse(member_csv_lines(members=ordered, at=valued_at), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="members.csv"'
         response["X-Valued-At"] = valued_at.isoformat()

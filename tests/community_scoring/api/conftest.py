@@ -75,7 +75,7 @@ def community(db) -> Community:
     _interest(bob, 35.0, "engaged", 20)
     _interest(carol, 35.0, "engaged", 60)
     _interest(dave, 0.0, "visitor", None)
-    _interest(staff, 500.0, "MQL", 0)
+    _interest(staff, 500.0, "engaged", 0)  # no fit: engaged, however high (MQL needs fit >= 20)
     old_run = InfluenceRun.objects.create(status=InfluenceRun.Status.DONE)
     _influence(old_run, bob, 99.0, 1, sentiment_mean=0.9)  # superseded run: must never show
     run = InfluenceRun.objects.create(status=InfluenceRun.Status.DONE, finished_at=NOW, ref_time=NOW,
