@@ -304,7 +304,8 @@ def prepare(args: argparse.Namespace) -> tuple[dict[str, str], dict[str, str]]:
         import django
 
         django.setup()
-        print(f"reusing {DB} as the last run left it (--reuse-database)")
+        print(f"reusing {DB} as the last run left it (--reuse-database), migrated to this checkout")
+        manage(env, "migrate", "--noinput")
     else:
         database_recreate(env["DATABASE_URL"])
         community_build(args.members, args.history_actions)
