@@ -109,6 +109,12 @@ def _text_error(value: Any, limit: int | None) -> str | None:
 text_error = _text_error  # the same check under a public name, for the other intakes (outcomes)
 
 
+def member_name_error(value: Any) -> str | None:
+    """What is wrong with a member's name (member.name's check), for adapters that write a name the event has no
+    room for (a Discourse post's author); None when it can be stored."""
+    return _text_error(value, _LIMITS["name"])
+
+
 def _path_join(path: str, key: Any) -> str:
     key = str(key)
     return (f"{path}.{key}" if path else key)[:200]
