@@ -60,10 +60,11 @@ test-browser: venv-dev chromium
 test-production: venv-dev
 	$(BIN)/python -m pytest -m production tests/production
 
-# Schemathesis's coverage and fuzzing phases over the whole API, in process on the test database (a few minutes;
-# FUZZ_EXAMPLES sets the random cases per operation). A separate CI step: see tests/fuzz_api.py.
+# Schemathesis's coverage and fuzzing phases over the whole API, then hypothesis's structured hostile bodies for ingest
+# and the Discourse webhook, in process on the test database (a few minutes; FUZZ_EXAMPLES scales both). A separate
+# CI step: see tests/fuzz_api.py and tests/fuzz_bodies.py.
 fuzz: venv-dev
-	$(BIN)/python -m pytest tests/fuzz_api.py
+	$(BIN)/python -m pytest tests/fuzz_api.py tests/fuzz_bodies.py
 
 # The production stack on this machine: settings.prod, gunicorn on 127.0.0.1:8000, a Celery worker per queue and
 # beat, against the local PostgreSQL (database community_scoring) and Redis (deploy/serve_prod.py says what it sets).

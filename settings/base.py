@@ -160,6 +160,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # No validatorUrl: Swagger UI would otherwise fetch a badge from validator.swagger.io on any non-local host.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # The default enum hook, then the 413 of the request body limit on every operation that takes a body.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "community_scoring.api.limits.body_limit_documented"],
 }
 
 SESSION_ENGINE = "community_scoring.sessions"  # database sessions; a malformed cookie is no session, not an error

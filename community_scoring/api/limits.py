@@ -3,7 +3,8 @@
 Checked on the declared Content-Length, so a 10 MB post costs nothing but its headers; Django's own
 DATA_UPLOAD_MAX_MEMORY_SIZE (set to the same figure) stops a body that reaches the parser some other way, and the
 API's exception handler answers that with 413 too. Per-event limits (text length, attributes, depth, numbers) are
-the door's (services.events) and reject only their event.
+the door's (services.events) and reject only their event. `body_limit_documented` puts the 413 in the OpenAPI schema
+of every operation that takes a body.
 """
 from __future__ import annotations
 
@@ -17,6 +18,19 @@ def body_limit_response(limit: int, size: int | None = None) -> JsonResponse:
         {"detail": f"Request body is {said}; the limit is {limit} bytes. Send large batches in smaller requests."},
         status=413,
     )
+
+
+def body_limit_documented(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation with a request body documents the 413 (an Error body)."""
+    error = {"$ref": "#/components/schemas/Error"}
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("413", {
+                    "content": {"application/json": {"schema": error}},
+                    "description": "The request body is over REQUEST_BODY_MAX_BYTES: refused unread, nothing recorded.",
+                })
+    return result
 
 
 class RequestBodyLimitMiddleware:

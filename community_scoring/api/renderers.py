@@ -6,7 +6,8 @@ Where orjson would differ from the stdlib it is not used, so clients see exactly
   floats, nesting deeper than 1,024, malformed JSON: the stdlib then gives today's value or error message), or
   one with a run of 19+ digits (orjson reads integers beyond 64 bits as floats; the stdlib keeps them exact);
 - encoding: indented output (the browsable API) and anything orjson refuses (dates, Decimals, lazy strings,
-  integers beyond 64 bits, lone surrogates: JSONRenderer then encodes them, or fails, as today).
+  integers beyond 64 bits, lone surrogates: JSONRenderer then encodes them, or fails as today, except that a
+  body with a lone surrogate, which UTF-8 cannot carry, is written as ASCII with the surrogate escaped).
   Floats are the one thing orjson writes differently (1e-07 is 1e-7, NaN is null): FastJSONRenderer is for
   bodies of strings, integers, booleans, None, lists and dicts (subclasses too, e.g. ErrorDetail), as the
   ingest view's are; a view that answers floats keeps JSONRenderer.
@@ -105,17 +106,31 @@ class FastJSONParser(DepthSafeJSONParser):
         return super().parse_bytes(body, media_type, parser_context)
 
 
+class _AsciiJSONRenderer(JSONRenderer):
+    ensure_ascii = True
+
+
 class FastJSONRenderer(JSONRenderer):
-    """JSONRenderer's compact output through orjson (U+2028/U+2029 escaped the same way); else JSONRenderer."""
+    """JSONRenderer's compact output through orjson (U+2028/U+2029 escaped the same way); else JSONRenderer.
+
+    A lone surrogate (a client's own escape, "\\udfff", said back in a result: a rejected event's id) cannot be
+    written as UTF-8: that body is written as ASCII, the surrogate kept as its escape, where JSONRenderer would fail
+    (a 500)."""
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if (data is None or self.ensure_ascii or not self.compact or not self.strict
                 or self.get_indent(accepted_media_type, renderer_context or {}) is not None):
-            return super().render(data, accepted_media_type, renderer_context)
+            return self._render_stdlib(data, accepted_media_type, renderer_context)
         try:
             body = orjson.dumps(data, option=_PASSTHROUGH)
         except TypeError:  # orjson.JSONEncodeError is a TypeError
-            return super().render(data, accepted_media_type, renderer_context)
+            return self._render_stdlib(data, accepted_media_type, renderer_context)
         if b"\xe2\x80" in body:
             body = body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
         return body
+
+    def _render_stdlib(self, data, accepted_media_type, renderer_context):
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except UnicodeEncodeError:
+            return _AsciiJSONRenderer().render(data, accepted_media_type, renderer_context)

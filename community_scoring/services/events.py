@@ -109,6 +109,12 @@ def _text_error(value: Any, limit: int | None) -> str | None:
 text_error = _text_error  # the same check under a public name, for the other intakes (outcomes)
 
 
+def member_name_error(value: Any) -> str | None:
+    """What is wrong with a member's name (member.name's check), for adapters that write a name the event has no
+    room for (a Discourse post's author); None when it can be stored."""
+    return _text_error(value, _LIMITS["name"])
+
+
 def _path_join(path: str, key: Any) -> str:
     key = str(key)
     return (f"{path}.{key}" if path else key)[:200]
@@ -218,16 +224,23 @@ def _member_errors(prefix: str, member: MemberIn, errors: dict[str, list[str]], 
                 else f"persona must be a string of at most {_LIMITS['persona']} characters")
 
 
+# ContentIn's fields by the name the event gives them (the author is a member reference: author.external_id).
+_CONTENT_FIELDS = {"external_id": "external_id", "topic": "topic", "kind": "kind", "title": "title",
+                   "author_external_id": "author.external_id"}
+
+
 def _content_errors(prefix: str, content: ContentIn, errors: dict[str, list[str]]) -> None:
     if not content.external_id:
         errors.setdefault(f"{prefix}.external_id", []).append("required")
-    for name in ("external_id", "topic", "kind", "title", "author_external_id"):
+    for name, given_as in _CONTENT_FIELDS.items():
         value = getattr(content, name)
         if value is None or (name == "external_id" and not value):
             continue
         msg = _text_error(value, _LIMITS.get(name, _LIMITS["external_id"]))
+        if msg is None and name == "author_external_id":  # a member's id, like member.external_id
+            msg = _blank_error(value)
         if msg:
-            errors.setdefault(f"{prefix}.{name}", []).append(msg)
+            errors.setdefault(f"{prefix}.{given_as}", []).append(msg)
 
 
 def event_errors(event: EventIn, *, known_types: set[str] | frozenset[str], now: datetime) -> dict[str, list[str]]:
@@ -342,7 +355,8 @@ def _event_plain(event: EventIn, known_types: set[str] | frozenset[str], now: da
                 and (topic is None or (type(topic) is str and len(topic) <= _TOPIC_MAX))
                 and (kind is None or (type(kind) is str and len(kind) <= _KIND_MAX))
                 and (title is None or (type(title) is str and len(title) <= _TITLE_MAX))
-                and (author is None or (type(author) is str and len(author) <= _EXTERNAL_ID_MAX))):
+                and (author is None or (type(author) is str and len(author) <= _EXTERNAL_ID_MAX
+                                        and not author.isspace()))):
             return False
         texts.append(external_id)
         if topic is not None:

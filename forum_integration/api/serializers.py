@@ -109,6 +109,11 @@ def _id(value: Any) -> str | None:
     return None
 
 
+def event_id_given(raw: Any) -> str | None:
+    """The event id a raw event gives, as its result says it back: text (an integer id as its digits), else None."""
+    return _id(raw.get("event_id")) if isinstance(raw, dict) else None
+
+
 def _opt_str(raw: dict, name: str, prefix: str, errors: dict) -> str | None:
     value = raw.get(name)
     if value is None or isinstance(value, str):
@@ -169,6 +174,14 @@ def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
                      author_external_id=author_id)
 
 
+def _iso_moment(value: str) -> datetime:
+    """datetime.fromisoformat, refusing a NUL: CPython 3.11's parser stops reading at one, so
+    "2026-11-20T10:00:00Z\x00anything" would pass as a timestamp."""
+    if "\x00" in value:
+        raise ValueError("NUL in a timestamp")
+    return datetime.fromisoformat(value)
+
+
 def _timestamp(value: Any, errors: dict, name: str = "occurred_at") -> datetime | None:
     if value is None or value == "":
         errors[name] = ["required"]
@@ -177,7 +190,7 @@ def _timestamp(value: Any, errors: dict, name: str = "occurred_at") -> datetime 
         errors[name] = ["must be an ISO 8601 timestamp string"]
         return None
     try:
-        return datetime.fromisoformat(value)
+        return _iso_moment(value)
     except ValueError:
         errors[name] = [f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"]
         return None
@@ -206,7 +219,7 @@ def _member_plain(raw: Any) -> MemberIn | None:
         if type(joined_at) is not str or not joined_at:
             return None
         try:
-            joined_at = datetime.fromisoformat(joined_at)
+            joined_at = _iso_moment(joined_at)
         except ValueError:
             return None
     if ((email is None or isinstance(email, str)) and (name is None or isinstance(name, str))
@@ -254,7 +267,7 @@ def _event_parse_plain(raw: Any) -> EventIn | None:
             and type(occurred_at) is str and occurred_at):
         return None
     try:
-        at = datetime.fromisoformat(occurred_at)
+        at = _iso_moment(occurred_at)
     except ValueError:
         return None
     member = _member_plain(get("member"))

@@ -15,7 +15,7 @@ from community_scoring.services.events import MAX_BATCH, REJECTED
 from community_scoring.services.coalesce import actions_ingest_shared
 from community_scoring.services.ingest import actions_ingest
 from forum_integration.api.serializers import (
-    EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_parse,
+    EventBatchSerializer, EventSerializer, IngestResponseSerializer, event_id_given, event_parse,
 )
 from forum_integration.models import FORUM_SOURCE, DiscourseInstance
 from forum_integration.services.discourse import SINGLE_INSTANCE_SOURCE
@@ -120,9 +120,7 @@ class EventIngestApi(APIView):
             if event is not None and event.source in reserved:
                 event, errors = None, {"source": [f"{event.source!r} is reserved for a built-in integration"]}
             if errors:
-                event_id = raw.get("event_id") if isinstance(raw, dict) else None
-                results[i] = {"event_id": event_id if isinstance(event_id, (str, int)) else None,
-                              "status": REJECTED, "errors": errors}
+                results[i] = {"event_id": event_id_given(raw), "status": REJECTED, "errors": errors}
             else:
                 events.append(event)
                 positions.append(i)

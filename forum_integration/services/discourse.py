@@ -36,7 +36,9 @@ from django.utils.html import strip_tags
 
 from community_scoring.selectors.contents import action_id_find, content_find
 from community_scoring.services.errors import ActionRejected
-from community_scoring.services.events import CREATED, EARLIEST, NUMBER_RANGE, REJECTED, ContentIn, EventIn, MemberIn
+from community_scoring.services.events import (
+    CREATED, EARLIEST, NUMBER_RANGE, REJECTED, ContentIn, EventIn, MemberIn, member_name_error,
+)
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.members import member_upsert
 from forum_integration.models import DiscourseInstance
@@ -75,7 +77,7 @@ def discourse_receiver_for(*, instance_url: str) -> DiscourseReceiver | None:
     """The configured receiver for an X-Discourse-Instance value: an admin-configured instance, else the
     single-instance DISCOURSE_WEBHOOK_SECRET; None when neither applies (the delivery is refused)."""
     url = (instance_url or "").strip().rstrip("/")
-    if url:
+    if url and "\x00" not in url:  # no stored URL holds a NUL (and PostgreSQL takes none in a query)
         instance = DiscourseInstance.objects.filter(base_url__in=[url, url + "/"], is_active=True).first()
         if instance is None:
             instance = DiscourseInstance.objects.filter(base_url__iexact=url, is_active=True).first()
@@ -147,12 +149,14 @@ def tag_names(tags: Any) -> list[str]:
     return names
 
 
-def _category_topic(obj: dict, receiver: DiscourseReceiver) -> str:
+def _category_topic(obj: dict, receiver: DiscourseReceiver, where: str) -> str:
     category_id = obj.get("category_id")
     if category_id in (None, ""):
         return ""
-    return (receiver.category_topics.get(str(category_id)) or obj.get("category_slug")
-            or f"category-{category_id}")[:128]
+    slug = obj.get("category_slug")
+    if slug is not None and not isinstance(slug, str):
+        raise DiscoursePayloadError(f"{where}.category_slug", "must be a string")
+    return (receiver.category_topics.get(str(category_id)) or slug or f"category-{category_id}")[:128]
 
 
 def _member_in(user_id: int, *, username: Any = None, name: Any = None, email: Any = None,
@@ -208,10 +212,12 @@ def _on_topic_created(receiver: DiscourseReceiver, payload: dict, meta: dict) ->
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
     author = _member_in(user_id, username=creator.get("username"), name=creator.get("name"))
+    if topic.get("tags") is not None and not isinstance(topic["tags"], list):
+        raise DiscoursePayloadError("topic.tags", "must be a list")
     tags = tag_names(topic.get("tags"))
     return _topic_question(
         receiver, topic_id=topic_id, author=author, title=str(topic.get("title") or ""),
-        topic=_category_topic(topic, receiver),
+        topic=_category_topic(topic, receiver, "topic"),
         occurred_at=_when(topic.get("created_at")), metadata={**meta, "topic_id": topic_id, "tags": tags},
     )
 
@@ -224,12 +230,12 @@ def _on_post_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> 
     user_id = _int(post, "user_id", "post")
     if post.get("topic_archetype") == "private_message":
         return DiscourseOutcome("ignored", "private message")
-    if post.get("post_type") in IGNORED_POST_TYPES:
+    if _opt_int(post, "post_type", "post") in IGNORED_POST_TYPES:
         return DiscourseOutcome("ignored", "moderator or small-action post")
     if user_id < 1:
         return DiscourseOutcome("ignored", "system user")
     author = _member_in(user_id, username=post.get("username"), name=post.get("name"))
-    topic = _category_topic(post, receiver)
+    topic = _category_topic(post, receiver, "post")
     meta = {**meta, "topic_id": topic_id, "post_id": post_id, "post_number": post_number}
     if post_number <= 1:
         return _topic_question(receiver, topic_id=topic_id, author=author, title=str(post.get("topic_title") or ""),
@@ -273,13 +279,21 @@ def _post_target(receiver: DiscourseReceiver, post: dict, where: str) -> _PostTa
     post_number = _int(post, "post_number", where)
     user_id = _int(post, "user_id", where)
     content = ContentIn(external_id=_post_content_id(topic_id, post_number), author_external_id=str(user_id),
-                        topic=_category_topic(post, receiver) or None, kind="question" if post_number <= 1 else None)
-    return _PostTarget(content, user_id, post.get("name") or post.get("username") or None, post_id, topic_id)
+                        topic=_category_topic(post, receiver, where) or None,
+                        kind="question" if post_number <= 1 else None)
+    name_field = "name" if post.get("name") else "username"
+    author_name = post.get(name_field) or None
+    if not isinstance(author_name, str):
+        author_name = None
+    elif error := member_name_error(author_name):
+        raise DiscoursePayloadError(f"{where}.{name_field}", error)
+    return _PostTarget(content, user_id, author_name, post_id, topic_id)
 
 
 def _author_name(receiver: DiscourseReceiver, target: _PostTarget) -> None:
     """The post author's name, which the payload gives and the event has no room for (the event names a content's
-    author by id alone). A member is no action: this writes the member only."""
+    author by id alone). A member is no action: this writes the member only, once the event is stored (a refused
+    delivery writes nothing)."""
     if isinstance(target.author_name, str):
         member_upsert(source=receiver.source, external_id=str(target.author_id), display_name=target.author_name)
 
@@ -292,13 +306,14 @@ def _on_post_liked(receiver: DiscourseReceiver, payload: dict, meta: dict) -> Di
     if liker_id < 1:
         return DiscourseOutcome("ignored", "system user")
     target = _post_target(receiver, post, "like.post")
-    _author_name(receiver, target)
-    return _ingest(
+    outcome = _ingest(
         receiver, f"like of post {target.post_id}", event_id=f"like:{target.post_id}:{liker_id}",
         action_type="vote_up", member=_member_in(liker_id, username=user.get("username"), name=user.get("name")),
         occurred_at=timezone.now(), target_content=target.content,
         metadata={**meta, "topic_id": target.topic_id, "post_id": target.post_id},
     )
+    _author_name(receiver, target)
+    return outcome
 
 
 def _on_user_created(receiver: DiscourseReceiver, payload: dict, meta: dict) -> DiscourseOutcome:
@@ -322,13 +337,14 @@ def _on_accepted_solution(receiver: DiscourseReceiver, payload: dict, meta: dict
     if topic is None or topic.author is None:
         # The payload names only the accepted post; who accepted it is the topic owner, known from topic_created.
         return DiscourseOutcome("ignored", f"owner of topic {target.topic_id} unknown (no topic_created seen)")
-    _author_name(receiver, target)
-    return _ingest(
+    outcome = _ingest(
         receiver, f"solution {target.post_id} accepted", event_id=f"solved:{target.post_id}", action_type="solved",
         member=MemberIn(external_id=topic.author.external_id), occurred_at=timezone.now(),
         target_member=MemberIn(external_id=str(target.author_id)), target_content=target.content,
         metadata={**meta, "topic_id": target.topic_id, "post_id": target.post_id},
     )
+    _author_name(receiver, target)
+    return outcome
 
 
 HANDLERS = {

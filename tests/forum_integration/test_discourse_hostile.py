@@ -69,3 +69,92 @@ def test_a_5000_digit_number_in_the_body_is_a_400():
     response = Client().generic("POST", URL, data, content_type="application/json", **signed)
     assert response.status_code == 400
     assert not Action.objects.exists() and not Member.objects.exists()
+
+
+# Found by tests/fuzz_bodies.py (the hypothesis fuzz of Discourse deliveries):
+
+def _deliver(client, body, event, event_id=2):
+    data, signed = d.delivery(body, event, SECRET, event_id=event_id)
+    return client.generic("POST", URL, data, content_type="application/json", **signed)
+
+
+@pytest.mark.parametrize("name, message", [("a\x00b", "must not contain NUL characters"),
+                                           ("\ud800", "is not valid Unicode"), ("x" * 201, "at most 200 characters")],
+                         ids=["NUL", "lone-surrogate", "201-chars"])
+@pytest.mark.parametrize("event", ["post_liked", "accepted_solution"])
+def test_a_bad_post_author_name_is_400_naming_it_and_writes_nothing(client, event, name, message):
+    """The liked or accepted post's author name was written to the member before anything checked it: the database
+    refused it (a 500), after the rows written before it."""
+    assert _deliver(client, d.topic(7, 1, "owner"), "topic_created", event_id=1).status_code == 200
+    post = d.post_object(11, 7, 2, 42, "bob")
+    post["name"] = name
+    body, where = (d.like(post, 43, "cy"), "like.post") if event == "post_liked" else (d.solved(post), "solved")
+    rows = Action.objects.count(), Member.objects.count()
+    response = _deliver(client, body, event)
+    assert response.status_code == 400
+    assert response.json() == {f"{where}.name": [message]}
+    assert (Action.objects.count(), Member.objects.count()) == rows
+
+
+def test_a_good_post_author_name_is_written_with_the_like(client):
+    post = d.post_object(11, 7, 2, 42, "bob")
+    response = _deliver(client, d.like(post, 43, "cy"), "post_liked")
+    assert response.status_code == 200 and response.json()["status"] == "recorded"
+    assert Member.objects.get(source="discourse-acme", external_id="42").display_name == "Bob"
+
+
+@pytest.mark.parametrize("slug", [5, True, {"a": 1}, ["api"]], ids=["int", "bool", "object", "list"])
+@pytest.mark.parametrize("event, where", [("topic_created", "topic"), ("post_created", "post"),
+                                          ("post_liked", "like.post"), ("accepted_solution", "solved")])
+def test_a_category_slug_that_is_not_text_is_400_naming_it(client, event, where, slug):
+    """A number or object there was sliced as if text (a 500)."""
+    assert _deliver(client, d.topic(7, 1, "owner", category_id=9), "topic_created", event_id=1).status_code == 200
+    post = d.post_object(11, 7, 2, 42, "bob", category_id=9)
+    body = {"topic_created": d.topic(8, 42, "bob", category_id=9), "post_created": {"post": post},
+            "post_liked": d.like(post, 43, "cy"), "accepted_solution": d.solved(post)}[event]
+    obj = body[where.split(".")[0]]
+    obj = obj["post"] if where == "like.post" else obj
+    obj["category_slug"] = slug
+    rows = Action.objects.count(), Member.objects.count()
+    response = _deliver(client, body, event)
+    assert response.status_code == 400
+    assert response.json() == {f"{where}.category_slug": ["must be a string"]}
+    assert (Action.objects.count(), Member.objects.count()) == rows
+
+
+@pytest.mark.parametrize("tags", [3, True, "api", {"name": "api"}], ids=["int", "bool", "text", "object"])
+def test_topic_tags_that_are_not_a_list_are_400_naming_them(client, tags):
+    """A number there was iterated (a 500)."""
+    body = d.topic(7, 42, "bob")
+    body["topic"]["tags"] = tags
+    response = _deliver(client, body, "topic_created")
+    assert response.status_code == 400
+    assert response.json() == {"topic.tags": ["must be a list"]}
+    assert not Action.objects.exists() and not Member.objects.exists()
+
+
+@pytest.mark.parametrize("post_type", [[1, "a"], {"id": 1}, 1.5, 2 ** 63], ids=["list", "object", "float", "2**63"])
+def test_a_post_type_that_is_not_an_integer_is_400_naming_it(client, post_type):
+    """A list or object there was looked up in a set (a 500)."""
+    body = d.post(11, 7, 2, 42, "bob")
+    body["post"]["post_type"] = post_type
+    response = _deliver(client, body, "post_created")
+    assert response.status_code == 400
+    assert response.json() == {"post.post_type": ["must be an integer within the 64-bit range"]}
+    assert not Action.objects.exists() and not Member.objects.exists()
+
+
+def test_a_post_type_given_as_digits_is_read_as_its_number(client):
+    body = d.post(11, 7, 2, 42, "bob")
+    body["post"]["post_type"] = "3"  # small action: ignored
+    response = _deliver(client, body, "post_created")
+    assert response.status_code == 200 and response.json()["status"] == "ignored"
+
+
+def test_an_instance_header_with_a_nul_is_an_unknown_instance(client):
+    """The header went into the instance lookup as it was: PostgreSQL refused the NUL (a 500)."""
+    data, signed = d.delivery(d.topic(7, 42, "bob"), "topic_created", SECRET, instance=d.INSTANCE + "\x00")
+    response = client.generic("POST", URL, data, content_type="application/json", **signed)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "no webhook secret configured for this Discourse instance"}
+    assert not Action.objects.exists() and not Member.objects.exists()

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from community_scoring.models import Action
+from community_scoring.models import Action, Member
 from community_scoring.services.events import JSON_DEPTH_MAX, JSON_KEYS_MAX, TEXT_MAX
 from tests.forum_integration.helpers import T_ISO
 
@@ -161,3 +161,62 @@ def test_the_readme_states_the_limits_the_code_enforces():
     assert f"at most {JSON_KEYS_MAX} keys" in readme
     assert f"{NUMBER_RANGE[0]}..{NUMBER_RANGE[1]}" in readme
     assert f"`text` is at most {TEXT_MAX:,} characters" in readme
+
+
+# Found by tests/fuzz_bodies.py (the hypothesis fuzz of ingest bodies):
+
+def test_a_rejected_event_says_its_id_back_as_text(post_batch, token_client):
+    """An integer id is the id's digits in every result (the schema's string), a boolean is no id: a rejected
+    event's result used to say the integer (or `true`) back."""
+    results = post_batch(event_json("1000000").replace('"1000000"', "1000000").replace('"comment"', '"nope"'),
+                         event_json("x").replace('"x"', "true"), event_json("42").replace('"42"', "42"))
+    assert [(r["event_id"], r["status"]) for r in results] == [("1000000", "rejected"), (None, "rejected"),
+                                                                ("42", "created")]
+    response = token_client("ingest").generic(
+        "POST", URL, event_json("7").replace('"7"', "7").replace('"comment"', '"nope"'), content_type="application/json")
+    assert response.status_code == 400 and response.json()["results"][0]["event_id"] == "7"
+
+
+@pytest.mark.parametrize("single", [False, True], ids=["batch", "single"])
+def test_a_rejected_event_id_with_a_lone_surrogate_is_said_back_escaped_not_a_500(token_client, single):
+    event = event_json("x").replace('"x"', '"id-\\udfff"')
+    body = event if single else '{"events": [%s, %s]}' % (event, event_json("good"))
+    response = token_client("ingest").generic("POST", URL, body, content_type="application/json")
+    assert response.status_code == (400 if single else 200)
+    assert b'"id-\\udfff"' in response.content  # the client's own escape, as ASCII JSON
+    result = response.json()["results"][0]
+    assert result == {"event_id": "id-\udfff", "status": "rejected", "errors": {"event_id": ["is not valid Unicode"]}}
+    assert stored() == (set() if single else {"good"})
+
+
+@pytest.mark.parametrize("part", ["content", "target_content"])
+def test_a_content_author_error_names_the_field_as_sent(post_batch, part):
+    """`<part>.author.external_id`, not the engine's own name for it (author_external_id)."""
+    bad = event_json("bad").replace('"member"', '"%s": {"external_id": "c", "author": {"external_id": "%s"}}, "member"'
+                                    % (part, "x" * 192))
+    results = post_batch(bad, event_json("good"))
+    assert results[0]["errors"] == {f"{part}.author.external_id": ["at most 191 characters"]}
+    assert stored() == {"good"}
+
+
+@pytest.mark.parametrize("part", ["content", "target_content"])
+def test_a_blank_content_author_is_refused_like_any_blank_member_id(post_batch, part):
+    """The author of a content is a member: an id of spaces only would have created a nameless identity."""
+    bad = event_json("bad").replace('"member"', '"%s": {"external_id": "c", "author": {"external_id": " \\t"}}, '
+                                                '"member"' % part)
+    results = post_batch(bad, event_json("good"))
+    assert results[0]["errors"] == {f"{part}.author.external_id": ["must not be blank"]}
+    assert stored() == {"good"}
+    assert not Member.objects.filter(external_id__regex=r"^\s*$").exists()
+
+
+@pytest.mark.parametrize("field", ["occurred_at", "member.joined_at"])
+@pytest.mark.parametrize("tail", ["\\u0000", "\\u0000junk", "\\u0000+05:00"], ids=["NUL", "NUL-junk", "NUL-offset"])
+def test_a_timestamp_with_a_nul_is_refused_naming_the_field(post_batch, field, tail):
+    """CPython's fromisoformat stops reading at a NUL: "2026-11-20T10:00:00Z<NUL>junk" was taken as a timestamp."""
+    at = T_ISO + tail
+    bad = (event_json("bad").replace(T_ISO, at) if field == "occurred_at"
+           else event_json("bad").replace('{"external_id": "u-bad"', '{"external_id": "u-bad", "joined_at": "%s"' % at))
+    results = post_batch(bad, event_json("good"))
+    assert results[0]["status"] == "rejected" and list(results[0]["errors"]) == [field], results[0]
+    assert stored() == {"good"}

@@ -27,6 +27,16 @@ def test_a_body_over_the_limit_gets_413_and_stores_nothing(ingest):
 
 
 @override_settings(REQUEST_BODY_MAX_BYTES=2000, DATA_UPLOAD_MAX_MEMORY_SIZE=2000)
+def test_the_413_is_the_documented_one(ingest):
+    """Found by tests/fuzz_bodies.py: the ingest operation's schema listed no 413."""
+    responses = ingest.get("/api/schema/?format=json").json()["paths"][URL]["post"]["responses"]
+    assert responses["413"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+    response = ingest.generic("POST", URL, '{"events": [%s]}' % event_json("e", text="y" * 3000),
+                              content_type="application/json")
+    assert response.status_code == 413 and list(response.json()) == ["detail"]
+
+
+@override_settings(REQUEST_BODY_MAX_BYTES=2000, DATA_UPLOAD_MAX_MEMORY_SIZE=2000)
 def test_the_limit_is_a_setting_and_a_body_under_it_is_taken(ingest):
     small = '{"events": [%s]}' % event_json("small")
     assert ingest.generic("POST", URL, small, content_type="application/json").status_code == 200
