@@ -364,6 +364,15 @@ class _StageGrid:
         return cls(engagements, fits, [config.stage_for(corner_e, corner_f) for corner_e in (-math.inf, *engagements)
                                        for corner_f in (-math.inf, *fits)])
 
+    def reachable(self) -> list[set[str]]:
+        """Per cell: the stages a score stored in it can be in at any instant. Decay moves engagement towards 0 and
+        never past it, so the engagement valued at any instant lies between 0 and the stored one, and so does its
+        engagement bucket; fit does not move."""
+        width = len(self.fits) + 1
+        zero = bisect_right(self.engagements, 0.0)  # the bucket of 0 (width_bucket)
+        return [{self.names[b * width + j] for b in range(min(i, zero), max(i, zero) + 1)}
+                for i in range(len(self.engagements) + 1) for j in range(width)]
+
     def cell_sql(self, params: dict[str, Any], prefix: str, *, e: str, fit: str) -> str:
         """SQL for the 0-based cell of (e, fit); ``e`` is evaluated once."""
         params[f"{prefix}_e"], params[f"{prefix}_f"] = pg_array(self.engagements), pg_array(self.fits)
@@ -388,17 +397,12 @@ def _stage_sql(config: ScoringConfig, params: dict[str, Any], prefix: str = "st"
 def _stage_candidates_sql(config: ScoringConfig, params: dict[str, Any], stages: Collection[str], *,
                           engagement: str, fit: str) -> str:
     """SQL false for a score row whose member cannot be in any of ``stages`` at whatever instant, from its stored
-    engagement and fit alone: a cheap, exact prefilter for _stage_at_sql (which values every row). Decay
-    moves engagement towards 0 and never past it, so the engagement valued at any instant lies between 0 and the
-    stored one, and so does its engagement bucket; fit does not move. Either variant of a split may apply."""
+    engagement and fit alone (_StageGrid.reachable): a cheap, exact prefilter for _stage_at_sql. Either variant of
+    a split may apply."""
     wanted, clauses = set(stages), []
     for k, variant in enumerate([replace(config, split=None), *([config.split.config] if config.split else [])]):
         grid = _StageGrid.of(variant)
-        width = len(grid.fits) + 1
-        zero = bisect_right(grid.engagements, 0.0)  # the bucket of 0 (width_bucket)
-        cells = [i * width + j for i in range(len(grid.engagements) + 1) for j in range(width)
-                 if any(grid.names[b * width + j] in wanted for b in range(min(i, zero), max(i, zero) + 1))]
-        params[f"c{k}_cells"] = pg_array(cells)
+        params[f"c{k}_cells"] = pg_array([cell for cell, reached in enumerate(grid.reachable()) if reached & wanted])
         clauses.append(f"{grid.cell_sql(params, f'c{k}', e=engagement, fit=fit)} = ANY(%(c{k}_cells)s::int[])")
     return f"({' OR '.join(clauses)})"
 
@@ -430,8 +434,15 @@ def _stage_at_sql(config: ScoringConfig, params: dict[str, Any], *, member: str,
     store.base.interest_value_at gives (the engagement valued under the member's half-life, their configuration's
     stages); NULL without a score row. One expression per row, so a filter on it can stop early under a LIMIT."""
     def staged(variant: ScoringConfig, prefix: str) -> str:
+        # A score whose stored cell can reach one stage only is in it at any instant: neither decay nor the persona
+        # is computed for it (most rows: every one that has not reached the second stage, where it has no
+        # threshold below 0); the others are valued.
+        grid = _StageGrid.of(variant)
+        params[f"{prefix}k_names"] = pg_array([next(iter(r)) if len(r) == 1 else None for r in grid.reachable()])
+        known = f"(%({prefix}k_names)s::varchar[])[{grid.cell_sql(params, f'{prefix}k', e=engagement, fit=fit)} + 1]"
         decay = _decay_by_persona(variant, params, f"{prefix}d", persona=persona, elapsed=_elapsed(ref_time))
-        return _stage_sql(variant, params, f"{prefix}s", e=_valued(engagement, ref_time, decay), fit=fit)
+        valued = _stage_sql(variant, params, f"{prefix}s", e=_valued(engagement, ref_time, decay), fit=fit)
+        return f"COALESCE({known}, {valued})"
 
     if config.split is None:
         return staged(config, "a")
