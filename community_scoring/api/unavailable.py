@@ -12,27 +12,16 @@ import logging
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 
-
-def _outage_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OperationalError, InterfaceError]
-    try:
-        from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
-
-        errors += [RedisConnectionError, RedisTimeoutError]
-    except ImportError:  # no Redis client: no Redis to lose
-        pass
-    from kombu.exceptions import OperationalError as BrokerError
-
-    errors.append(BrokerError)
-    return tuple(errors)
-
-
-OUTAGE_ERRORS = _outage_errors()
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError, BrokerError,
+)
 
 
 def unavailable_response(request) -> HttpResponse:
@@ -52,17 +41,12 @@ class ServiceUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        try:
-            return self.get_response(request)
-        except OUTAGE_ERRORS as exc:  # raised outside a view (authentication middleware, sessions)
-            return self._answer(request, exc)
+        return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if isinstance(exception, OUTAGE_ERRORS):
-            return self._answer(request, exception)
-        return None
-
-    @staticmethod
-    def _answer(request, exc: BaseException) -> HttpResponse:
-        logger.warning("503 for %s %s: %s: %s", request.method, request.path, type(exc).__name__, exc)
+        """An outage raised by the view, where the database, cache and broker are used (Django turns any exception
+        into a response before it would reach __call__, so this hook is the one place to catch it)."""
+        if not isinstance(exception, OUTAGE_ERRORS):
+            return None
+        logger.warning("503 for %s %s: %s: %s", request.method, request.path, type(exception).__name__, exception)
         return unavailable_response(request)
