@@ -5,8 +5,8 @@ test-production`, its own step of .ci/run (tests/conftest.py deselects them unle
 import pytest
 import redis
 
-from deploy.stack import Stack, database_recreate, manage
-from tests.production.harness import LOG_DIR, SHARED_PG, free_port, stack_env
+from deploy.stack import Stack, database_ensure, database_recreate, manage
+from tests.production.harness import LOG_DIR, SHARED_PG, PrivatePostgres, PrivateRedis, free_port, stack_env
 
 
 @pytest.fixture
@@ -22,6 +22,23 @@ def shared_services(request):
                     cache_url="redis://127.0.0.1:6379/13")
     manage(env, "migrate", "--noinput")
     return env
+
+@pytest.fixture
+def private_services():
+    """A PostgreSQL cluster and a redis-server of the test's own (so it may stop them), the database migrated for
+    settings.prod: (cluster, redis server, stack environment). Both are removed at the end."""
+    pg, redis_server = PrivatePostgres().init(), PrivateRedis()
+    pg.start()
+    redis_server.start()
+    try:
+        env = stack_env(database_url=f"{pg.url}/cs", broker_url=redis_server.url(0), cache_url=redis_server.url(1))
+        database_ensure(env["DATABASE_URL"])
+        manage(env, "migrate", "--noinput")
+        yield pg, redis_server, env
+    finally:
+        redis_server.stop()
+        pg.destroy()
+
 
 @pytest.fixture
 def stacks():

@@ -14,18 +14,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg2
 
-from deploy.stack import ROOT, manage
+from bench.ingest import events_make
+from deploy.stack import ROOT, manage, port_wait
 
 SECRET = "production-tests-only-" + "k" * 40
 SHARED_PG = os.environ.get("PRODUCTION_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 LOG_DIR = ROOT / "var" / "production-tests"
-TYPES = ["vote_up", "read", "comment", "answer", "question", "follow", "share", "vote_down"]
+SOURCE = "faults"  # the source of every event these runs send
 
 
 def free_port() -> int:
@@ -106,8 +108,6 @@ class PrivateRedis:
     def start(self) -> None:
         self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
                                       "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        from deploy.stack import port_wait
-
         port_wait(self.port, timeout=10)
 
     def stop(self) -> None:
@@ -118,20 +118,23 @@ class PrivateRedis:
 
 
 # --------------------------------------------------------------------------------------------------------- the client
-def events_batch(rng: random.Random, ids: range, *, members: int, source: str = "faults") -> list[dict]:
+def batches_make(rng: random.Random, *, batches: int, size: int, members: int, first: int = 0) -> list[list[dict]]:
+    """``batches`` batches of ``size`` new events (bench/ingest.py's events_make, numbered from ``first``) by
+    ``members`` members, from the source the checks count (SOURCE)."""
     now = datetime.now(timezone.utc)
-    batch = []
-    for n in ids:
-        actor, target = rng.randrange(members), rng.randrange(members)
-        event = {"source": source, "event_id": f"e{n}", "type": rng.choice(TYPES),
-                 "occurred_at": (now - timedelta(days=rng.uniform(0, 20))).isoformat(),
-                 "member": {"external_id": f"m{actor}"}}
-        if event["type"] in ("vote_up", "vote_down", "follow") and target != actor:
-            event["target_member"] = {"external_id": f"m{target}"}
-        else:
-            event["content"] = {"external_id": f"c{n}", "topic": rng.choice(["api", "sdk", "ops"])}
-        batch.append(event)
-    return batch
+    return [events_make(rng, first + i * size, size, members=members, contents=members, source=SOURCE, now=now)
+            for i in range(batches)]
+
+
+def post_json(port: int, path: str, token: str) -> dict:
+    """POST without a body (start a job), expecting 202; the answer's JSON."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", path, headers={"Authorization": f"Token {token}"})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    assert response.status == 202, body
+    return json.loads(body)
 
 
 @dataclass
@@ -173,17 +176,19 @@ class Client:
             time.sleep(0.5)
 
 
-def post_concurrently(client_for, batches: list[list[dict]], *, threads: int = 4) -> None:
-    """Post the batches from ``threads`` threads; ``client_for(i)`` gives the client of batch i."""
-    from concurrent.futures import ThreadPoolExecutor
-
+def ingest(client: Client, batches: list[list[dict]], *, meanwhile=None, threads: int = 3) -> None:
+    """Post the batches from a few threads while ``meanwhile()`` (a fault, say) runs in this one; returns once every
+    batch was accepted, re-raising a client's failure."""
     with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(client_for(i).post, batch) for i, batch in enumerate(batches)]:
+        futures = [pool.submit(client.post, batch) for batch in batches]
+        if meanwhile is not None:
+            meanwhile()
+        for future in futures:
             future.result()
 
 
 # --------------------------------------------------------------------------------------------------------- the checks
-def actions_stored(database_url: str, source: str = "faults") -> tuple[int, int]:
+def actions_stored(database_url: str, source: str = SOURCE) -> tuple[int, int]:
     """(actions stored from ``source``, distinct event ids among them)."""
     with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
         cursor.execute("SELECT count(*), count(DISTINCT external_event_id) FROM community_scoring_action "

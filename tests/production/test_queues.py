@@ -4,24 +4,14 @@ Before: one worker took every queue, two full recomputes filled its processes, a
 44 s late. With deploy/Procfile's worker per queue, the fresh events are scored while the recomputes still run.
 Not a timing test: it asserts the order (fresh events scored before either recompute is done) and prints the lag.
 """
-import http.client
-import json
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from tests.production.harness import Client, audit_until_ok, events_batch, query, token_issue, wait_for
+from tests.production.harness import (
+    Client, audit_until_ok, batches_make, ingest, post_json, query, token_issue, wait_for,
+)
 
 MEMBERS = 3000
-
-
-def post_json(port: int, path: str, token: str) -> dict:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", path, headers={"Authorization": f"Token {token}"})
-    response = conn.getresponse()
-    body = response.read()
-    assert response.status == 202, body
-    return json.loads(body)
 
 
 def test_fresh_batches_are_scored_while_two_recomputes_run(shared_services, stacks):
@@ -30,9 +20,8 @@ def test_fresh_batches_are_scored_while_two_recomputes_run(shared_services, stac
     stack = stacks("queues", env, ["web", "scoring", "recompute"])
     client = Client(stack.port, token_issue(env, "ingest"))
     rng = random.Random(11)
-    history = [events_batch(rng, range(i * 1000, (i + 1) * 1000), members=MEMBERS) for i in range(24)]
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(client.post, history))
+    history = batches_make(rng, batches=24, size=1000, members=MEMBERS)
+    ingest(client, history)
     audit_until_ok(env)
 
     admin = token_issue(env, "admin")
@@ -40,10 +29,8 @@ def test_fresh_batches_are_scored_while_two_recomputes_run(shared_services, stac
     wait_for(lambda: query(db, "SELECT status FROM community_scoring_recomputejob WHERE id = %s", [jobs[0]])[0][0]
              == "running", timeout=60, what="the first recompute to start")
 
-    fresh = [events_batch(rng, range(100_000 + i * 500, 100_000 + (i + 1) * 500), members=MEMBERS)
-             for i in range(10)]
-    with ThreadPoolExecutor(3) as pool:
-        list(pool.map(client.post, fresh))
+    fresh = batches_make(rng, batches=10, size=500, members=MEMBERS, first=100_000)
+    ingest(client, fresh)
     answered = time.monotonic()
     expected = (len(history) * 1000) + len(fresh) * 500
     wait_for(lambda: query(db, "SELECT (SELECT count(*) FROM community_scoring_interestpending) = 0 AND "

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from celery import Celery
 
-from tests.production.harness import Client, actions_stored, audit_until_ok, events_batch, token_issue
+from tests.production.harness import Client, actions_stored, audit_until_ok, batches_make, token_issue
 
 MEMBERS = 300  # few members, so nearly every batch of either stack names members the other is scoring
 BATCH = 400
@@ -19,7 +19,7 @@ def test_two_stacks_count_every_event_once(shared_services, stacks):
     token = token_issue(env, "ingest")
     to_a, to_b = Client(a.port, token), Client(b.port, token)
     rng = random.Random(7)
-    batches = [events_batch(rng, range(i * BATCH, (i + 1) * BATCH), members=MEMBERS) for i in range(40)]
+    batches = batches_make(rng, batches=40, size=BATCH, members=MEMBERS)
     both = rng.sample(batches, 10)  # sent to both stacks at the same time as well
 
     with ThreadPoolExecutor(6) as pool:
