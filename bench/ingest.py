@@ -51,6 +51,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from deploy.stack import database_recreate
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB_NAME = os.environ.get("BENCH_DB", "cs_bench")
 BROKER = os.environ.get("BENCH_BROKER", "redis://127.0.0.1:6379/14")
@@ -77,17 +79,6 @@ def environment(db: str = DB_NAME, cache: str | None = None) -> dict[str, str]:
     }
     os.environ.update(env)
     return env
-
-
-def database_recreate() -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        cursor.execute(f"CREATE DATABASE {DB_NAME}")
-    conn.close()
 
 
 def events_make(rng: random.Random, start: int, count: int, *, members: int, contents: int, source: str,
@@ -513,7 +504,7 @@ def main() -> None:
 
     env = environment()
     t0 = time.perf_counter()
-    database_recreate()
+    database_recreate(f"{PG}/{DB_NAME}")
     import django
 
     django.setup()
