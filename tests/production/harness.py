@@ -8,7 +8,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -21,19 +20,13 @@ from pathlib import Path
 
 import psycopg2
 
-from bench.ingest import events_make
+from bench.ingest import events_make, free_port
 from deploy.stack import ROOT, manage, port_wait
 
 SECRET = "production-tests-only-" + "k" * 40
 SHARED_PG = os.environ.get("PRODUCTION_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 LOG_DIR = ROOT / "var" / "production-tests"
 SOURCE = "faults"  # the source of every event these runs send
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def stack_env(*, database_url: str, broker_url: str, cache_url: str) -> dict[str, str]:
