@@ -431,16 +431,10 @@ def analyze_if_no_autovacuum(connection) -> None:
 
 def counted_totals() -> tuple[int, int]:
     """(actions stored that earn their actor something: not inactivity, not self-targeted; actions counted in the
-    actors' buckets)."""
-    from django.db.models import F, Q, Sum
+    actors' buckets): services.audit's rule, which `manage.py audit_interest` checks too."""
+    from community_scoring.services.audit import actions_counted_totals
 
-    from community_scoring.models import Action, InterestBucket
-
-    counted = InterestBucket.objects.filter(received=False).exclude(action_type="inactivity")
-    in_buckets = counted.aggregate(n=Sum("count"))["n"] or 0
-    stored = Action.objects.exclude(action_type="inactivity").filter(
-        Q(target_member__isnull=True) | ~Q(target_member=F("member"))).count()
-    return stored, in_buckets
+    return actions_counted_totals()
 
 
 def counted_once_check(connection, *, before: tuple[int, int] = (0, 0)) -> bool:

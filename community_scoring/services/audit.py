@@ -53,17 +53,23 @@ def _close(a: float, b: float, tolerance: float) -> bool:
     return abs(a - b) <= max(1e-9, tolerance * max(abs(a), abs(b)))
 
 
+def actions_counted_totals() -> tuple[int, int]:
+    """(counted actions members did that earn their actor something: not inactivity penalties, not self-targeted;
+    those actions as their actors' buckets count them). Equal when each is counted exactly once."""
+    done = counted_actions().exclude(action_type_id=INACTIVITY).filter(
+        Q(target_member__isnull=True) | ~Q(target_member=F("member")))
+    in_buckets = (InterestBucket.objects.filter(received=False).exclude(action_type=INACTIVITY)
+                  .aggregate(n=Sum("count"))["n"] or 0)
+    return done.count(), in_buckets
+
+
 def interest_audit(*, at: datetime | None = None, tolerance: float = 1e-6, chunk_size: int = 2000) -> InterestAudit:
     """Audit every member's interest against the log at ``at`` (default: now, or the latest action's time when
     actions are dated later: a recompute values those members at their last action)."""
     latest = counted_actions().aggregate(last=Max("occurred_at"))["last"]
     at = at or max(filter(None, [timezone.now(), latest]))
     audit = InterestAudit(at=at)
-    done = counted_actions().exclude(action_type_id=INACTIVITY).filter(
-        Q(target_member__isnull=True) | ~Q(target_member=F("member")))
-    audit.actions = done.count()
-    audit.in_buckets = (InterestBucket.objects.filter(received=False).exclude(action_type=INACTIVITY)
-                        .aggregate(n=Sum("count"))["n"] or 0)
+    audit.actions, audit.in_buckets = actions_counted_totals()
     audit.pending = InterestPending.objects.filter(failed_at__isnull=True).count()
     audit.set_aside = InterestPending.objects.filter(failed_at__isnull=False).count()
     audit.unfinished_jobs = RecomputeJob.objects.filter(
