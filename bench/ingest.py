@@ -82,9 +82,10 @@ def environment(db: str = DB_NAME, cache: str | None = None) -> dict[str, str]:
 
 
 def events_make(rng: random.Random, start: int, count: int, *, members: int, contents: int, source: str,
-                now: datetime, member_prefix: str = "u-") -> list[dict]:
+                now: datetime, member_prefix: str = "u-", profiles: float = 0.1) -> list[dict]:
     """`count` events numbered from `start` (event ids e-<k>), by members <member_prefix>0 .. <members - 1>, on
-    contents c-0 .. c-<contents - 1> (questions add new ones), occurred within the last 30 days."""
+    contents c-0 .. c-<contents - 1> (questions add new ones), occurred within the last 30 days; a ``profiles``
+    share of them also say the member's email, name and attributes."""
     names, weights = zip(*TYPES)
     out = []
     for k in range(start, start + count):
@@ -93,7 +94,7 @@ def events_make(rng: random.Random, start: int, count: int, *, members: int, con
         event = {"source": source, "event_id": f"e-{k}", "type": kind,
                  "occurred_at": (now - timedelta(days=30 * rng.random())).isoformat().replace("+00:00", "Z"),
                  "member": {"external_id": actor}}
-        if rng.random() < 0.1:
+        if rng.random() < profiles:
             event["member"].update(email=f"{actor}@example.com", name=f"Member {actor}",
                                    attributes={"job_title": rng.choice(TITLES),
                                                "company_size": rng.choice([10, 250, 1000])})
