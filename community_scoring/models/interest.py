@@ -149,11 +149,14 @@ class InterestPending(models.Model):
 
     A batch's actions and its rows (one per scorer partition) commit together; a row is deleted in the
     transaction that scores its partition of them, so each action is scored exactly once, even across a crash.
+    The members whose profile the batch changed are queued the same way (a batch may change profiles and add no
+    action): their fit, or their whole score under a new persona's rules, is re-evaluated by the same pass.
     An action whose scoring fails is set aside in a row of its own, with the error, until retried.
     """
 
     action_ids = models.JSONField(default=list, help_text="Ids of the batch's new actions.")
     refit = models.JSONField(default=list, help_text="Members whose attributes the batch changed: fit re-evaluated.")
+    rescore = models.JSONField(default=list, help_text="Members whose persona the batch changed: re-scored from the log.")
     partition = models.PositiveSmallIntegerField(default=0, help_text="Scores only members with id % scorers == this.")
     partitions = models.PositiveSmallIntegerField(default=1, help_text="The scorer count (INTEREST_SCORERS) when queued.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -162,5 +165,7 @@ class InterestPending(models.Model):
 
     def __str__(self) -> str:
         state = "set aside" if self.failed_at else "waiting"
-        return (f"{len(self.action_ids)} actions {state} (partition {self.partition} of {self.partitions}, "
-                f"row {self.pk})")
+        profiles = len(self.refit) + len(self.rescore)
+        members = f" and {profiles} profile changes" if profiles else ""
+        return (f"{len(self.action_ids)} actions{members} {state} (partition {self.partition} of "
+                f"{self.partitions}, row {self.pk})")

@@ -9,12 +9,12 @@ duplicate or rejected (with errors by field). Per batch:
    first valid occurrence);
 2. the store (community_scoring.store: PostgreSQL or plain Python) writes the members and contents the events
    name, one action per new (source, event id) (a known one is a duplicate: the same event sent twice counts
-   once), and queues the new actions for scoring in the same transaction;
+   once), and queues for scoring, in the same transaction, the new actions and the members whose profile changed;
 3. scoring follows the same way whoever called (services.interest_queue): right away with
-   INTEREST_SCORING=inline, by a Celery task once the caller's transaction commits with ``worker``;
-4. members whose persona the batch changed are re-scored from the log (their rule set changed), and members
-   whose attributes alone changed get their fit re-evaluated;
-5. identities the batch gave a crm_id or a verified email are merged with the members sharing it
+   INTEREST_SCORING=inline, by a Celery task once the caller's transaction commits with ``worker``. The scorer
+   also re-scores from the log the members whose persona the batch changed (their rule set changed), and
+   re-evaluates the fit of those whose attributes changed;
+4. identities the batch gave a crm_id or a verified email are merged with the members sharing it
    (services.identity: one person, one member).
 
 Events naming an identity erased at the person's request follow services.erasure: rejected when the erased
@@ -31,11 +31,8 @@ from django.utils import timezone
 from community_scoring.services.erasure import events_erased_screen
 from community_scoring.services.events import CREATED, DUPLICATE, REJECTED, EventIn, IngestResult, event_errors
 from community_scoring.services.identity import members_link_dispatch
-from community_scoring.services.interest import interest_fit_refresh
 from community_scoring.services.interest_queue import interest_pending_dispatch
-from community_scoring.services.recompute import interest_members_refresh
 from community_scoring.store import interest_store
-from community_scoring.store.base import StoredBatch
 
 
 def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> list[IngestResult]:
@@ -64,21 +61,9 @@ def actions_ingest(*, events: list[EventIn], now: datetime | None = None) -> lis
     if accepted:
         batch = store.events_write(accepted, now=now)
         interest_pending_dispatch(batch.pending)
-        _rescore_changed_members(batch, now=now)
         members_link_dispatch(batch.keyed)
         for i, event in accepted:
             action_id = batch.created.get(i)
             results[i] = IngestResult(event_id=event.event_id, status=CREATED if action_id else DUPLICATE,
                                       action_id=action_id)
     return results  # type: ignore[return-value]
-
-
-def _rescore_changed_members(batch: StoredBatch, *, now: datetime) -> None:
-    """After the batch's actions are queued (so a recompute counts each once: pending ones are its scorer's): a
-    persona change re-scores the member from the log under the new rule set; an attribute change re-evaluates
-    fit, unless the batch's own scoring does (an actor: the store passes it as ``refit``)."""
-    if batch.persona_changed:
-        interest_members_refresh(member_ids=sorted(batch.persona_changed), now=now)
-    fit_only = batch.attributes_changed - batch.actors
-    if fit_only:
-        interest_fit_refresh(member_ids=sorted(fit_only), now=now)

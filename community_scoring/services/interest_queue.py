@@ -47,7 +47,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from community_scoring.models import InterestPending
-from community_scoring.services.interest import interest_apply
+from community_scoring.services.interest import interest_apply, interest_fit_refresh
+from community_scoring.services.recompute import interest_members_refresh
 from community_scoring.store import interest_store
 from community_scoring.store.base import Claimed
 from community_scoring.tasks import interest_partition_score_task
@@ -156,8 +157,31 @@ def _score(partition: int, claimed: list[Claimed]) -> int:
     for n, rows in sorted(by_count.items()):
         action_ids = sorted({a for row in rows for a in row.action_ids})
         refit = {m for row in rows for m in row.refit}
-        scored += _score_or_split(action_ids, refit=refit, partition=(partition, n))
+        rescore = {m for row in rows for m in row.rescore if m % n == partition}
+        if action_ids:
+            scored += _score_or_split(action_ids, refit=refit, partition=(partition, n))
+        _profiles_refresh(action_ids, refit={m for m in refit if m % n == partition} - rescore, rescore=rescore,
+                          partition=(partition, n))
     return scored
+
+
+def _profiles_refresh(action_ids: list[int], *, refit: set[int], rescore: set[int],
+                      partition: tuple[int, int]) -> None:
+    """The partition's members whose profile a batch changed, after the pass's actions: a new persona re-scores
+    the member from the log under its rule set; new attributes re-evaluate fit, except an actor's (their scoring
+    just did, with the new fit). Set aside with the error if it fails, like an action."""
+    if refit and action_ids:
+        refit -= interest_store().actors_among(action_ids, members=refit)
+    if not refit and not rescore:
+        return
+    try:
+        with transaction.atomic():
+            if rescore:
+                interest_members_refresh(member_ids=sorted(rescore))
+            if refit:
+                interest_fit_refresh(member_ids=sorted(refit))
+    except Exception as error:  # noqa: BLE001 - one member's data must not stop the others' scoring
+        _set_aside([], refit=refit, rescore=rescore, partition=partition, error=error)
 
 
 def _score_or_split(action_ids: list[int], *, refit: set[int], partition: tuple[int, int]) -> int:
@@ -174,11 +198,13 @@ def _score_or_split(action_ids: list[int], *, refit: set[int], partition: tuple[
             + _score_or_split(action_ids[middle:], refit=refit, partition=partition))
 
 
-def _set_aside(action_ids: list[int], *, refit: set[int], partition: tuple[int, int], error: Exception) -> None:
-    logger.error("action %s could not be scored for partition %s and is set aside: %r", action_ids, partition, error)
+def _set_aside(action_ids: list[int], *, refit: set[int], partition: tuple[int, int], error: Exception,
+               rescore: set[int] = frozenset()) -> None:
+    logger.error("%s could not be scored for partition %s and is set aside: %r",
+                 f"action {action_ids}" if action_ids else f"members {sorted(refit | rescore)}", partition, error)
     InterestPending.objects.create(
-        action_ids=action_ids, refit=sorted(refit), partition=partition[0], partitions=partition[1],
-        error=f"{type(error).__name__}: {error}"[:2000], failed_at=timezone.now())
+        action_ids=action_ids, refit=sorted(refit), rescore=sorted(rescore), partition=partition[0],
+        partitions=partition[1], error=f"{type(error).__name__}: {error}"[:2000], failed_at=timezone.now())
 
 
 def interest_pending_retry(*, row_ids: Sequence[int]) -> int:

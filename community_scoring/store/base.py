@@ -102,12 +102,14 @@ class StoredBatch:
 
 @dataclass(frozen=True)
 class Claimed:
-    """A pending row taken by a scorer: the batch's action ids and refit members, queued under ``partitions``."""
+    """A pending row taken by a scorer: the batch's action ids, its members to refit (attributes changed) and to
+    re-score (persona changed), queued under ``partitions``."""
 
     id: int
     partitions: int
     action_ids: list[int]
     refit: list[int]
+    rescore: list[int]
 
 
 @lru_cache(maxsize=None)
@@ -265,12 +267,29 @@ class InterestStore(ABC):
         """The ids of actions pending for a member, given as {partition count: the member's partition under it}, as
         something ``.exclude(pk__in=...)`` takes."""
 
-    def pending_add(self, *, action_ids: Sequence[int], refit: Iterable[int]) -> list[int]:
-        """Queue actions for scoring in the caller's transaction: one row per partition; their ids, in order."""
-        ids, members, n = list(action_ids), sorted(refit), self.scorer_partitions()
+    def pending_add(self, *, action_ids: Sequence[int], refit: Iterable[int] = (),
+                    rescore: Iterable[int] = ()) -> list[int]:
+        """Queue actions, and members whose attributes (``refit``) or persona (``rescore``) changed, for scoring in
+        the caller's transaction: one row per partition; their ids, in order."""
+        ids, n = list(action_ids), self.scorer_partitions()
         rows = InterestPending.objects.bulk_create(
-            InterestPending(action_ids=ids, refit=members, partition=k, partitions=n) for k in range(n))
+            InterestPending(action_ids=ids, refit=sorted(refit), rescore=sorted(rescore), partition=k, partitions=n)
+            for k in range(n))
         return [row.pk for row in rows]
+
+    def batch_queue(self, batch: StoredBatch) -> None:
+        """Queue what a stored batch leaves to its scorer, in the batch's transaction: its new actions, and the
+        members whose profile it changed. Queued with the change itself: a change committed is re-evaluated even
+        when the process dies right after the commit (the batch sent again is all duplicates and changes nothing,
+        so nothing would queue it again)."""
+        if batch.created or batch.attributes_changed or batch.persona_changed:
+            batch.pending = self.pending_add(action_ids=list(batch.created.values()),
+                                             refit=batch.attributes_changed, rescore=batch.persona_changed)
+
+    def actors_among(self, action_ids: Sequence[int], *, members: Iterable[int]) -> set[int]:
+        """Which of ``members`` did one of these actions (counted ones: their scoring re-evaluates the actor)."""
+        return set(counted_actions().filter(pk__in=list(action_ids), member_id__in=list(members))
+                   .values_list("member_id", flat=True).distinct())
 
     def pending_partition_counts(self) -> list[int]:
         """The partition counts rows may be pending under: this process's, and any other a pending row has."""
@@ -292,8 +311,9 @@ class InterestStore(ABC):
     @abstractmethod
     def events_write(self, accepted: list[tuple[int, Any]], *, now: datetime) -> StoredBatch:
         """Store valid events (index, EventIn) in order: their members and contents (inserted or updated), and one
-        action per new (source, event id); a known event id stores nothing. The new actions are queued for
-        scoring (pending_add) in the transaction that stores them; scoring them is the caller's."""
+        action per new (source, event id); a known event id stores nothing. The new actions and the changed
+        members are queued for scoring (batch_queue) in the transaction that stores them; scoring them is the
+        caller's."""
 
     @abstractmethod
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),

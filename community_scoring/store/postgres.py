@@ -851,10 +851,8 @@ def _events_write(store: InterestStore, accepted: list[tuple[int, Any]], *, now:
         # one's commit from here on.
         _members_update(upserted, member_specs, now=now)
         # Queued in this transaction: scored after its commit, by one scorer per partition at a time
-        # (services.interest_queue); fit is re-evaluated for the members whose attributes this batch changed.
-        if batch.created:
-            batch.pending = store.pending_add(action_ids=list(batch.created.values()),
-                                              refit=upserted.attributes_changed)
+        # (services.interest_queue), with the members whose attributes or persona this batch changed.
+        store.batch_queue(batch)
     return batch
 
 
@@ -866,7 +864,8 @@ WITH picked AS MATERIALIZED (
     SELECT id FROM {pending} WHERE partition = %s AND error = '' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
 DELETE FROM {pending} p USING picked WHERE p.id = picked.id
 RETURNING p.id, p.partitions, ARRAY(SELECT jsonb_array_elements_text(p.action_ids)::bigint),
-          ARRAY(SELECT jsonb_array_elements_text(p.refit)::bigint)
+          ARRAY(SELECT jsonb_array_elements_text(p.refit)::bigint),
+          ARRAY(SELECT jsonb_array_elements_text(p.rescore)::bigint)
 """
 # The partitions whose scorer lock is free right now (taken and let go at once; CASE keeps the order).
 _PENDING_IDS_SQL = "SELECT jsonb_array_elements_text(action_ids)::bigint FROM {pending} WHERE {match}"  # set aside too

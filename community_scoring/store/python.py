@@ -259,8 +259,7 @@ class _Batch:
         for i, action in actions:
             batch.created[i] = action.pk
             batch.actors.add(action.member_id)
-        if batch.created:
-            batch.pending = store.pending_add(action_ids=list(batch.created.values()), refit=batch.attributes_changed)
+        store.batch_queue(batch)
         return batch
 
 
@@ -312,11 +311,12 @@ class PythonInterestStore(InterestStore):
 
     def pending_take(self, partition: int, *, limit: int) -> list[Claimed]:
         rows = list(InterestPending.objects.filter(partition=partition, error="").order_by("pk")
-                    .values_list("pk", "partitions", "action_ids", "refit")[:limit])
+                    .values_list("pk", "partitions", "action_ids", "refit", "rescore")[:limit])
         taken = []
-        for pk, partitions, action_ids, refit in rows:
+        for pk, partitions, action_ids, refit, rescore in rows:
             if InterestPending.objects.filter(pk=pk).delete()[0]:
-                taken.append(Claimed(pk, partitions, [int(a) for a in action_ids], [int(m) for m in refit]))
+                taken.append(Claimed(pk, partitions, [int(a) for a in action_ids], [int(m) for m in refit],
+                                     [int(m) for m in rescore]))
         return taken
 
     def pending_action_ids(self, partitions: dict[int, int]) -> list[int]:

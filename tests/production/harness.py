@@ -113,12 +113,11 @@ class PrivateRedis:
 # --------------------------------------------------------------------------------------------------------- the client
 def batches_make(rng: random.Random, *, batches: int, size: int, members: int, first: int = 0) -> list[list[dict]]:
     """``batches`` batches of ``size`` new events (bench/ingest.py's events_make, numbered from ``first``) by
-    ``members`` members, from the source the checks count (SOURCE). No event changes a member's profile: a batch
-    whose attributes commit just before PostgreSQL is lost keeps a stale fit that its resend does not mend (the
-    fit refresh runs after the batch's commit: issue 15's closing note), which these runs are not about yet."""
+    ``members`` members, from the source the checks count (SOURCE). A tenth of the events change their member's
+    profile (attributes, so fit): a batch whose changes commit just before PostgreSQL is lost must still have them
+    re-evaluated, though its resend changes nothing (the store queues them with the commit)."""
     now = datetime.now(timezone.utc)
-    return [events_make(rng, first + i * size, size, members=members, contents=members, source=SOURCE, now=now,
-                        profiles=0.0)
+    return [events_make(rng, first + i * size, size, members=members, contents=members, source=SOURCE, now=now)
             for i in range(batches)]
 
 
