@@ -11,8 +11,8 @@ audience view reads real rows):
   flushed first; API throttles raised out of the way; tokens from `manage.py issue_token` (ingest, and a community
   manager's for reads);
 - the load: locust, headless, in a subprocess (bench/locustfile.py), for --seconds: ingest users POST batches of
-  --batch-size events of bench/ingest.py's shape (events_make: the seeded members, 30 days of history) at a fixed
-  pace (constant_throughput), --events-per-second in all; read users GET --reads-per-second in all: audience views
+  --batch-size events of bench/ingest.py's shape (events_make: the seeded members, 30 days of history) as a
+  Poisson stream (bench/locustfile.py's poisson_pace), --events-per-second in all; read users GET --reads-per-second in all: audience views
   (/api/v1/members/<id>/, --audience-share of the reads, default half; half of them members at the top of the
   boards), and leaderboard pages (the five boards, a period, sometimes a persona). After untimed warm-up requests;
 - per request kind: requests/s, p50/p95/p99/max latency (client side, including the body) and errors (a non-200,
@@ -227,8 +227,8 @@ def locust_run(port: int, args, users: dict[str, tuple[int, float]], tokens: dic
 
 def kinds_report(timings: list) -> tuple[dict[str, dict], float, float]:
     """Per request kind: latencies, errors, events created, and the answers and events created in the steady
-    window (the run less its first and last 5 s, or tenth, when users start and stop: a fixed pace gives exactly the
-    offered rate there while the server keeps up); plus the run's first start and last answer (epoch)."""
+    window (the run less its first and last 5 s, or tenth, when users start and stop: the offered rate there, on
+    average, while the server keeps up); plus the run's first start and last answer (epoch)."""
     kinds: dict[str, dict] = defaultdict(lambda: {"ms": [], "errors": [], "created": 0, "steady": 0,
                                                   "steady_created": 0})
     first = min(start for _, start, _, _, _ in timings)
@@ -410,7 +410,7 @@ def report(m: dict) -> list[tuple[str, bool, str]]:
         (f"ingest >= {TARGET_EVENTS_PER_SECOND:,} events/s", events_per_second >= TARGET_EVENTS_PER_SECOND,
          f"{events_per_second:,.0f}"),
         (f"reads >= {TARGET_READS_PER_SECOND}/s", reads_per_second >= TARGET_READS_PER_SECOND,
-         f"{reads_per_second:.1f} (a user falls behind its pace when an answer takes longer than its interval)"),
+         f"{reads_per_second:.1f} (a user falls behind its schedule when an answer takes longer than its next gap)"),
         ("0 errors", not errors and not m["exited"], f"{len(errors)}"),
         (f"p99 of reads <= {TARGET_READ_P99_MS:.0f} ms", read_p99 <= TARGET_READ_P99_MS, f"{read_p99:.1f} ms"),
         (f"scores <= {TARGET_LAG_SECONDS:g} s behind", m["lag"] <= TARGET_LAG_SECONDS, f"{m['lag']:.2f} s"),

@@ -1,11 +1,18 @@
 """The users of bench/load.py's load run, for locust (run by bench/load.py; its environment variables set them up).
 
-- IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a fixed pace
-  (constant_throughput): the offered rate is the users' count x their pace, whatever the server's speed. A batch
-  counts as an error unless every event in it is answered "created".
-- ReadUser GETs, at a fixed pace, a member's audience view ($LOAD_AUDIENCE_SHARE of the reads, default half; half of
+- IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a set rate: the
+  offered rate is the users' count x their rate, whatever the server's speed. A batch counts as an error unless
+  every event in it is answered "created".
+- ReadUser GETs, at a set rate, a member's audience view ($LOAD_AUDIENCE_SHARE of the reads, default half; half of
   them members at the top of the boards) or else a leaderboard page (interest, influence, advocates, detractors or
   rising; a period, sometimes a persona).
+
+Arrivals are a Poisson process at the offered rate (poisson_pace): each user starts its requests at exponentially
+distributed gaps on a schedule of its own, not counted from its last answer. With a fixed pace (constant_throughput),
+users that wait for slow answers together start again together: 100 read users at 0.5/s each came in as bursts of
+up to 100 requests every 2 s (vmstat: 39 runnable, then 76% idle), a different load from 50 reads/s, and each burst
+queued behind itself. A user that falls behind its schedule starts its next request at once (it never sends two at
+a time), so a slow server still sees fewer requests than offered: bench/load.py reports the rate achieved.
 
 Every request's kind, start, duration, created events and error is written to $LOAD_TIMINGS (JSON) when locust
 quits: bench/load.py computes its figures from those, not from locust's rounded percentiles.
@@ -17,10 +24,11 @@ import json
 import os
 import random
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from locust import FastHttpUser, constant_throughput, events, task
+from locust import FastHttpUser, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,10 +48,23 @@ def _number(name: str, default: float) -> float:
     return float(CONFIG[name]) if CONFIG[name] else default
 
 
+def poisson_pace(rate: float):
+    """A locust wait_time: the user's requests start as a Poisson process of ``rate`` per second (exponential gaps
+    from the previous scheduled start, so the users together offer a Poisson stream of their summed rate)."""
+    def wait(user) -> float:
+        now = time.monotonic()
+        if not hasattr(user, "_next_start"):
+            user._pace_rng = random.Random(f"{CONFIG['seed']}-pace-{id(user)}")
+            user._next_start = now
+        user._next_start = max(user._next_start, now - 1.0 / rate) + user._pace_rng.expovariate(rate)
+        return max(0.0, user._next_start - now)
+    return wait
+
+
 class IngestUser(FastHttpUser):
     fixed_count = int(_number("ingest_users", 1))
     abstract = fixed_count == 0  # none of them: locust leaves the class out
-    wait_time = constant_throughput(_number("ingest_pace", 1.0) or 1.0)
+    wait_time = poisson_pace(_number("ingest_pace", 1.0) or 1.0)
     batch_size = int(_number("batch_size", 200))
 
     def on_start(self):
@@ -80,7 +101,7 @@ class IngestUser(FastHttpUser):
 class ReadUser(FastHttpUser):
     fixed_count = int(_number("read_users", 1))
     abstract = fixed_count == 0
-    wait_time = constant_throughput(_number("read_pace", 1.0) or 1.0)
+    wait_time = poisson_pace(_number("read_pace", 1.0) or 1.0)
 
     def on_start(self):
         self.rng = random.Random(f"{CONFIG['seed']}-read-{id(self)}")
