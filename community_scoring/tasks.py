@@ -10,6 +10,8 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
 - ``interest_rank_rekey_task`` every 5 minutes: refreshes the leaderboard order key (InterestScore.rank_key).
 - ``interest_pending_score_task`` every minute: scores actions a crash left stored but unscored
   (services.interest_queue; normally a batch's actions are scored right after it commits).
+- ``members_link_sweep_task`` every 10 minutes: links identities sharing a crm_id or verified email whose linking
+  was lost after their batch committed (services.identity). Rows created by migration 0025.
 
 On demand: ``interest_partition_score_task`` scores a partition's pending actions (INTEREST_SCORING=worker: each
 stored batch starts one per idle partition).
@@ -82,6 +84,14 @@ def interest_partition_score_task(partition: int) -> int:
     from community_scoring.services import interest_queue
 
     return interest_queue.interest_pending_drain(partition)
+
+
+@shared_task(name="community_scoring.members_link_sweep")
+def members_link_sweep_task() -> list[int]:
+    """Link identities sharing a crm_id or verified email whose linking was lost (services.identity)."""
+    from community_scoring.services import identity
+
+    return identity.members_link_sweep()
 
 
 @shared_task(name="community_scoring.members_link", acks_late=True)

@@ -120,6 +120,7 @@ CELERY_TASK_ROUTES = {
     "community_scoring.interest_partition_score": {"queue": "scoring"},
     "community_scoring.interest_pending_score": {"queue": "scoring"},
     "community_scoring.members_link": {"queue": "scoring"},
+    "community_scoring.members_link_sweep": {"queue": "scoring"},
     "community_scoring.influence.tasks.*": {"queue": "influence"},
     "community_scoring.webhooks.tasks.*": {"queue": "webhooks"},
 }

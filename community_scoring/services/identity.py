@@ -34,6 +34,7 @@ from community_scoring.influence.services import influence_run_request_once
 from community_scoring.models import (
     Action, Content, InterestBucket, InterestScore, InterestTopic, Member, MergeBlock, ScoreSnapshot, StageTransition,
 )
+from community_scoring.selectors.identity import identities_unlinked
 from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import members_link_task
@@ -195,6 +196,14 @@ def members_link(*, identity_ids: Iterable[int]) -> list[int]:
             members_merge(into=target, others=rest, automatic=True)
             merged_into.append(target)
     return merged_into
+
+
+def members_link_sweep() -> list[int]:
+    """Link the identities that share a crm_id or verified email with another person and were never linked: the
+    batch that gave them the key committed, and its linking was lost (the process died or the database went away
+    right after the commit; the batch's resend changes nothing, so it queues nothing). Run periodically
+    (tasks.members_link_sweep_task); identities an unmerge separated stay apart. Returns the members merged into."""
+    return members_link(identity_ids=identities_unlinked())
 
 
 def members_link_dispatch(identity_ids: Iterable[int]) -> None:
