@@ -12,6 +12,8 @@ Periodic (celery beat, DatabaseScheduler; rows created by migration 0004):
   (services.interest_queue; normally a batch's actions are scored right after it commits).
 - ``members_link_sweep_task`` every 10 minutes: links identities sharing a crm_id or verified email whose linking
   was lost after their batch committed (services.identity). Rows created by migration 0025.
+- ``jobs_pending_publish_task`` every 5 minutes: publishes again the tasks of background jobs left pending
+  (community_scoring.jobs; normally a job's task is published when the job is created). Row: migration 0026.
 
 On demand: ``interest_partition_score_task`` scores a partition's pending actions (INTEREST_SCORING=worker: each
 stored batch starts one per idle partition).
@@ -24,19 +26,29 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from community_scoring.models import RecomputeJob
-
 
 @shared_task(name="community_scoring.interest_recompute", acks_late=True, bind=True)
 def interest_recompute_task(self, job_id: int) -> dict:
-    """Run a pending/interrupted RecomputeJob; a job already done is left alone."""
+    """Run a pending (or interrupted) RecomputeJob; a job another task runs, or that has ended, is left alone
+    (the service's claim decides)."""
     from community_scoring.services import recompute
 
-    job = RecomputeJob.objects.filter(pk=job_id).first()
-    if job is None or job.status == RecomputeJob.Status.DONE:
-        return {"job": job_id, "skipped": True}
     result = recompute.interest_recompute(job_id=job_id, worker=self.request.hostname or "")
+    if result is None:
+        return {"job": job_id, "skipped": True}
     return {"job": job_id, "members": result.members, "actions": result.actions, "stage_changes": result.stage_changes}
+
+
+@shared_task(name="community_scoring.jobs_pending_publish")
+def jobs_pending_publish_task() -> dict:
+    """Publish again the tasks of background jobs left pending (community_scoring.jobs): interest recomputes,
+    influence runs and calibrations whose message the broker refused or a dying process never sent."""
+    from community_scoring.influence.services import influence_runs_publish_pending
+    from community_scoring.outcomes.services.calibration import calibration_runs_publish_pending
+    from community_scoring.services.recompute import recompute_jobs_publish_pending
+
+    return {"interest_recomputes": recompute_jobs_publish_pending(), "influence_runs": influence_runs_publish_pending(),
+            "calibrations": calibration_runs_publish_pending()}
 
 
 @shared_task(name="community_scoring.interest_inactivity")

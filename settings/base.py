@@ -121,11 +121,15 @@ CELERY_TASK_ROUTES = {
     "community_scoring.interest_pending_score": {"queue": "scoring"},
     "community_scoring.members_link": {"queue": "scoring"},
     "community_scoring.members_link_sweep": {"queue": "scoring"},
+    "community_scoring.jobs_pending_publish": {"queue": "scoring"},  # a sweep must not wait behind a recompute
     "community_scoring.influence.tasks.*": {"queue": "influence"},
     "community_scoring.webhooks.tasks.*": {"queue": "webhooks"},
 }
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
+# A background job (community_scoring.jobs) still pending this long after it was created has its task published
+# again by the periodic sweep (its message was lost: the broker refused it, or the process died before sending it).
+JOBS_PENDING_GRACE_SECONDS = env.int("JOBS_PENDING_GRACE_SECONDS", default=600)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,11 +10,25 @@ from rest_framework import serializers
 from community_scoring.api.experiment_serializers import MemberExperimentSerializer
 from community_scoring.influence import selectors as influence_selectors
 from community_scoring.models import MemberErasure, RecomputeJob
+from community_scoring.moments import moment_parse
 from community_scoring.scoring.fit import OPERATORS
 from community_scoring.services.config_documents import (  # noqa: F401 (the config documents, described once)
     ClosedSerializer, InfluenceConfigSerializer, InterestConfigChangeSerializer, InterestConfigSerializer,
 )
 from community_scoring.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+
+class MomentField(serializers.DateTimeField):
+    """DateTimeField for input: text is read by the one timestamp parser the API has (community_scoring.moments: ISO
+    8601, no NUL), then DRF applies the timezone as usual."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            try:
+                value = moment_parse(value.strip())
+            except ValueError:
+                self.fail("invalid", format="ISO 8601, e.g. 2026-11-20T10:00:00Z")
+        return super().to_internal_value(value)
 
 
 def iso(value):

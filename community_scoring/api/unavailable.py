@@ -3,7 +3,9 @@
 During a PostgreSQL restart or a Redis outage every request that needs them fails; a client must be told to come
 back, not that the server is broken. Nothing is half-done by such a failure: a batch's actions commit together or
 not at all (its resend is then counted once, ingestion being idempotent), and a batch stored while the broker is down
-waits in the scoring queue's table until a scorer takes it (services.interest_queue). Other exceptions are left to
+waits in the scoring queue's table until a scorer takes it (services.interest_queue). A background job (a recompute,
+an influence run, a calibration) whose task the broker refuses is not an outage of its request: the job is stored,
+answered as queued, and published again by the periodic sweep (community_scoring.jobs). Other exceptions are left to
 Django (500, logged).
 """
 from __future__ import annotations

@@ -7,13 +7,21 @@ from django.utils import timezone
 
 from community_scoring.influence.models import InfluenceRun
 from community_scoring.influence.tasks import influence_recompute_task
+from community_scoring.jobs import job_publish, jobs_pending_publish
 
 
 def influence_run_request(*, trigger: str = "manual") -> InfluenceRun:
-    """Create a pending run and queue the recompute task once the caller's transaction commits."""
+    """Create a pending run and publish the recompute task once the caller's transaction commits; when the broker
+    refuses it, the run waits for influence_runs_publish_pending."""
     run = InfluenceRun.objects.create(trigger=trigger)
-    transaction.on_commit(lambda: influence_recompute_task.delay(run.pk))
+    job_publish(influence_recompute_task, run.pk)
     return run
+
+
+def influence_runs_publish_pending() -> list[int]:
+    """Publish again the tasks of influence runs left pending (jobs.jobs_pending_publish); their ids. A run
+    influence_recompute already started, or ended, is left alone (its claim: only a pending run starts)."""
+    return jobs_pending_publish(jobs=InfluenceRun.objects.all(), task=influence_recompute_task)
 
 
 def influence_run_request_once(*, trigger: str) -> InfluenceRun | None:

@@ -6,11 +6,11 @@ from community_scoring.outcomes.models import CalibrationRun
 
 @shared_task(name="community_scoring.outcomes.calibration_run", acks_late=True)
 def calibration_run_task(run_id: int) -> dict:
-    """Run a pending (or interrupted: running) CalibrationRun; a finished or decided one is left alone."""
+    """Run a pending (or interrupted) CalibrationRun; a run another task runs, or that has ended, is left alone
+    (the service's claim decides)."""
     from community_scoring.outcomes.services import calibration
 
-    run = CalibrationRun.objects.filter(pk=run_id).first()
-    if run is None or run.status not in (CalibrationRun.Status.PENDING, CalibrationRun.Status.RUNNING):
+    run = calibration.calibration_run(run_id=run_id) if CalibrationRun.objects.filter(pk=run_id).exists() else None
+    if run is None:
         return {"run": run_id, "skipped": True}
-    run = calibration.calibration_run(run_id=run_id)
     return {"run": run_id, "status": run.status}

@@ -19,6 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from community_scoring.models import Action, Member
+from community_scoring.moments import moment_parse
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import member_experiment, scoring_config_current
@@ -90,9 +91,15 @@ def member_ordering(value: str | None) -> MemberOrdering:
 
 
 class UtcDateTimeField(django_filters.fields.forms.DateTimeField):
-    """A date or ISO 8601 datetime, normalised to UTC (PostgreSQL rejects offsets beyond +-15:59)."""
+    """A date or ISO 8601 datetime (community_scoring.moments), normalised to UTC (PostgreSQL rejects offsets
+    beyond +-15:59)."""
 
     def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            try:
+                value = moment_parse(value.strip())
+            except ValueError:
+                raise ValidationError(self.error_messages["invalid"], code="invalid")
         moment = super().to_python(value)
         if moment is None:
             return None

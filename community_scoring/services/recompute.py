@@ -18,6 +18,7 @@ from django.db.models import Count, F, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from community_scoring.jobs import job_claimed, job_publish, jobs_pending_publish
 from community_scoring.models import Member, RecomputeJob
 from community_scoring.scoring.decay import day_start, from_epoch_days, to_epoch_days
 from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at, primary_topic, topics_at
@@ -179,12 +180,13 @@ def interest_recompute(
     reason: str = "recompute",
     now: datetime | None = None,
     worker: str = "",
-) -> RecomputeResult:
+) -> RecomputeResult | None:
     """Recompute interest from the log for the given members (default: all), chunk by chunk.
 
-    With ``job_id`` the RecomputeJob's status, total and done are kept up to date (committed per chunk, so
-    the admin shows progress); a failure marks the job failed and re-raises. ``worker``: the Celery node running
-    it (recompute_jobs_resume).
+    With ``job_id`` the RecomputeJob is claimed first (jobs.job_claimed: None, and nothing done, when another task
+    runs it or it has ended), then its status, total and done are kept up to date (committed per chunk, so the
+    admin shows progress); a failure marks the job failed and re-raises. ``worker``: the Celery node running it
+    (recompute_jobs_resume).
     """
     started = time.monotonic()
     now_days = to_epoch_days(now or timezone.now())
@@ -193,9 +195,20 @@ def interest_recompute(
     if member_ids is not None:
         members = members.filter(pk__in=list(member_ids))  # unknown ids are skipped
     ids = list(members.values_list("pk", flat=True))
-    jobs = RecomputeJob.objects.filter(pk=job_id) if job_id is not None else RecomputeJob.objects.none()
-    jobs.update(status=RecomputeJob.Status.RUNNING, started_at=timezone.now(), total=len(ids), done=0, error="",
-                finished_at=None, worker=worker)
+    if job_id is None:
+        return _recompute_run(ids, jobs=RecomputeJob.objects.none(), config=config, now_days=now_days,
+                              chunk_size=chunk_size, reason=reason, started=started)
+    with job_claimed(RecomputeJob, job_id, started_at=timezone.now(), total=len(ids), done=0, error="",
+                     finished_at=None, worker=worker) as claimed:
+        if not claimed:
+            return None
+        return _recompute_run(ids, jobs=RecomputeJob.objects.filter(pk=job_id), config=config, now_days=now_days,
+                              chunk_size=chunk_size, reason=reason, started=started)
+
+
+def _recompute_run(ids: list[int], *, jobs, config: ScoringConfig, now_days: float, chunk_size: int, reason: str,
+                   started: float) -> RecomputeResult:
+    """interest_recompute's chunks, keeping ``jobs`` (the claimed job, or none) up to date."""
     result = RecomputeResult(members=len(ids))
     try:
         for start in range(0, len(ids), max(1, chunk_size)):
@@ -221,10 +234,17 @@ def interest_members_refresh(*, member_ids: Iterable[int], now: datetime | None 
 
 
 def recompute_job_start(*, config_version: int = 0) -> RecomputeJob:
-    """Create a pending interest RecomputeJob and enqueue its task on commit (the admin's "recompute now")."""
+    """Create a pending interest RecomputeJob and publish its task on commit (the admin's "recompute now"); when
+    the broker refuses it, the job waits for recompute_jobs_publish_pending."""
     job = RecomputeJob.objects.create(kind=RecomputeJob.Kind.INTEREST, config_version=config_version)
-    transaction.on_commit(lambda: interest_recompute_task.delay(job.pk))
+    job_publish(interest_recompute_task, job.pk)
     return job
+
+
+def recompute_jobs_publish_pending() -> list[int]:
+    """Publish again the tasks of interest recomputes left pending (jobs.jobs_pending_publish); their ids."""
+    return jobs_pending_publish(jobs=RecomputeJob.objects.filter(kind=RecomputeJob.Kind.INTEREST),
+                                task=interest_recompute_task)
 
 
 def recompute_jobs_resume(*, worker: str) -> list[RecomputeJob]:
@@ -237,5 +257,5 @@ def recompute_jobs_resume(*, worker: str) -> list[RecomputeJob]:
         for job in jobs:
             job.status, job.error = RecomputeJob.Status.PENDING, f"interrupted: worker {worker} stopped; queued again"
             job.save(update_fields=["status", "error"])
-            transaction.on_commit(lambda pk=job.pk: interest_recompute_task.delay(pk))
+            job_publish(interest_recompute_task, job.pk)
     return jobs

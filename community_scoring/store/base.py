@@ -20,6 +20,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -257,6 +258,11 @@ class InterestStore(ABC):
     def partition_hold(self, partition: int, *, wait: bool) -> bool:
         """Hold the partition until this transaction ends, so no other scorer scores it meanwhile; False if
         ``wait`` is false and another scorer holds it."""
+
+    @abstractmethod
+    def job_hold(self, kind: int, job_id: int) -> AbstractContextManager[bool]:
+        """Hold a background job (community_scoring.jobs) while the block runs: yields False when another process
+        holds it. The hold ends with the block, or with the process (a worker killed mid-run holds nothing)."""
 
     @abstractmethod
     def pending_take(self, partition: int, *, limit: int) -> list[Claimed]:

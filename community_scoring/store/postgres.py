@@ -42,14 +42,15 @@ import json
 import math
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import CharField, Count, F, Func, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -897,6 +898,24 @@ class PostgresInterestStore(InterestStore):
                 return True
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SCORER_LOCK + partition])
             return cursor.fetchone()[0]
+
+    @contextmanager
+    def job_hold(self, kind: int, job_id: int) -> Iterator[bool]:
+        # A session-level advisory lock: it outlives the job's own transactions (a recompute commits per chunk) and
+        # PostgreSQL drops it with the session when the process dies. Keys: (kind, id mod 2**31).
+        key = [kind, job_id % 2**31]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+            held = cursor.fetchone()[0]
+        try:
+            yield held
+        finally:
+            if held:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+                except DatabaseError:  # the session is gone, and its lock with it
+                    pass
 
     def pending_take(self, partition: int, *, limit: int) -> list[Claimed]:
         with connection.cursor() as cursor:

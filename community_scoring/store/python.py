@@ -21,7 +21,8 @@ topics are read. A pending row is claimed by deleting it: only the scorer whose 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -308,6 +309,11 @@ class PythonInterestStore(InterestStore):
 
     def partition_hold(self, partition: int, *, wait: bool) -> bool:
         return True  # one scorer partition; a row goes to the scorer whose delete takes it (pending_take)
+
+    @contextmanager
+    def job_hold(self, kind: int, job_id: int) -> Iterator[bool]:
+        """No hold across processes: a development database runs one worker (or none: eager tasks)."""
+        yield True
 
     def pending_take(self, partition: int, *, limit: int) -> list[Claimed]:
         rows = list(InterestPending.objects.filter(partition=partition, error="").order_by("pk")

@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from community_scoring.moments import moment_parse
 from community_scoring.services.events import (
     JSON_DEPTH_MAX, JSON_KEYS_MAX, MAX_BATCH, NUMBER_RANGE, TEXT_MAX, ContentIn, EventIn, MemberIn,
     json_limits_error,
@@ -174,14 +175,6 @@ def _content(raw: Any, prefix: str, errors: dict) -> ContentIn | None:
                      author_external_id=author_id)
 
 
-def _iso_moment(value: str) -> datetime:
-    """datetime.fromisoformat, refusing a NUL: CPython 3.11's parser stops reading at one, so
-    "2026-11-20T10:00:00Z\x00anything" would pass as a timestamp."""
-    if "\x00" in value:
-        raise ValueError("NUL in a timestamp")
-    return datetime.fromisoformat(value)
-
-
 def _timestamp(value: Any, errors: dict, name: str = "occurred_at") -> datetime | None:
     if value is None or value == "":
         errors[name] = ["required"]
@@ -190,7 +183,7 @@ def _timestamp(value: Any, errors: dict, name: str = "occurred_at") -> datetime 
         errors[name] = ["must be an ISO 8601 timestamp string"]
         return None
     try:
-        return _iso_moment(value)
+        return moment_parse(value)
     except ValueError:
         errors[name] = [f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"]
         return None
@@ -219,7 +212,7 @@ def _member_plain(raw: Any) -> MemberIn | None:
         if type(joined_at) is not str or not joined_at:
             return None
         try:
-            joined_at = _iso_moment(joined_at)
+            joined_at = moment_parse(joined_at)
         except ValueError:
             return None
     if ((email is None or isinstance(email, str)) and (name is None or isinstance(name, str))
@@ -267,7 +260,7 @@ def _event_parse_plain(raw: Any) -> EventIn | None:
             and type(occurred_at) is str and occurred_at):
         return None
     try:
-        at = _iso_moment(occurred_at)
+        at = moment_parse(occurred_at)
     except ValueError:
         return None
     member = _member_plain(get("member"))

@@ -34,10 +34,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.html import strip_tags
 
+from community_scoring.moments import moment_parse
 from community_scoring.selectors.contents import action_id_find, content_find
 from community_scoring.services.errors import ActionRejected
 from community_scoring.services.events import (
-    CREATED, EARLIEST, NUMBER_RANGE, REJECTED, ContentIn, EventIn, MemberIn, member_name_error,
+    CREATED, EARLIEST, NUMBER_RANGE, REJECTED, ContentIn, EventIn, MemberIn, member_name_error, text_error,
 )
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.members import member_upsert
@@ -129,7 +130,7 @@ def _when(value: Any) -> datetime:
     now = timezone.now()
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)
+            parsed = moment_parse(value)
         except ValueError:
             return now
         if timezone.is_naive(parsed):
@@ -366,5 +367,8 @@ def discourse_event_receive(*, receiver: DiscourseReceiver, event: str, payload:
         return DiscourseOutcome("ignored", f"event {event or '(none)'} is not scored")
     meta = {"discourse_event": event}
     if delivery_id:
+        error = text_error(delivery_id, None)  # kept in the action's metadata: refused there as `metadata` otherwise
+        if error:
+            raise DiscoursePayloadError("X-Discourse-Event-Id", error)
         meta["discourse_event_id"] = delivery_id
     return handler(receiver, payload, meta)

@@ -158,3 +158,12 @@ def test_an_instance_header_with_a_nul_is_an_unknown_instance(client):
     assert response.status_code == 403
     assert response.json() == {"detail": "no webhook secret configured for this Discourse instance"}
     assert not Action.objects.exists() and not Member.objects.exists()
+
+
+def test_a_nul_in_the_delivery_id_is_400_naming_the_header(client):
+    """The delivery id is kept in the action's metadata; refused there, the answer named `metadata`."""
+    data, signed = d.delivery(d.post(11, 7, 1, 42, "bob"), "post_created", SECRET, event_id="7\x00junk")
+    response = client.generic("POST", URL, data, content_type="application/json", **signed)
+    assert response.status_code == 400
+    assert response.json() == {"X-Discourse-Event-Id": ["must not contain NUL characters"]}
+    assert not Action.objects.exists() and not Member.objects.exists()

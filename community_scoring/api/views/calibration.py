@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from community_scoring.api.serializers import ConfigPreviewSerializer
+from community_scoring.api.serializers import ConfigPreviewSerializer, MomentField
 from community_scoring.api.views.common import errors, path_id
 from community_scoring.auth import IsAdminRole
 from community_scoring.outcomes.models import CalibrationRun
@@ -38,7 +38,7 @@ def period_days_parse(value: str) -> int:
 class _OutcomeWindowSerializer(serializers.Serializer):
     within_days = serializers.IntegerField(min_value=1, max_value=365, default=30,
                                            help_text="A positive is a conversion within this many days.")
-    end = serializers.DateTimeField(required=False, help_text="End of the evaluated period (default: now).")
+    end = MomentField(required=False, help_text="End of the evaluated period (default: now).")
     conversion_types = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, allow_empty=False,
         help_text="Outcome types that count as a conversion (`converted:trial` names a custom one); default: "

@@ -37,6 +37,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from community_scoring.jobs import job_claimed, job_publish, jobs_pending_publish
 from community_scoring.models import ConfigVersion
 from community_scoring.outcomes.metrics import rate, roc_auc
 from community_scoring.outcomes.models import CalibrationRun
@@ -76,20 +77,32 @@ def calibration_start(*, parameters: dict[str, Any], user: Any = None) -> Calibr
         params["end"] = params["end"].isoformat()
     with transaction.atomic():
         run = CalibrationRun.objects.create(parameters=params, created_by=_person(user)[0])
-        transaction.on_commit(lambda: calibration_run_task.delay(run.pk))
+        job_publish(calibration_run_task, run.pk)  # refused by the broker: calibration_runs_publish_pending
     return run
 
 
-def calibration_run(*, run_id: int) -> CalibrationRun:
-    """Compute the run's suggestion and evaluation, keeping status and progress (committed per step); a failure
-    marks the run failed (bad data is a result, not a crash: the error says what was missing)."""
+def calibration_runs_publish_pending() -> list[int]:
+    """Publish again the tasks of calibrations left pending (jobs.jobs_pending_publish); their ids."""
+    return jobs_pending_publish(jobs=CalibrationRun.objects.all(), task=calibration_run_task)
+
+
+def calibration_run(*, run_id: int) -> CalibrationRun | None:
+    """Claim the run (jobs.job_claimed: None, and nothing done, when another task runs it or it has ended), then
+    compute its suggestion and evaluation, keeping status and progress (committed per step); a failure marks the
+    run failed (bad data is a result, not a crash: the error says what was missing)."""
     runs = CalibrationRun.objects.filter(pk=run_id)
     run = runs.get()
     params = run.parameters or {}
     grid = _half_life_grid(params)
     total = 5 + (len(grid) if len(grid) > 1 else 0)
-    runs.update(status=CalibrationRun.Status.RUNNING, started_at=timezone.now(), finished_at=None, done=0,
-                total=total, error="", result=None, step="")
+    with job_claimed(CalibrationRun, run_id, started_at=timezone.now(), finished_at=None, done=0, total=total,
+                     error="", result=None, step="") as claimed:
+        return _calibration_compute_recorded(runs, params=params, grid=grid, total=total) if claimed else None
+
+
+def _calibration_compute_recorded(runs, *, params: dict[str, Any], grid: list[float | None], total: int
+                                  ) -> CalibrationRun:
+    """calibration_run's computation of a claimed run, its progress and outcome recorded on the row."""
     steps = {"done": 0}
 
     def step(name: str) -> None:

@@ -25,6 +25,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from community_scoring.models import Member
+from community_scoring.moments import moment_parse
 from community_scoring.outcomes.models import Outcome
 from community_scoring.outcomes.services.sales_stages import sales_stages_refresh
 from community_scoring.scoring.sales_stages import SALES_TYPES
@@ -100,7 +101,7 @@ def _timestamp(value: Any, now: datetime) -> tuple[datetime | None, str | None]:
         return None, "required"
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value.strip())
+            value = moment_parse(value.strip())
         except ValueError:
             return None, f"bad timestamp {value[:40]!r}: expected ISO 8601, e.g. 2026-11-20T10:00:00Z"
     if not isinstance(value, datetime):

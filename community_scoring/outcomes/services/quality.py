@@ -14,9 +14,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 
 from community_scoring.models import Member, StageTransition
+from community_scoring.moments import moment_parse
 from community_scoring.outcomes import metrics
 from community_scoring.outcomes.models import Outcome
 from community_scoring.outcomes.selectors import (
@@ -190,11 +191,10 @@ def quality_period_parse(text: str) -> int:
 
 def _moment_parse(text: str) -> datetime | None:
     """An ISO 8601 date and time (UTC when it names no zone), or a date alone: the end of that day, UTC."""
-    if "\x00" in text:
-        return None
-    day = parse_date(text) if len(text) == 10 else None  # Django's parse_datetime takes a bare date as midnight
-    moment = datetime.combine(day, time.min) + timedelta(days=1) if day else parse_datetime(text)
-    if moment is None:
+    try:
+        day = parse_date(text) if len(text) == 10 else None  # a datetime parser takes a bare date as midnight
+        moment = datetime.combine(day, time.min) + timedelta(days=1) if day else moment_parse(text)
+    except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt_timezone.utc)
 

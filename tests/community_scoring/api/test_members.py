@@ -146,6 +146,8 @@ def test_page_size_and_next_link(admin, community):
         ("sentiment=happy", "sentiment"),
         ("active_since=yesterday", "active_since"),
         ("joined_since=2024-13-45", "joined_since"),
+        ("joined_since=2024-03-01T00:00:00Z%00junk", "joined_since"),
+        ("active_since=2024-03-01T00:00:00%2B00:00%00", "active_since"),
         ("ordering=-shoe_size", "ordering"),
         ("page_size=0", "page_size"),
         ("page_size=501", "page_size"),

@@ -98,6 +98,7 @@ def test_a_run_without_enough_conversions_fails_with_a_reason(db):
 @pytest.mark.parametrize("body, field", [
     ({"within_days": 0}, "within_days"), ({"period": "90"}, "period"), ({"end": "2999-01-01T00:00:00Z"}, "end"),
     ({"conversion_types": ["bought"]}, "conversion_types"), ({"end": "1960-01-01T00:00:00Z"}, "end"),
+    ({"end": "2026-01-01T00:00:00Z\u0000junk"}, "end"),
 ])
 def test_bad_start_parameters_are_400_naming_the_field(token_client, body, field):
     response = token_client("admin").post("/api/v1/calibrations/", body, format="json")

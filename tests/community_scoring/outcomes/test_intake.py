@@ -108,6 +108,7 @@ GOOD = {"source": "crm", "outcome_id": "o-9", "type": "sql", "occurred_at": "202
     ({"type": "maybe"}, "type", "unknown outcome type 'maybe'"),
     ({"type": None}, "type", "required"),
     ({"occurred_at": "yesterday"}, "occurred_at", "bad timestamp"),
+    ({"occurred_at": "2026-03-01T12:00:00Z\x00junk"}, "occurred_at", "bad timestamp"),  # Python reads the prefix
     ({"occurred_at": "2026-03-01T12:00:00"}, "occurred_at", "must include a timezone"),
     ({"occurred_at": 1700000000}, "occurred_at", "must be an ISO 8601 timestamp string"),
     ({"occurred_at": "2999-01-01T00:00:00Z"}, "occurred_at", "is in the future"),

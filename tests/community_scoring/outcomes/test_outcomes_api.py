@@ -90,6 +90,14 @@ def test_a_rejected_single_outcome_answers_400_naming_the_fields(ingest, member)
     assert set(result["errors"]) == {"occurred_at", "member.crm_id"}
 
 
+def test_a_nul_suffixed_timestamp_answers_400_naming_it(ingest, member):
+    response = ingest.post(URL, body(occurred_at="2026-03-01T12:00:00Z\u0000junk"), format="json")
+    assert response.status_code == 400
+    (result,) = response.json()["results"]
+    assert (result["status"], list(result["errors"])) == ("rejected", ["occurred_at"])
+    assert not Outcome.objects.exists()
+
+
 @pytest.mark.parametrize("sent, errors", [
     ({"outcomes": "all"}, {"outcomes": ["must be a list of outcomes"]}),
     ({"outcomes": []}, {"outcomes": ["must contain at least one outcome"]}),

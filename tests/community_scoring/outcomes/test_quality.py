@@ -217,7 +217,7 @@ def test_query_parse_defaults_and_values():
     ({"within_days": "-3"}, "within_days"), ({"persona": "a" * 65}, "persona"), ({"source": "a\x00"}, "source"),
     ({"conversions": "won,bogus"}, "conversions"), ({"conversions": " , "}, "conversions"),
     ({"capacity": "-1"}, "capacity"), ({"capacity": "nan"}, "capacity"), ({"capacity": "lots"}, "capacity"),
-    ({"end": "yesterday"}, "end"), ({"end": "2026-13-01"}, "end"),
+    ({"end": "yesterday"}, "end"), ({"end": "2026-13-01"}, "end"), ({"end": "2026-06-01T00:00:00Z\x00junk"}, "end"),
 ])
 def test_query_parse_names_the_bad_field(params, field):
     with pytest.raises(ValidationError) as caught:

@@ -16,7 +16,7 @@ from community_scoring.services.recompute import interest_recompute
 from community_scoring.influence.tasks import influence_recompute_task
 from community_scoring.tasks import (
     interest_partition_score_task, interest_pending_score_task, interest_recompute_task, interest_snapshot_task,
-    members_link_task,
+    jobs_pending_publish_task, members_link_task,
 )
 from community_scoring.webhooks.tasks import webhook_deliver
 from settings.celeryconf import app
@@ -66,6 +66,7 @@ def test_celery_settings_in_effect():
     (interest_partition_score_task, "scoring"),
     (interest_pending_score_task, "scoring"),
     (members_link_task, "scoring"),
+    (jobs_pending_publish_task, "scoring"),  # a sweep must not wait behind a recompute
     (interest_recompute_task, "recompute"),
     (interest_snapshot_task, "recompute"),
     (influence_recompute_task, "influence"),
