@@ -13,6 +13,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
@@ -21,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from community_scoring.admin_display import ReadableNumbers
+from community_scoring.admin_display import ReadableNumbers, number_for_people
 from community_scoring.auth import request_role
 from community_scoring.models import (
     Action, ActionType, ApiToken, ConfigVersion, FitRule, InterestPending, InterestScore, Member, MemberErasure,
@@ -30,6 +31,7 @@ from community_scoring.models import (
 from community_scoring.influence.models import InfluenceConfig
 from community_scoring.influence.selectors import INFLUENCE_FIELDS
 from community_scoring.influence.services import influence_run_request
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.config import config_version_record, influence_config_update
 from community_scoring.services.interest_queue import interest_pending_retry
@@ -53,7 +55,10 @@ class ReadOnlyAdmin(ReadableNumbers, admin.ModelAdmin):
 
 
 class InterestScoreInline(ReadableNumbers, admin.StackedInline):
+    """The score row as stored: engagement, score and stage valued at its ref_time (the list shows them now)."""
+
     model = InterestScore
+    verbose_name = "stored interest score (valued at its ref time)"
     can_delete = False
     extra = 0
     fields = readonly_fields = ("score", "engagement", "ref_time", "fit", "stage", "sales_stage", "sales_stage_outcome",
@@ -73,11 +78,39 @@ class StageTransitionInline(ReadableNumbers, admin.TabularInline):
     max_num = 0
 
 
+class StageNowFilter(admin.SimpleListFilter):
+    """Members by their stage valued now, as the API's ``?stage=`` filters them (selectors.interest.members_in_stages),
+    not by the stored stage column, which lags decay by up to an hour."""
+
+    title = "stage (now)"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        config = scoring_config_current()
+        b_stages = config.split.config.stages if config.split else ()  # a running experiment's own stages
+        return [(name, name) for name in dict.fromkeys(s.name for s in (*config.stages, *b_stages))]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return interest_selectors.members_in_stages(queryset, [self.value()], at=interest_selectors.valued_now())
+
+
+class MemberChangeList(ChangeList):
+    """A page of members with their interest valued now (selectors.interest.interest_rows_value: one
+    configuration for the page, nothing saved), as the API's member list shows it."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        interest_selectors.interest_rows_value(((getattr(m, "interest", None), m) for m in self.result_list),
+                                               at=interest_selectors.valued_now())
+
+
 @admin.register(Member)
 class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
     list_display = ("__str__", "email", "persona", "stage", "interest_score", "source", "external_id", "merged_into",
                     "is_excluded", "erased_at")
-    list_filter = ("persona", "interest__stage", "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter),
+    list_filter = ("persona", StageNowFilter, "source", "is_excluded", ("merged_into", admin.EmptyFieldListFilter),
                    ("erased_at", admin.EmptyFieldListFilter))
     search_fields = ("display_name", "email", "external_id", "crm_id")
     list_select_related = ("interest", "merged_into")
@@ -96,11 +129,16 @@ class MemberAdmin(ReadableNumbers, admin.ModelAdmin):
         """Erasure is the admin role's, as over the API (services.erasure)."""
         return request_role(request) == ApiToken.Role.ADMIN
 
-    @admin.display(ordering="interest__stage")
+    def get_changelist(self, request, **kwargs):
+        return MemberChangeList
+
+    # Both columns show the value now (MemberChangeList); sorting is on stored keys: the stage by its stored name,
+    # the interest by the leaderboard key (the score valued at its last hourly re-key, as the API's ordering).
+    @admin.display(ordering="interest__stage", description="stage (now)")
     def stage(self, member: Member) -> str:
         return getattr(getattr(member, "interest", None), "stage", "") or "-"
 
-    @admin.display(ordering="interest__score", description="interest")
+    @admin.display(ordering="interest__rank_key", description="interest (now)")
     def interest_score(self, member: Member) -> str:
         interest = getattr(member, "interest", None)
         return f"{interest.score:.1f}" if interest else "-"
@@ -293,13 +331,38 @@ class RecomputeJobAdmin(ReadOnlyAdmin):
         return HttpResponseRedirect(reverse("admin:community_scoring_recomputejob_changelist"))
 
 
+class StoredStageFilter(admin.AllValuesFieldListFilter):
+    """The stage column's stored values (the score table's filter), titled so."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.title = "stored stage"
+
+
 @admin.register(InterestScore)
 class InterestScoreAdmin(ReadOnlyAdmin):
-    list_display = ("member", "score", "engagement", "fit", "stage", "sales_stage", "primary_topic", "last_activity_at")
-    list_filter = ("stage", "sales_stage")
+    """The score table as the scorer stored it, for checking the engine: engagement and score valued at each row's
+    ref time, the stage as last stored (the scorer and the hourly re-valuation refresh it). Valued now, a row could
+    not be compared with the log or the re-valuation's lag seen; the members list shows interest now."""
+
+    list_display = ("member", "stored_score", "stored_engagement", "ref_time", "fit", "stored_stage", "sales_stage",
+                    "primary_topic", "last_activity_at")
+    list_filter = (("stage", StoredStageFilter), "sales_stage")
     search_fields = ("member__display_name", "member__email", "primary_topic")
     list_select_related = ("member",)
     ordering = ("-score",)
+
+    @admin.display(description="stored score", ordering="score")
+    def stored_score(self, row: InterestScore) -> str:
+        return number_for_people(row.score)
+
+    @admin.display(description="stored engagement", ordering="engagement")
+    def stored_engagement(self, row: InterestScore) -> str:
+        return number_for_people(row.engagement)
+
+    @admin.display(description="stored stage", ordering="stage")
+    def stored_stage(self, row: InterestScore) -> str:
+        return row.stage
 
 
 @admin.register(InterestPending)

@@ -1,25 +1,28 @@
 """Reads of live experiments: who takes part in which variant, and how each variant converts.
 
 The report, per variant: members (joined after the start, id above first_member_id, up to the stop), MQLs
-(members whose stored stage is settings.OUTCOME_MQL_STAGE or above, under their variant's stages: the stage
-each variant's thresholds gave them), conversions (members whose first conversion, outcomes.selectors, happened
+(members whose stage is settings.OUTCOME_MQL_STAGE or above, valued at the report's instant under their variant's
+configuration, as every read values stages: selectors.interest.members_in_stages; not the stored stage column,
+which lags decay by up to an hour), conversions (members whose first conversion, outcomes.selectors, happened
 since the start and up to the stop) and the conversion rate with its Wilson interval; then B's rate minus A's
 with Newcombe's interval (outcomes.metrics), which variant leads and whether the interval excludes 0.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 
-from community_scoring.models import Experiment, InterestScore, Member
+from community_scoring.models import Experiment, Member
 from community_scoring.outcomes.metrics import difference_interval, rate, wilson_interval
 from community_scoring.outcomes.selectors import conversion_types_parse, first_conversions
 from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.scoring.split import A, B, variant_of
 from community_scoring.scoring.stages import stage_reaches
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import scoring_config_current
 
 CONFIDENCE = 0.95
@@ -40,14 +43,18 @@ def experiment_variant(*, experiment: Experiment, member_id: int) -> str | None:
                       share=experiment.share, member_id=member_id)
 
 
-def experiment_participants(*, experiment: Experiment, until: datetime | None = None) -> dict[str, list[int]]:
-    """The members taking part, by variant, ascending: joined after the start (id above first_member_id), and
-    before ``until`` (default: the stop, if it stopped)."""
+def _joined(*, experiment: Experiment, until: datetime | None) -> QuerySet[Member]:
+    """The members taking part, both variants: joined after the start (id above first_member_id), and before
+    ``until`` (default: the stop, if it stopped)."""
     members = Member.objects.filter(pk__gt=experiment.first_member_id, merged_into__isnull=True)
     end = until or experiment.stopped_at
-    if end is not None:
-        members = members.filter(created_at__lte=end)
+    return members if end is None else members.filter(created_at__lte=end)
+
+
+def experiment_participants(*, experiment: Experiment, until: datetime | None = None) -> dict[str, list[int]]:
+    """The members taking part (_joined), by variant, ascending."""
     out: dict[str, list[int]] = {A: [], B: []}
+    members = _joined(experiment=experiment, until=until)
     for member_id in members.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=5000):
         out[experiment_variant(experiment=experiment, member_id=member_id)].append(member_id)
     return out
@@ -55,6 +62,20 @@ def experiment_participants(*, experiment: Experiment, until: datetime | None = 
 
 def _interval(pair: tuple[float, float] | None) -> list[float] | None:
     return None if pair is None else [pair[0], pair[1]]
+
+
+def _mqls(*, experiment: Experiment, mql_stage: str, until: datetime | None, at: datetime) -> dict[str, set[int]]:
+    """Per variant, the participants whose stage valued at ``at`` under that variant's configuration (A: the
+    current one, B: the experiment's document) is ``mql_stage`` or above; for all participants, the caller keeps
+    each variant's own. Without a split of their own, so each variant values every participant by itself."""
+    configs = {A: replace(scoring_config_current(), split=None), B: ScoringConfig.from_snapshot(experiment.config_b)}
+    joined = _joined(experiment=experiment, until=until)
+    out = {}
+    for variant, config in configs.items():
+        reaching = [s.name for s in config.stages if stage_reaches(s.name, mql_stage, config.stages)]
+        members = interest_selectors.members_in_stages(joined, reaching, at=at, config=config) if reaching else None
+        out[variant] = set() if members is None else set(members.values_list("pk", flat=True))
+    return out
 
 
 def experiment_report(*, experiment: Experiment, at: datetime | None = None,
@@ -66,16 +87,15 @@ def experiment_report(*, experiment: Experiment, at: datetime | None = None,
     types = conversion_types_parse(conversion_types)
     mql_stage = settings.OUTCOME_MQL_STAGE
     participants = experiment_participants(experiment=experiment, until=at)
-    stages = {A: scoring_config_current().stages, B: ScoringConfig.from_snapshot(experiment.config_b).stages}
     all_ids = participants[A] + participants[B]
-    stored = dict(InterestScore.objects.filter(member_id__in=all_ids).values_list("member_id", "stage"))
+    mql_ids = _mqls(experiment=experiment, mql_stage=mql_stage, until=at, at=at or interest_selectors.valued_now())
     firsts = first_conversions(types=types, member_ids=all_ids, until=at or experiment.stopped_at)
     variants, counts = [], {}
     for variant in (A, B):
         ids = participants[variant]
-        mqls = sum(1 for m in ids if stage_reaches(stored.get(m, ""), mql_stage, stages[variant]))
+        mqls = sum(1 for m in ids if m in mql_ids[variant])
         converted = [m for m in ids if m in firsts and firsts[m] >= experiment.started_at]
-        mql_converted = sum(1 for m in converted if stage_reaches(stored.get(m, ""), mql_stage, stages[variant]))
+        mql_converted = sum(1 for m in converted if m in mql_ids[variant])
         counts[variant] = (len(converted), len(ids))
         variants.append({
             "variant": variant, "members": len(ids), "mqls": mqls, "mql_rate": rate(mqls, len(ids)),

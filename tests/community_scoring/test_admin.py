@@ -1,9 +1,15 @@
 """The interest admin: pages render, config edits record versions and queue recomputes, recompute now."""
+import re
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from community_scoring.models import ConfigVersion, InterestPending, RecomputeJob, Rule, RuleSet, Stage
-from tests.community_scoring.services.interest_helpers import record
+from community_scoring.models import ConfigVersion, InterestPending, InterestScore, RecomputeJob, Rule, RuleSet, Stage
+from community_scoring.selectors import interest as interest_selectors
+from tests.community_scoring.services.interest_helpers import T0, install_test_config, record
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +110,75 @@ def test_set_aside_rows_show_their_error_and_an_admin_queues_them_again(admin_cl
     assert "1 set-aside row(s) queued again" in page.content.decode()
     aside.refresh_from_db()
     assert (aside.error, aside.failed_at) == ("", None)
+
+
+# --- interest valued now (issue 15): the stored stage and score lag decay -------------------------------------
+
+NOW = T0 + timedelta(days=100)
+
+
+@pytest.fixture
+def decayed(monkeypatch):
+    """Default rule set: half-life 10 days. Stages: engaged >= 20, MQL >= 50 with fit >= 20. Both rows were stored as
+    MQL; "faded" was valued 10 days ago (60 / 2 = 30 now: engaged), "fresh" now."""
+    monkeypatch.setattr(interest_selectors, "valued_now", lambda: NOW)
+    install_test_config()
+    members = {}
+    for name, days_ago in (("faded", 10), ("fresh", 0), ("faded too", 10), ("fresh too", 0)):
+        members[name] = MemberFactory(source="admin", external_id=name, display_name=name)
+        InterestScore.objects.create(member=members[name], engagement=60, fit=25, score=85, stage="MQL",
+                                     ref_time=NOW - timedelta(days=days_ago), rank_key=85)
+    MemberFactory(source="admin", external_id="unscored", display_name="unscored")
+    return members
+
+
+def cells(page, column):
+    """{member name: the column's cell} of a member changelist."""
+    text = page.content.decode()
+    rows = re.findall(r'<tr>.*?</tr>', text, flags=re.DOTALL)
+    out = {}
+    for row in rows:
+        name = re.search(r'<th class="field-__str__"><a [^>]*>([^<]*)</a>', row)
+        value = re.search(rf'<td class="field-{column}">([^<]*)</td>', row)
+        if name and value:
+            out[name.group(1)] = value.group(1)
+    return out
+
+
+def test_the_member_list_shows_and_filters_interest_valued_now(admin_client, decayed,
+                                                                django_assert_max_num_queries):
+    url = reverse("admin:community_scoring_member_changelist")
+    page = admin_client.get(url)
+    assert cells(page, "stage") == {"faded": "engaged", "fresh": "MQL", "faded too": "engaged", "fresh too": "MQL",
+                                    "unscored": "-"}
+    assert cells(page, "interest_score") == {"faded": "55.0", "fresh": "85.0", "faded too": "55.0",
+                                             "fresh too": "85.0", "unscored": "-"}
+    assert "Stage (now)" in page.content.decode() and "Interest (now)" in page.content.decode()
+
+    def listed(stage):
+        response = admin_client.get(url, {"stage": stage})
+        assert response.status_code == 200
+        return sorted(m.external_id for m in response.context["cl"].result_list)
+
+    assert listed("MQL") == ["fresh", "fresh too"]
+    assert listed("engaged") == ["faded", "faded too"]
+    assert listed("visitor") == []
+
+    # The page is valued under one configuration, not one per row: twice the rows, no more queries.
+    with CaptureQueriesContext(connection) as five:
+        admin_client.get(url)
+    for i in range(5):
+        member = MemberFactory(source="admin", external_id=f"more {i}", display_name=f"more {i}")
+        InterestScore.objects.create(member=member, engagement=60, fit=25, score=85, stage="MQL", ref_time=NOW)
+    with django_assert_max_num_queries(len(five.captured_queries)):
+        assert len(admin_client.get(url).context["cl"].result_list) == 10
+
+
+def test_the_score_table_shows_the_rows_as_stored_and_says_so(admin_client, decayed):
+    page = admin_client.get(reverse("admin:community_scoring_interestscore_changelist"), {"stage__exact": "MQL"})
+    text = page.content.decode()
+    assert page.status_code == 200 and len(page.context["cl"].result_list) == 4
+    for label in ("Stored score", "Stored engagement", "Stored stage", "By stored stage"):
+        assert label in text
+    assert text.count('<td class="field-stored_stage">MQL</td>') == 4
+    assert text.count('<td class="field-stored_score">85.00</td>') == 4

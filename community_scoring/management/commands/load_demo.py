@@ -28,6 +28,7 @@ from community_scoring.influence.recompute import influence_recompute
 from community_scoring.management.demo_community import DemoHistory, generate
 from community_scoring.management.demo_crm import SOURCE as CRM_SOURCE, DemoOutcome, crm_outcomes
 from community_scoring.models import Action, Content, InterestScore, Member, ScoreSnapshot
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.services.events import MAX_BATCH, REJECTED, ContentIn, EventIn, MemberIn
 from community_scoring.services.inactivity import interest_inactivity_apply
 from community_scoring.services.ingest import actions_ingest
@@ -181,7 +182,9 @@ def demo_replay(*, members: int = MEMBERS, seed: int = SEED, days: int = DAYS, i
 
 
 def stage_counts() -> dict[str, int]:
-    return dict(Counter(InterestScore.objects.filter(member__source=SOURCE).values_list("stage", flat=True)))
+    """The demo's members per stage valued now, as every read shows stages (not the stored, lagging column)."""
+    return interest_selectors.scores_per_stage(InterestScore.objects.filter(member__source=SOURCE),
+                                               at=interest_selectors.valued_now())
 
 
 class Command(BaseCommand):

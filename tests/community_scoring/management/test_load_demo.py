@@ -19,7 +19,10 @@ from community_scoring.models import Action, Content, InterestScore, Member, Sco
 from community_scoring.outcomes.models import Outcome
 from community_scoring.scoring.decay import day_start, to_epoch_days
 from community_scoring.scoring.ledger import BucketTally, bucket_values, engagement_at
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import scoring_config_current
+from tests.community_scoring.services.interest_helpers import install_test_config
+from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +246,20 @@ def test_the_demo_crm_is_seeded_ordered_and_follows_its_hidden_rule():
     ordinary = [signal(m, day) for m in range(0, MEMBERS, 7) for day in range(30, DAYS, 30)]
     assert len(converters) >= 30
     assert sum(converters) / len(converters) > 3 * sum(ordinary) / len(ordinary)
+
+
+def test_the_summary_counts_the_demo_members_per_stage_valued_now(monkeypatch):
+    """The closing "Stages:" line counts stages as every read shows them, valued now: a member stored as MQL whose
+    engagement has decayed below MQL's threshold since (the stored column lags by up to an hour) is engaged."""
+    monkeypatch.setattr(interest_selectors, "valued_now", lambda: TODAY)
+    install_test_config()  # half-life 10 days; engaged: engagement >= 20; MQL: >= 50 and fit >= 20
+
+    def stored(external_id, *, source=SOURCE, days_ago):
+        member = MemberFactory(source=source, external_id=external_id)
+        InterestScore.objects.create(member=member, engagement=60, fit=25, score=85, stage="MQL",
+                                     ref_time=TODAY - timedelta(days=days_ago))
+
+    stored("faded", days_ago=10)  # 60 / 2 = 30 now: engaged
+    stored("fresh", days_ago=0)  # MQL
+    stored("elsewhere", source="forum", days_ago=0)  # not the demo's
+    assert load_demo.stage_counts() == {"engaged": 1, "MQL": 1}

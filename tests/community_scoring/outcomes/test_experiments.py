@@ -15,6 +15,7 @@ from community_scoring.outcomes.experiment_report import experiment_report
 from community_scoring.outcomes.experiments import experiment_start, experiment_stop
 from community_scoring.outcomes.models import Outcome
 from community_scoring.scoring.split import split_bucket, variant_of
+from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute
@@ -145,7 +146,8 @@ def wilson(k, n, z=1.959963984540054):
 
 
 @pytest.mark.django_db
-def test_report_counts_members_mqls_and_conversions_per_variant_with_intervals():
+def test_report_counts_members_mqls_and_conversions_per_variant_with_intervals(monkeypatch):
+    monkeypatch.setattr(interest_selectors, "valued_now", lambda: T0 + timedelta(hours=12))  # the actions' day
     install_test_config()
     experiment = experiment_start(name="report", config_b=b_document(), share=0.5)
     members = new_members(experiment, count=30)
@@ -180,6 +182,43 @@ def test_report_counts_members_mqls_and_conversions_per_variant_with_intervals()
     assert difference["interval"] == pytest.approx(list(expected))
     assert difference["leader"] == ("B" if pb > pa else "A")
     assert difference["excludes_zero"] is (expected[0] > 0 or expected[1] < 0)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name, backend", BACKENDS, ids=[b[0] for b in BACKENDS])
+def test_report_counts_mqls_by_the_stage_valued_now_under_each_variant(token_client, monkeypatch, name, backend):
+    """The stored stage lags decay (re-valued hourly): the report counts the stage valued now, each participant
+    under their variant's configuration, B's half-life included."""
+    monkeypatch.setitem(store.BACKENDS, connection.vendor, backend)
+    now = timezone.now()
+    monkeypatch.setattr(interest_selectors, "valued_now", lambda: now)
+    install_test_config()  # A: half-life 10 days, MQL at engagement >= 50 and fit >= 20
+    b_doc = b_document()  # B: MQL at engagement >= 10, engaged >= 5; half-life 5 days
+    b_doc["rule_sets"][0]["half_life_days"] = 5
+    experiment = experiment_start(name="decay", config_b=b_doc, share=0.5)
+    members = new_members(experiment, count=30)
+    in_a = [m for m, v in members.values() if v == "A"]
+    in_b = [m for m, v in members.values() if v == "B"]
+
+    def stored(member, *, engagement, fit, days_ago):  # as the scorer left it: MQL when it was valued
+        InterestScore.objects.create(member=member, engagement=engagement, fit=fit, score=engagement + fit,
+                                     stage="MQL", ref_time=now - timedelta(days=days_ago))
+
+    stored(in_a[0], engagement=60, fit=25, days_ago=10)  # 30 now: engaged under A
+    stored(in_a[1], engagement=60, fit=25, days_ago=0)  # 60: MQL
+    stored(in_a[2], engagement=16, fit=25, days_ago=0)  # MQL under B's thresholds, visitor under A's
+    stored(in_b[0], engagement=16, fit=0, days_ago=5)  # 8 under B's 5 days (11.3 under A's 10): engaged
+    stored(in_b[1], engagement=16, fit=0, days_ago=0)  # MQL
+    after = experiment.started_at + timedelta(minutes=1)
+    for i, member in enumerate([in_a[0], in_a[1], in_b[0]]):
+        Outcome.objects.create(source="crm", outcome_id=f"o{i}", type="converted", occurred_at=after, member=member)
+
+    report = token_client("admin").get(f"/api/v1/experiments/{experiment.pk}/").json()["report"]
+    a, b = report["variants"]
+    assert (a["mqls"], a["mql_conversions"], a["conversions"]) == (1, 1, 2)
+    assert (b["mqls"], b["mql_conversions"], b["conversions"]) == (1, 0, 1)
+    assert a["mql_rate"] == pytest.approx(1 / len(in_a)) and b["mql_precision"] == 0
+    assert a["mql_precision"] == 1
 
 
 # --- stopping ---------------------------------------------------------------------------------------------------
