@@ -23,7 +23,7 @@ FOLLOW = "follow"
 
 @dataclass
 class InboundEdges:
-    """Each member's heaviest inbound edges, one per (source, type family), grouped by member in edge_order."""
+    """Each member's heaviest inbound edges, one per (source, type family), by member, then source, then family."""
 
     member: np.ndarray  # int32 node index of the member the edge points to
     source: np.ndarray  # int32 node index of the member who acted
@@ -95,12 +95,12 @@ def graph_build(
         src, dst, kind, t = src[known], dst[known], kind[known], t[known]
     ref_epoch = ref_time.timestamp()
     decay = formula.edge_decay(t, ref_epoch=ref_epoch, half_life_days=half_life_days)
-    # Groups of actions: (source, target, type family), in that order. A family's weight depends on its own
+    # Groups of actions: (target, source, type family), in that order. A family's weight depends on its own
     # actions only (formula.edge_weights nets a type with the types reversing it), so a pair's weight is the sum
     # of its families' and the inbound edges come out of the same pass.
     families = sorted({reversals.get(k, k) for k in types})
     family_of = np.asarray([families.index(reversals.get(k, k)) for k in types], dtype=np.int64)
-    group_key = (src.astype(np.int64) * max(n, 1) + dst) * len(families) + family_of[kind]
+    group_key = (dst.astype(np.int64) * max(n, 1) + src) * len(families) + family_of[kind]
     del src, dst
     groups, group_of = np.unique(group_key, return_inverse=True)
     del group_key
@@ -128,8 +128,8 @@ def graph_build(
     reach_kind = np.asarray([k in reach_types for k in types])
     reached = np.bincount(pair_of, weights=(reach_kind[kind] & (t >= window_epoch)).astype(np.float64), minlength=p) > 0
     del pair_of, kind, t, decay
-    pair_src = (pairs // max(n, 1)).astype(np.int32)
-    pair_dst = (pairs % max(n, 1)).astype(np.int32)
+    pair_src = (pairs % max(n, 1)).astype(np.int32)
+    pair_dst = (pairs // max(n, 1)).astype(np.int32)
     del pairs
     in_degree = np.bincount(pair_dst[follows], minlength=n)
     reach = np.bincount(pair_dst[reached], minlength=n)
@@ -141,21 +141,34 @@ def graph_build(
 
 def _inbound_top(pair_key: np.ndarray, family: np.ndarray, weight: np.ndarray, actions: np.ndarray, *, n: int,
                  limit: int, families: list[str]) -> InboundEdges:
-    """Per target node, its `limit` heaviest (source, family) groups above MIN_EDGE_WEIGHT, in edge_order.
-
-    The groups come sorted by (source, target, family); node order is member id order and family order the
-    keys' order, so a stable sort by (target, -weight) leaves ties by source, then family, as edge_order."""
+    """Per target node, its `limit` heaviest (source, family) groups above MIN_EDGE_WEIGHT; among equal weights
+    the first in (source, family) order, as edge_order lists them (node order is member id order, family order
+    the keys' order). The groups come sorted by (target, source, family); so do the edges returned."""
     keep = np.flatnonzero(weight > formula.MIN_EDGE_WEIGHT)
-    target = (pair_key[keep] % max(n, 1)).astype(np.int32)
-    order = np.lexsort((-weight[keep], target))  # stable: ties keep their (source, family) order
-    target = target[order]
+    target = (pair_key[keep] // max(n, 1)).astype(np.int32)
+    w = weight[keep]
     count = np.bincount(target, minlength=n)
-    within = np.arange(len(order)) - (np.cumsum(count) - count)[target]  # position among the target's edges
-    top = within < limit
-    chosen = keep[order[top]]
-    return InboundEdges(member=target[top], source=(pair_key[chosen] // max(n, 1)).astype(np.int32),
-                        family=family[chosen], actions=np.rint(actions[chosen]).astype(np.int64),
-                        weight=weight[chosen], families=families)
+    start = np.cumsum(count) - count
+    # A target with more edges than `limit` keeps those at or above its limit-th heaviest weight in float32:
+    # rounding to float32 keeps the order (a lighter float32 is a lighter weight), so all its top edges are
+    # among them, with at most a few more (equal in float32). One sort of packed integers finds that bound.
+    bits = w.astype(np.float32).view(np.int32).astype(np.int64)  # order-preserving for weights > 0
+    heaviest_first = np.sort((target.astype(np.int64) << 32) | (2**31 - 1 - bits))
+    crowded = np.flatnonzero(count > limit)
+    bound = np.zeros(n, dtype=np.int64)
+    bound[crowded] = 2**31 - 1 - (heaviest_first[start[crowded] + limit - 1] & 0xFFFFFFFF)
+    del heaviest_first
+    near = bits >= bound[target]
+    # Exact order among the few left of crowded targets: by weight, ties in (source, family) order (stable).
+    tight = np.flatnonzero(near & (count[target] > limit))
+    order = tight[np.lexsort((-w[tight], target[tight]))]
+    rank = np.arange(len(order)) - np.searchsorted(target[order], target[order], side="left")
+    chosen = near & (count[target] <= limit)
+    chosen[order[rank < limit]] = True
+    picked = keep[chosen]
+    return InboundEdges(member=target[chosen], source=(pair_key[picked] % max(n, 1)).astype(np.int32),
+                        family=family[picked], actions=np.rint(actions[picked]).astype(np.int64),
+                        weight=weight[picked], families=families)
 
 
 def reversals_read() -> dict[str, str]:

@@ -315,6 +315,18 @@ def test_a_run_keeps_each_members_ten_heaviest_edges(db):
     assert selectors.influence_for_member(member=b, edges=3)["inbound_edges"] == got[:3]
 
 
+def test_edges_a_second_apart_are_kept_by_their_exact_weight(db):
+    """Twelve follows a second apart differ in weight by ~4e-8 of it (closer than float32 tells apart): the run
+    keeps the ten most recent, in that order."""
+    b = MemberFactory()
+    followers = MemberFactory.create_batch(12)
+    for seconds, follower in enumerate(followers):
+        act(follower, "follow", b, days_ago=30, seconds=seconds)
+    influence_recompute(ref_time=REF)
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [e["member_id"] for e in edges] == [f.pk for f in reversed(followers)][:10]
+
+
 def test_runs_from_before_edges_were_stored_read_them_from_the_log(community):
     """A run that stored no edges (made before they were stored) explains its members with the log, aggregated at
     the run's time and settings, as before: actions that arrived since are included."""
