@@ -119,8 +119,9 @@ class InfluenceRun(models.Model):
     worker = models.CharField(max_length=255, blank=True, default="",
                               help_text="The Celery node running it (restarted when that node starts again).")
     scores_pruned = models.BooleanField(default=False, help_text="Its scores were deleted (older than keep_runs).")
+    # A database default too: runs created by code from before this column (during a rolling deploy) store none.
     inbound_edges_kept = models.PositiveSmallIntegerField(
-        default=0, help_text="Heaviest inbound edges it stored per member (InfluenceEdge). 0: none (runs made before "
+        default=0, db_default=0, help_text="Heaviest inbound edges it stored per member (InfluenceEdge). 0: none (runs made before "
                              "edges were stored); their members' edges are aggregated from the action log when read.")
 
     class Meta:

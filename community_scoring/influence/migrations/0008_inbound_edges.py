@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='influencerun',
             name='inbound_edges_kept',
-            field=models.PositiveSmallIntegerField(default=0, help_text="Heaviest inbound edges it stored per member (InfluenceEdge). 0: none (runs made before edges were stored); their members' edges are aggregated from the action log when read."),
+            field=models.PositiveSmallIntegerField(db_default=0, default=0, help_text="Heaviest inbound edges it stored per member (InfluenceEdge). 0: none (runs made before edges were stored); their members' edges are aggregated from the action log when read."),
         ),
         migrations.CreateModel(
             name='InfluenceEdge',
