@@ -42,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import _missing_columns  # noqa: E402  (NOT NULL columns later migrations added, with a neutral value)
+from bench.api import _missing_columns  # NOT NULL columns later migrations added, with a neutral value
 
 PHASES = ["sentiment_scoring", "graph_read", "previous_read", "matrix_build", "pagerank", "sentiment_read", "formula",
           "write", "inbound_edges", "snapshots", "swap", "prune"]
