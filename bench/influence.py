@@ -5,8 +5,8 @@
     .venv/bin/python bench/influence.py --sizes 1m      # only 1M/10M
     .venv/bin/python bench/influence.py --networkx-large  # networkx also at 1M (minutes, ~6 GB)
 
-Each size lives in its own database (cs_bench_influence_<size>, created, migrated and bulk-loaded with COPY
-on first use, reused afterwards; --reload rebuilds it). Every measurement runs in a fresh subprocess so its
+Each size lives in its own database (cs_bench_influence_<size>, or $BENCH_INFLUENCE_DB_<size>; created, migrated
+and bulk-loaded with COPY on first use, reused afterwards; --reload rebuilds it). Every measurement runs in a fresh subprocess so its
 peak memory (ru_maxrss) is its own. Measured, per size:
 
 - graph: graph_build, the one SQL aggregate streamed as arrays (read from PostgreSQL);
@@ -16,7 +16,10 @@ peak memory (ru_maxrss) is its own. Measured, per size:
 - correctness: our top 100 equal to a tight reference (power iteration to an L1 change of 1e-14, i.e. far
   below 1e-10 per node) — asserted at the largest size run; networkx's top-100 overlap with it is printed;
 - sentiment: texts/s scoring the stored texts (read, VADER, COPY back);
-- end to end: influence_recompute (read, compute, write back with COPY, swap), cold and warm-started.
+- end to end: influence_recompute (read, compute, write back with COPY, swap), cold and warm-started;
+- audience view: GET /api/v1/members/<id>/ (Django's test client) of the run's 20 most influential members,
+  median and max server time, with the inbound edges the run stored, and aggregated from the action log as for
+  runs made before edges were stored (the run marked as having stored none while measured).
 
 Targets (issue 4): centrality at 1M/10M within 1.5x of bare scipy; end to end 1M/10M <= 30 s and <= 2 GB
 peak; >= 10,000 texts/s.
@@ -39,10 +42,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.api import _missing_columns  # NOT NULL columns later migrations added, with a neutral value
+
 PHASES = ["sentiment_scoring", "graph_read", "previous_read", "matrix_build", "pagerank", "sentiment_read", "formula",
-          "write", "swap", "prune"]
+          "write", "inbound_edges", "snapshots", "swap", "prune"]
 SIZES = {"10k": (10_000, 100_000), "100k": (100_000, 1_000_000), "1m": (1_000_000, 10_000_000)}
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+DB_PREFIX = os.environ.get("BENCH_INFLUENCE_DB", "cs_bench_influence")
 SEED = 20261126
 TYPES = ["follow", "read", "vote_up", "comment", "answer", "share", "unfollow", "unvote"]
 TYPE_SHARE = [0.15, 0.40, 0.20, 0.10, 0.08, 0.04, 0.015, 0.015]
@@ -89,7 +95,7 @@ def top(x, k=100):
 # --- database -----------------------------------------------------------------------------------------------
 
 def db_url(size: str) -> str:
-    return f"{PG}/cs_bench_influence_{size}"
+    return f"{PG}/{DB_PREFIX}_{size}"
 
 
 def django_setup(size: str) -> None:
@@ -122,7 +128,7 @@ def load(size: str) -> dict:
     import psycopg2
 
     n, m = SIZES[size]
-    name = f"cs_bench_influence_{size}"
+    name = f"{DB_PREFIX}_{size}"
     admin = psycopg2.connect(f"{PG}/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
@@ -147,11 +153,13 @@ def load(size: str) -> dict:
         cur.execute("TRUNCATE community_scoring_action, community_scoring_member, influence_textsentiment, "
                     "influence_influencescore, influence_influencerun, bench_marker CASCADE")
         cur.execute("SET maintenance_work_mem = '512MB'")
+        member_columns = ["id", "source", "external_id", "email", "display_name", "crm_id", "persona", "attributes",
+                          "joined_at", "is_excluded", "created_at", "updated_at"]
+        extra, fillers = _missing_columns(cur, "community_scoring_member", member_columns)  # added by later migrations
         cur.execute(
-            "INSERT INTO community_scoring_member (id, source, external_id, email, display_name, crm_id, persona, "
-            "attributes, joined_at, is_excluded, created_at, updated_at) "
+            f"INSERT INTO community_scoring_member ({', '.join(member_columns + extra)}) "
             "SELECT g, 'bench', 'm' || g, '', 'Member ' || g, '', (ARRAY['developer','admin','manager'])[1 + g %% 3], "
-            "'{}', now(), false, now(), now() FROM generate_series(1, %s) g", [n])
+            f"'{{}}', now(), false, now(), now(){', %s' * len(extra)} FROM generate_series(1, %s) g", [*fillers, n])
         cur.execute("SELECT setval(pg_get_serial_sequence('community_scoring_member', 'id'), %s)", [n])
         cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'community_scoring_action' "
                     "AND indexname NOT LIKE '%%pkey'")
@@ -161,6 +169,11 @@ def load(size: str) -> dict:
             cur.execute(f'DROP INDEX IF EXISTS "{index_name}"')
         cur.execute("SET session_replication_role = replica")  # skip FK triggers while loading
     src, dst, kind, when, has_text = synthetic_actions(n, m, ref_epoch)
+    action_columns = ["member_id", "action_type_id", "occurred_at", "target_member_id", "topic", "text", "metadata",
+                      "source", "external_event_id", "recorded_at", "target_content_id"]
+    with connection.cursor() as cur:
+        extra, fillers = _missing_columns(cur, "community_scoring_action", action_columns)
+    suffix = "".join(f"\t{v}" for v in fillers) + "\n"
     stamps = np.datetime_as_string((when * 1e6).astype("datetime64[us]"), unit="us", timezone="UTC")
     rng = np.random.default_rng(SEED + 1)
     chunk = 500_000
@@ -170,12 +183,10 @@ def load(size: str) -> dict:
         for k in range(start, end):
             text = " ".join(rng.choice(WORDS, 12)) if has_text[k] else ""
             lines.append(f"{src[k] + 1}\t{TYPES[kind[k]]}\t{stamps[k]}\t{dst[k] + 1}\t\t{text}\t{{}}\tbench\tb{k}\t"
-                         f"{stamps[k]}\t\\N\n")
+                         f"{stamps[k]}\t\\N{suffix}")
         buf = io.StringIO("".join(lines))
         with connection.cursor() as cur:
-            cur.copy_expert(
-                "COPY community_scoring_action (member_id, action_type_id, occurred_at, target_member_id, topic, "
-                "text, metadata, source, external_event_id, recorded_at, target_content_id) FROM STDIN", buf)
+            cur.copy_expert(f"COPY community_scoring_action ({', '.join(action_columns + extra)}) FROM STDIN", buf)
     with connection.cursor() as cur:
         cur.execute("SET session_replication_role = origin")
         cur.execute("SELECT conname FROM pg_constraint WHERE conname = 'action_unique_source_event'")
@@ -326,8 +337,9 @@ def phase_e2e(size: str, cold: bool) -> dict:
     if cold:
         with connection.cursor() as cur:
             cur.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'influence_influencescore' "
-                        "AND c.relname <> 'influence_influencescore_default'")
+                        "JOIN pg_class p ON p.oid = i.inhparent "
+                        "WHERE p.relname IN ('influence_influencescore', 'influence_influenceedge') "
+                        "AND c.relname NOT LIKE '%%\\_default'")
             for (part,) in cur.fetchall():
                 cur.execute(f'DROP TABLE "{part}"')
             cur.execute("TRUNCATE influence_influencescore")
@@ -338,6 +350,41 @@ def phase_e2e(size: str, cold: bool) -> dict:
     assert run.status == "done", run.error
     return {"seconds": seconds, "iterations": run.iterations, "warm_start": run.warm_start,
             "timings": run.timings, "nodes": run.nodes, "edges": run.edges, "maxrss_mb": maxrss_mb()}
+
+
+def phase_audience(size: str) -> dict:
+    """Server time of the audience view of the current run's 20 most influential members, 5 requests each after an
+    untimed one: as the run is, and with the run marked as having stored no inbound edges (the log is read)."""
+    django_setup(size)
+    from django.test import Client
+
+    from community_scoring.influence.models import InfluenceRun, InfluenceScore
+    from community_scoring.services.tokens import token_issue
+
+    run = InfluenceRun.objects.filter(status="done").order_by("-id").first()
+    top = list(InfluenceScore.objects.filter(run=run).order_by("-influence", "-member_id")
+               .values_list("member_id", flat=True)[:20])
+    client = Client(HTTP_AUTHORIZATION=f"Token {token_issue(name=f'bench-influence-{time.time_ns()}', role='admin')[1]}")
+    kept = getattr(run, "inbound_edges_kept", None)  # None: code from before runs stored their edges
+
+    def times() -> list[float]:
+        seen = []
+        for member_id in top:
+            assert client.get(f"/api/v1/members/{member_id}/").status_code == 200
+            for _ in range(5):
+                t0 = time.perf_counter()
+                client.get(f"/api/v1/members/{member_id}/")
+                seen.append(time.perf_counter() - t0)
+        return seen
+
+    result = {"as_run": times(), "stored": kept}
+    if kept:
+        InfluenceRun.objects.filter(pk=run.pk).update(inbound_edges_kept=0)
+        try:
+            result["from_log"] = times()
+        finally:
+            InfluenceRun.objects.filter(pk=run.pk).update(inbound_edges_kept=kept)
+    return result
 
 
 def child(phase: str, size: str, *extra: str) -> dict:
@@ -351,7 +398,7 @@ def child(phase: str, size: str, *extra: str) -> dict:
 
 def report(size: str, networkx: bool) -> dict:
     n, m = SIZES[size]
-    print(f"\n=== {size}: {n:,} members / {m:,} actions (db cs_bench_influence_{size}) ===", flush=True)
+    print(f"\n=== {size}: {n:,} members / {m:,} actions (db {DB_PREFIX}_{size}) ===", flush=True)
     loaded = child("load", size)
     if loaded.get("loaded"):
         print(f"loaded with COPY in {loaded['load_seconds']} s")
@@ -384,6 +431,16 @@ def report(size: str, networkx: bool) -> dict:
         phases = ", ".join(f"{k} {v:.2f}" for k, v in sorted(e["timings"].items(), key=lambda kv: PHASES.index(kv[0])))
         print(f"end to end ({'cold' if cold else 'warm'} start): {e['seconds']:.2f} s, {e['iterations']} it, "
               f"peak RSS {e['maxrss_mb']:.0f} MB [{phases}]")
+    a = child("audience", size)
+
+    def ms(seconds: list[float]) -> str:
+        return f"median {1000 * np.median(seconds):.1f} ms, max {1000 * max(seconds):.1f} ms"
+
+    if a["stored"] is None:
+        print(f"audience view, top 20 members, edges from the log: {ms(a['as_run'])}")
+    else:
+        print(f"audience view, top 20 members: edges stored by the run ({a['stored']} per member) {ms(a['as_run'])}; "
+              f"aggregated from the log {ms(a['from_log'])}")
     return {"compute": c, "e2e": min(runs, key=lambda e: e["seconds"])}
 
 
@@ -404,6 +461,7 @@ def main() -> None:
             "networkx": lambda: phase_networkx(args.size),
             "sentiment": lambda: phase_sentiment(args.size),
             "e2e": lambda: phase_e2e(args.size, args.cold),
+            "audience": lambda: phase_audience(args.size),
         }
         print(json.dumps(phases[args.phase](), default=float))
         return

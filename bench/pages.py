@@ -19,8 +19,9 @@ filled in SQL (generate_series, INSERT ... SELECT, secondary indexes dropped whi
 - 90 daily ScoreSnapshots per scored member (each member's own growth curve, so stages and "rising" move) and the
   stage transitions they imply;
 - 90 daily influence runs, the current one's InfluenceScore rows (centrality and reach from the inbound actions,
-  sentiment from the texts, advocate/detractor flags from the influence parameters) and 90 days of
-  InfluenceSnapshot with each day's ranks; a few finished interest recompute jobs.
+  sentiment from the texts, advocate/detractor flags from the influence parameters), its members' ten heaviest
+  inbound edges (InfluenceEdge, with the same weights) and 90 days of InfluenceSnapshot with each day's ranks; a
+  few finished interest recompute jobs.
 Then community_scoring.services.community_days.community_days_refresh() when that module exists (the dashboard's
 daily aggregates), and VACUUM ANALYZE. The built database is kept (its shape and the migrations it was built with
 are written as its comment) and reused while they match.
@@ -49,7 +50,7 @@ from bench.api import _missing_columns, psql  # bench/api.py's loader helpers
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 TARGET_MS = 200.0
-BUILD_VERSION = 1  # bump when the generated data changes shape
+BUILD_VERSION = 2  # bump when the generated data changes shape
 DAYS = 90
 SEED = 0.20261130
 PERSONAS = ["developer", "marketer", "manager", "student", ""]
@@ -429,6 +430,23 @@ def build(db: str, members: int, actions: int) -> None:
                    mean, n, pos, neg, received_mean, received_n, sentiment, influence_base, influence, advocate,
                    detractor{literals}
             FROM bench_influence""")
+        # Each member's ten heaviest inbound edges per (source, type family), with the weights above (no decay), as
+        # a run stores them (InfluenceEdge), so audience views read the run's edges, not the log.
+        _step(cur, "influence inbound edges", f"""
+            INSERT INTO influence_influenceedge (run_id, member_id, source_id, action_type_id, actions, weight)
+            SELECT {run_id}, target, source, family, actions, weight FROM (
+                SELECT *, row_number() OVER (PARTITION BY target ORDER BY weight DESC, source, family) AS k FROM (
+                    SELECT target_member_id AS target, member_id AS source,
+                           CASE action_type_id WHEN 'unfollow' THEN 'follow' WHEN 'unvote' THEN 'vote_up'
+                               ELSE action_type_id END AS family,
+                           count(*) FILTER (WHERE action_type_id NOT IN ('unfollow', 'unvote')) AS actions,
+                           sum(CASE action_type_id WHEN 'follow' THEN 3 WHEN 'unfollow' THEN -3 WHEN 'answer' THEN 2
+                               WHEN 'read' THEN 0.2 WHEN 'unvote' THEN -1 ELSE 1 END) AS weight
+                    FROM community_scoring_action
+                    WHERE target_member_id IS NOT NULL AND target_member_id <> member_id GROUP BY 1, 2, 3) g
+                WHERE weight > 0) r
+            WHERE k <= 10""")
+        cur.execute(f"UPDATE influence_influencerun SET inbound_edges_kept = 10 WHERE id = {run_id}")
         _step(cur, "influence snapshots", f"""
             INSERT INTO influence_influencesnapshot (member_id, day, run_id, influence, influence_base, rank,
                 percentile, centrality_percentile, reach, sentiment, is_advocate, is_detractor)

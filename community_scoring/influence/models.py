@@ -18,6 +18,8 @@ DEFAULT_EDGE_WEIGHTS = {
 DEFAULT_TEXT_TYPES = ["question", "answer", "comment", "blog_post", "poll_response"]
 # Types that count towards reach: distinct members who read or engaged with someone's content in the window.
 DEFAULT_REACH_TYPES = ["read", "vote_up", "answer", "comment", "share", "solved", "poll_response"]
+# A run keeps each member's heaviest inbound edges, this many (InfluenceEdge): the audience view shows them.
+INBOUND_EDGES_KEPT = 10
 
 
 def default_edge_weights() -> dict:
@@ -117,6 +119,10 @@ class InfluenceRun(models.Model):
     worker = models.CharField(max_length=255, blank=True, default="",
                               help_text="The Celery node running it (restarted when that node starts again).")
     scores_pruned = models.BooleanField(default=False, help_text="Its scores were deleted (older than keep_runs).")
+    # A database default too: runs created by code from before this column (during a rolling deploy) store none.
+    inbound_edges_kept = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Heaviest inbound edges it stored per member (InfluenceEdge). 0: none (runs made before "
+                             "edges were stored); their members' edges are aggregated from the action log when read.")
 
     class Meta:
         ordering = ["-id"]
@@ -184,6 +190,33 @@ class InfluenceScore(models.Model):
 
     def __str__(self) -> str:
         return f"influence of {self.member} in run {self.run_id}: {self.influence:.1f}"
+
+
+class InfluenceEdge(models.Model):
+    """One of a member's heaviest inbound edges in a run, per (source member, action type family): what the run's
+    graph held (graph.graph_build), so the audience view explains the run's own score without reading the log.
+
+    Partitioned by run like InfluenceScore (written with COPY, attached with the scores, dropped when pruned).
+    """
+
+    # No database FK constraints and one index, as InfluenceScore; deletes cascade through Django.
+    run = models.ForeignKey(InfluenceRun, on_delete=models.CASCADE, related_name="inbound_edges", db_constraint=False,
+                            db_index=False)
+    member = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, db_index=False, help_text="The member the edge points to.")
+    source = models.ForeignKey("community_scoring.Member", on_delete=models.CASCADE, related_name="+",
+                               db_constraint=False, db_index=False, help_text="The member who acted.")
+    action_type = models.ForeignKey(
+        "community_scoring.ActionType", on_delete=models.CASCADE, related_name="+", db_constraint=False,
+        db_index=False, help_text="The type family: a type with the types reversing it netted in (follow, unfollow).")
+    actions = models.PositiveIntegerField(help_text="Actions of the type (reversing ones not counted).")
+    weight = models.FloatField(help_text="The weight the family adds to the source's edge (formula.edge_weights).")
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "member"], name="influence_edge_run_member")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} -> {self.member_id} ({self.action_type_id}) in run {self.run_id}: {self.weight:.3f}"
 
 
 class InfluenceSnapshot(models.Model):

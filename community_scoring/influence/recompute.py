@@ -14,7 +14,7 @@ from community_scoring.influence import formula
 from community_scoring.influence.selectors import INFLUENCE_FIELDS as CONFIG_FIELDS
 from community_scoring.influence.selectors import influence_config_load
 from community_scoring.influence.graph import InfluenceGraph, graph_build, ids_to_index, reversals_read
-from community_scoring.influence.models import InfluenceConfig, InfluenceRun
+from community_scoring.influence.models import INBOUND_EDGES_KEPT, InfluenceConfig, InfluenceRun
 from community_scoring.influence.pagerank import pagerank_iterate, transition_matrix
 from community_scoring.influence.selectors import influence_run_current
 from community_scoring.influence.text_sentiment import sentiment_by_member, sentiment_score_pending
@@ -106,6 +106,7 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
         edge_weights=dict(config.edge_weights),
         reach_types=list(config.reach_types),
         reversals=reversals_read(),
+        inbound_limit=INBOUND_EDGES_KEPT,
     )
     lap("graph_read")
     previous = influence_run_current()
@@ -128,6 +129,8 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
     with transaction.atomic():
         store.scores_write(run_id=run.pk, member_ids=graph.member_ids, scores=scores)
         lap("write")
+        store.inbound_edges_write(run_id=run.pk, edges=_inbound_rows(graph), action_types=graph.inbound.families)
+        lap("inbound_edges")
         store.snapshots_write(run_id=run.pk, day=_utc_day(ref_time), member_ids=graph.member_ids, scores=scores)
         lap("snapshots")
         if new_advocates.any():
@@ -137,7 +140,7 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
             status=InfluenceRun.Status.DONE, finished_at=finished, ref_time=ref_time, nodes=graph.n,
             edges=graph.edges, iterations=result.iterations, converged=result.converged, warm_start=x0 is not None,
             texts_scored=texts, duration_seconds=round(time.perf_counter() - t0, 4), timings=timings,
-            config=snapshot,
+            config=snapshot, inbound_edges_kept=INBOUND_EDGES_KEPT,
         )
         if before_commit is not None:
             before_commit(run.pk)
@@ -146,6 +149,14 @@ def _recompute(run: InfluenceRun, *, store: InfluenceStore, ref_time: datetime, 
     _runs_prune(store, keep=config.keep_runs)
     timings["prune"] = round(time.perf_counter() - clock, 4)
     InfluenceRun.objects.filter(pk=run.pk).update(timings=timings, duration_seconds=round(time.perf_counter() - t0, 4))
+
+
+def _inbound_rows(graph: InfluenceGraph) -> dict[str, np.ndarray]:
+    """The graph's kept inbound edges as InfluenceEdge values: members by id, action_type an index into
+    graph.inbound.families."""
+    inbound = graph.inbound
+    return {"member": graph.member_ids[inbound.member], "source": graph.member_ids[inbound.source],
+            "action_type": inbound.family, "actions": inbound.actions, "weight": inbound.weight}
 
 
 def _utc_day(ref_time: datetime) -> date:

@@ -11,8 +11,10 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from community_scoring.influence import formula
-from community_scoring.influence.graph import inbound_edges, reversals_read
-from community_scoring.influence.models import InfluenceConfig, InfluenceRun, InfluenceScore, InfluenceSnapshot
+from community_scoring.influence.graph import edge_order, inbound_edges, reversals_read
+from community_scoring.influence.models import (
+    INBOUND_EDGES_KEPT, InfluenceConfig, InfluenceEdge, InfluenceRun, InfluenceScore, InfluenceSnapshot,
+)
 from community_scoring.models import Member
 
 # The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
@@ -156,7 +158,37 @@ def _evidence(run: InfluenceRun, score: InfluenceScore) -> dict[str, Any]:
 
 
 def _inbound_edges_named(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
-    """The member's top inbound edges at the run's time and settings, with each source's name and rank."""
+    """The member's top inbound edges in the run, with each source's name and rank: those the run stored, or, for
+    a run that stored fewer than `limit` per member (none before they were stored), aggregated from the log at
+    the run's time and settings."""
+    if limit <= 0:
+        return []
+    if run.inbound_edges_kept >= limit:
+        return _inbound_edges_stored(run, member, limit=limit)
+    return _inbound_edges_from_log(run, member, limit=limit)
+
+
+def _source_rank(run: InfluenceRun, source: OuterRef) -> Subquery:
+    """The rank of the member `source` refers to in the run (None when the run did not score them)."""
+    return Subquery(InfluenceScore.objects.filter(run=run, member_id=source).values("rank")[:1])
+
+
+def _inbound_edges_stored(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
+    """The edges the run kept for the member (InfluenceEdge), with the sources' names and ranks: one query."""
+    name = Member.objects.filter(pk=OuterRef("source_id")).values("display_name")[:1]
+    rows = (InfluenceEdge.objects.filter(run=run, member=member)
+            .annotate(display_name=Subquery(name), source_rank=_source_rank(run, OuterRef("source_id")))
+            .values_list("source_id", "action_type_id", "actions", "weight", "display_name", "source_rank"))
+    edges = [{"member_id": source, "action_type": kind, "actions": actions, "weight": weight,
+              "display_name": display_name or "", "source_rank": source_rank}
+             for source, kind, actions, weight, display_name, source_rank in rows]
+    edges.sort(key=edge_order)
+    return edges[:limit]
+
+
+def _inbound_edges_from_log(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
+    """The member's top inbound edges aggregated from the action log at the run's time and settings, with each
+    source's name and rank."""
     edge_rows = inbound_edges(
         member_id=member.pk, ref_time=run.ref_time, half_life_days=float(_run_setting(run, "half_life_days")),
         edge_weights=dict(_run_setting(run, "edge_weights")), reversals=reversals_read(), limit=limit,
@@ -164,18 +196,17 @@ def _inbound_edges_named(run: InfluenceRun, member, *, limit: int) -> list[dict[
     # One query for the sources' names and their rank in this run.
     sources = {}
     if edge_rows:
-        rank = InfluenceScore.objects.filter(run=run, member_id=OuterRef("pk")).values("rank")[:1]
         sources = {
             pk: (name, source_rank)
             for pk, name, source_rank in Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows])
-            .annotate(source_rank=Subquery(rank)).values_list("pk", "display_name", "source_rank")
+            .annotate(source_rank=_source_rank(run, OuterRef("pk"))).values_list("pk", "display_name", "source_rank")
         }
     for edge in edge_rows:
         edge["display_name"], edge["source_rank"] = sources.get(edge["member_id"], ("", None))
     return edge_rows
 
 
-def influence_for_member(*, member, edges: int = 10, run: InfluenceRun | None = None,
+def influence_for_member(*, member, edges: int = INBOUND_EDGES_KEPT, run: InfluenceRun | None = None,
                          history_since: date | None = None) -> dict[str, Any] | None:
     """Why a member has their influence: scores, sentiment summary, the evidence behind them, the formula's terms
     with the weights the run used, why they are an advocate or detractor, the top inbound edges (who gives them

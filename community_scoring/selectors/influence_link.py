@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import FilteredRelation, Q, QuerySet
 
 from community_scoring.influence import selectors as influence_selectors
+from community_scoring.influence.models import INBOUND_EDGES_KEPT
 
 RELATION = "current_influence"
 SCORE_PATH = f"{RELATION}__influence"
@@ -42,5 +43,6 @@ def member_queryset_with_influence(queryset: QuerySet) -> QuerySet:
 
 def influence_audience(*, member, history_since: date | None = None) -> dict[str, Any] | None:
     """The member's current influence with its explanation (evidence, formula terms, advocate/detractor reason,
-    top inbound edges) and daily history from `history_since` (default: the last 365 days), or None."""
-    return influence_selectors.influence_for_member(member=member, edges=10, history_since=history_since)
+    top inbound edges: the INBOUND_EDGES_KEPT the run stored) and daily history from `history_since` (default: the last 365 days), or None."""
+    return influence_selectors.influence_for_member(member=member, edges=INBOUND_EDGES_KEPT,
+                                                    history_since=history_since)

@@ -82,6 +82,13 @@ class InfluenceStore(ABC):
         nullable float is NULL). Called inside the transaction that marks the run done."""
 
     @abstractmethod
+    def inbound_edges_write(self, *, run_id: int, edges: dict[str, np.ndarray], action_types: list[str]) -> None:
+        """Write a run's kept inbound edges (InfluenceEdge): `edges` maps member, source (ids), action_type (an
+        index into `action_types`), actions and weight to one value per edge. Called inside the transaction that
+        marks the run done, after scores_write; scores_publish makes them readable and scores_delete deletes them
+        with the scores."""
+
+    @abstractmethod
     def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
                         ) -> None:
         """Upsert each member's snapshot of `day` from the run's scores (as given to scores_write, which has run
@@ -93,7 +100,8 @@ class InfluenceStore(ABC):
 
     @abstractmethod
     def scores_delete(self, *, run_ids: list[int]) -> int:
-        """Delete the scores of these runs; returns how many rows were deleted (where the backend counts them)."""
+        """Delete the scores and inbound edges of these runs; returns how many score rows were deleted (where the
+        backend counts them)."""
 
     @abstractmethod
     def recompute_lock(self) -> AbstractContextManager[bool]:

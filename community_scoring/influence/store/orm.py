@@ -13,7 +13,7 @@ import numpy as np
 from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum
 
 from community_scoring.influence import formula
-from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
+from community_scoring.influence.models import InfluenceEdge, InfluenceScore, InfluenceSnapshot, TextSentiment
 from community_scoring.influence.store.base import InfluenceStore, TextRow, score_fields, snapshot_fields
 from community_scoring.models import Action, Member
 from community_scoring.store.base import counted_actions  # the edges that count: the actions that count
@@ -112,6 +112,16 @@ class OrmInfluenceStore(InfluenceStore):
             objs.append(InfluenceScore(run_id=run_id, member_id=int(member_ids[i]), **values))
         InfluenceScore.objects.bulk_create(objs, batch_size=2000)
 
+    def inbound_edges_write(self, *, run_id: int, edges: dict[str, np.ndarray], action_types: list[str]) -> None:
+        InfluenceEdge.objects.bulk_create(
+            [InfluenceEdge(run_id=run_id, member_id=member, source_id=source, action_type_id=action_types[kind],
+                           actions=actions, weight=weight)
+             for member, source, kind, actions, weight in zip(
+                edges["member"].tolist(), edges["source"].tolist(), edges["action_type"].tolist(),
+                edges["actions"].tolist(), edges["weight"].tolist())],
+            batch_size=2000,
+        )
+
     def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
                         ) -> None:
         fields = [f.name for f in snapshot_fields()]
@@ -127,6 +137,7 @@ class OrmInfluenceStore(InfluenceStore):
         """Nothing to do: rows written in the transaction become readable with its commit."""
 
     def scores_delete(self, *, run_ids: list[int]) -> int:
+        InfluenceEdge.objects.filter(run_id__in=run_ids).delete()
         deleted, _ = InfluenceScore.objects.filter(run_id__in=run_ids).delete()
         return deleted
 

@@ -133,8 +133,9 @@ def copy_stream(columns: Sequence[tuple[str, str, np.ndarray]], *, nulls: dict[s
                 ) -> io.BytesIO:
     """A binary COPY stream of the rows. columns: (name, type, values); nulls: name -> mask of NULLs.
 
-    Rows are written grouped by their pattern of NULLs (each pattern is a fixed-width layout); COPY does not
-    care about row order.
+    A "text" column's values are bytes (a numpy "S" array; a few distinct values, such as type keys). Rows are
+    written grouped by their layout, i.e. their pattern of NULLs and the length of each text (each layout is
+    fixed-width); COPY does not care about row order.
     """
     nulls = nulls or {}
     n = len(columns[0][2]) if columns else 0
@@ -142,23 +143,29 @@ def copy_stream(columns: Sequence[tuple[str, str, np.ndarray]], *, nulls: dict[s
     pattern = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(null_names):
         pattern |= np.asarray(nulls[name], dtype=np.int64) << bit
+    lengths = {name: np.strings.str_len(np.asarray(values)).astype(np.int64)
+               for name, kind, values in columns if kind == "text"}
+    for length in lengths.values():
+        pattern = pattern * (int(length.max(initial=0)) + 1) + length
     out = io.BytesIO()
     out.write(SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00")
     for code in np.unique(pattern):
         rows_idx = np.flatnonzero(pattern == code)
-        null_set = {name for bit, name in enumerate(null_names) if (int(code) >> bit) & 1}
+        null_set = {name for name in null_names if nulls[name][rows_idx[0]]}
+        width = {name: int(length[rows_idx[0]]) for name, length in lengths.items()}
         fields = [("nfields", ">i2")]
         for name, kind, _ in columns:
             fields.append((f"len_{name}", ">i4"))
-            if name not in null_set:
-                fields.append((name, PG_BINARY[kind]))
+            if name not in null_set and width.get(name) != 0:
+                fields.append((name, f"S{width[name]}" if kind == "text" else PG_BINARY[kind]))
         block = np.empty(len(rows_idx), dtype=np.dtype(fields))
         block["nfields"] = len(columns)
         for name, kind, values in columns:
             if name in null_set:
                 block[f"len_{name}"] = -1
-            else:
-                block[f"len_{name}"] = np.dtype(PG_BINARY[kind]).itemsize
+                continue
+            block[f"len_{name}"] = width[name] if kind == "text" else np.dtype(PG_BINARY[kind]).itemsize
+            if width.get(name) != 0:
                 block[name] = np.asarray(values)[rows_idx]
         out.write(block.tobytes())
     out.write(b"\xff\xff")

@@ -3,9 +3,10 @@
 Arrays travel in PostgreSQL's binary COPY format (store/pgbinary.py), so no Python object is made per action,
 edge or score. SQL is composed with psycopg2.sql; table and column names come from the models' _meta.
 
-Scores: influence_influencescore is partitioned by run (migration 0004). A run's rows are copied into a fresh
-table with no index, its indexes are built in bulk, and the table is attached as the run's partition as the
-last statement of the transaction that marks the run done; pruning a run drops its partition.
+Scores and inbound edges: influence_influencescore and influence_influenceedge are partitioned by run (migrations
+0004, 0008). A run's rows are copied into a fresh table with no index, its indexes are built in bulk, and the
+table is attached as the run's partition as the last statement of the transaction that marks the run done;
+pruning a run drops its partitions.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from django.db.models import Index, UniqueConstraint
 from psycopg2 import sql
 
 from community_scoring.influence import formula
-from community_scoring.influence.models import InfluenceScore, InfluenceSnapshot, TextSentiment
+from community_scoring.influence.models import InfluenceEdge, InfluenceScore, InfluenceSnapshot, TextSentiment
 from community_scoring.influence.store.base import TextRow, score_fields, snapshot_fields
 from community_scoring.influence.store.orm import OrmInfluenceStore
 from community_scoring.influence.store.pgbinary import PG_EPOCH, ArrayRowsSink, RowsSink, copy_stream
@@ -31,6 +32,8 @@ PG_EPOCH_DT = datetime(2000, 1, 1, tzinfo=dt_timezone.utc)
 # Column type Django creates -> the binary COPY type of its values.
 BINARY_TYPE = {"bigint": "int8", "integer": "int4", "smallint": "int2", "double precision": "float8",
                "boolean": "bool", "timestamp with time zone": "timestamptz"}
+# The tables partitioned by run (LIST (run_id)), each with a DEFAULT partition for rows written through the ORM.
+RUN_PARTITIONED = (InfluenceScore, InfluenceEdge)
 
 
 def _table(model: type[models.Model]) -> sql.Identifier:
@@ -50,7 +53,8 @@ def _counted(action_id: sql.Composable) -> sql.Composable:
 
 
 def _binary_type(field: models.Field) -> str:
-    return BINARY_TYPE[field.db_type(connection)]
+    db_type = field.db_type(connection)
+    return "text" if db_type.startswith("varchar") else BINARY_TYPE[db_type]
 
 
 def _rows(query: sql.Composable, params: Sequence = ()) -> list[tuple]:
@@ -246,23 +250,16 @@ class PostgresInfluenceStore(OrmInfluenceStore):
                    (member.column, _binary_type(member), member_ids)]
         columns += [(f.column, _binary_type(f), scores[f.name]) for f in score_fields()]
         nulls = {f.column: np.isnan(scores[f.name]) for f in score_fields() if f.null}
-        if not _partitioned():
-            _copy_in(_table(InfluenceScore), columns, nulls)
+        _run_rows_write(InfluenceScore, run_id, columns, nulls)
+
+    def inbound_edges_write(self, *, run_id: int, edges: dict[str, np.ndarray], action_types: list[str]) -> None:
+        n = len(edges["member"])
+        if n == 0:
             return
-        part = _partition_name(run_id)
-        with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(part)))
-            cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
-                sql.Identifier(part), _table(InfluenceScore)))
-        _copy_in(sql.Identifier(part), columns, nulls)
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for statement in _partition_indexes(part):
-                cursor.execute(statement)
-            # Proves every row belongs to the partition, so ATTACH does not scan the table again.
-            cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} = {})").format(
-                sql.Identifier(part), sql.Identifier(f"{part}_run"), _column(InfluenceScore, "run"),
-                sql.Literal(int(run_id))))
+        values = {**edges, "run": np.full(n, run_id, dtype=np.int64),
+                  "action_type": np.asarray([t.encode() for t in action_types], dtype=np.bytes_)[edges["action_type"]]}
+        fields = [f for f in InfluenceEdge._meta.concrete_fields if not f.primary_key]
+        _run_rows_write(InfluenceEdge, run_id, [(f.column, _binary_type(f), values[f.name]) for f in fields])
 
     def snapshots_write(self, *, run_id: int, day: date, member_ids: np.ndarray, scores: dict[str, np.ndarray]
                         ) -> None:
@@ -270,7 +267,8 @@ class PostgresInfluenceStore(OrmInfluenceStore):
         the plain table), upserting on (member, day)."""
         if len(member_ids) == 0:
             return
-        source = sql.Identifier(_partition_name(run_id)) if _partitioned() else _table(InfluenceScore)
+        source = (sql.Identifier(_partition_name(InfluenceScore, run_id)) if _partitioned(InfluenceScore)
+                  else _table(InfluenceScore))
         names = [f.name for f in snapshot_fields()]
         conflict = next(c.fields for c in InfluenceSnapshot._meta.constraints if isinstance(c, UniqueConstraint))
         query = sql.SQL(
@@ -293,24 +291,27 @@ class PostgresInfluenceStore(OrmInfluenceStore):
             cursor.execute(query, [day, int(run_id)])
 
     def scores_publish(self, *, run_id: int) -> None:
-        """Attach the run's partition. ATTACH locks the default partition, so readers wait for the commit that
-        follows (milliseconds), never see half a run."""
-        if not _partitioned():
-            return
-        part = _partition_name(run_id)
-        if _rows(sql.SQL("SELECT to_regclass(%s)"), [part])[0][0] is None:  # an empty community wrote no rows
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
-                _table(InfluenceScore), sql.Identifier(part), sql.Literal(int(run_id))))
+        """Attach the run's partitions (scores, inbound edges). ATTACH locks the default partition, so readers wait
+        for the commit that follows (milliseconds), never see half a run."""
+        for model in RUN_PARTITIONED:
+            if not _partitioned(model):
+                continue
+            part = _partition_name(model, run_id)
+            if _rows(sql.SQL("SELECT to_regclass(%s)"), [part])[0][0] is None:  # an empty community wrote no rows
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute(sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES IN ({})").format(
+                    _table(model), sql.Identifier(part), sql.Literal(int(run_id))))
 
     def scores_delete(self, *, run_ids: list[int]) -> int:
-        """A run's own partition is dropped whole; rows written through the ORM (the default partition, or a
+        """A run's own partitions are dropped whole; rows written through the ORM (the default partition, or a
         plain table) are deleted."""
-        if _partitioned():
-            with connection.cursor() as cursor:
-                for run_id in run_ids:
-                    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(_partition_name(run_id))))
+        for model in RUN_PARTITIONED:
+            if _partitioned(model):
+                with connection.cursor() as cursor:
+                    for run_id in run_ids:
+                        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(
+                            sql.Identifier(_partition_name(model, run_id))))
         return super().scores_delete(run_ids=run_ids)
 
     @contextmanager
@@ -353,28 +354,50 @@ def _column_name(model: type[models.Model], name: str) -> str:
     return model._meta.get_field(name).column
 
 
-def _partitioned() -> bool:
+def _run_rows_write(model: type[models.Model], run_id: int, columns: Sequence[tuple[str, str, np.ndarray]],
+                    nulls: dict[str, np.ndarray] | None = None) -> None:
+    """COPY a run's rows of a table partitioned by run into a fresh table, build its indexes in bulk and prove its
+    rows belong to the run, ready for scores_publish to attach; into the table itself where it is not
+    partitioned."""
+    if not _partitioned(model):
+        _copy_in(_table(model), columns, nulls)
+        return
+    part = _partition_name(model, run_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier(part)))
+        cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)").format(
+            sql.Identifier(part), _table(model)))
+    _copy_in(sql.Identifier(part), columns, nulls)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for statement in _partition_indexes(model, part):
+            cursor.execute(statement)
+        # Proves every row belongs to the partition, so ATTACH does not scan the table again.
+        cursor.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK ({} = {})").format(
+            sql.Identifier(part), sql.Identifier(f"{part}_run"), _column(model, "run"), sql.Literal(int(run_id))))
+
+
+def _partitioned(model: type[models.Model]) -> bool:
     query = sql.SQL("SELECT 1 FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid WHERE c.relname = %s")
-    return bool(_rows(query, [InfluenceScore._meta.db_table]))
+    return bool(_rows(query, [model._meta.db_table]))
 
 
-def _partition_name(run_id: int) -> str:
-    return f"{InfluenceScore._meta.db_table}_r{int(run_id)}"
+def _partition_name(model: type[models.Model], run_id: int) -> str:
+    return f"{model._meta.db_table}_r{int(run_id)}"
 
 
-def _partition_indexes(part: str) -> list[sql.Composable]:
+def _partition_indexes(model: type[models.Model], part: str) -> list[sql.Composable]:
     """The model's unique constraints and indexes, built on the partition before it is attached (ATTACH then
     adopts them instead of building its own)."""
-    meta = InfluenceScore._meta
+    meta = model._meta
     statements = []
     for k, constraint in enumerate(c for c in meta.constraints if isinstance(c, UniqueConstraint)):
-        columns = sql.SQL(", ").join(_column(InfluenceScore, name) for name in constraint.fields)
+        columns = sql.SQL(", ").join(_column(model, name) for name in constraint.fields)
         statements.append(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} UNIQUE ({})").format(
             sql.Identifier(part), sql.Identifier(f"{part}_unique{k or ''}"), columns))
     for k, index in enumerate(i for i in meta.indexes if isinstance(i, Index)):
         columns = sql.SQL(", ").join(
-            sql.SQL("{} DESC").format(_column(InfluenceScore, name[1:])) if name.startswith("-")
-            else _column(InfluenceScore, name)
+            sql.SQL("{} DESC").format(_column(model, name[1:])) if name.startswith("-") else _column(model, name)
             for name in index.fields
         )
         statements.append(sql.SQL("CREATE INDEX {} ON {} ({})").format(

@@ -189,3 +189,26 @@ class TestLookup:
     def test_missing_parameters_is_400(self, token_client, community):
         response = token_client("admin").get(self.URL)
         assert response.status_code == 400 and "external_id" in response.json()
+
+
+def test_top_inbound_are_the_edges_the_current_run_stored(token_client, db):
+    """The audience view lists the edges that explain the current run's score (stored by the run), with each
+    source's name and rank in that run: a follow that arrives after the run is not among them."""
+    from community_scoring.influence.models import InfluenceScore
+    from community_scoring.influence.recompute import influence_recompute
+
+    ActionType.objects.get_or_create(key="follow", defaults={"label": "follow"})
+    star, fan, late = MemberFactory(), MemberFactory(display_name="Fan"), MemberFactory()
+    ref = timezone.now()
+    Action.objects.create(source="t", external_event_id="f1", action_type_id="follow", member=fan, target_member=star,
+                          occurred_at=ref - timedelta(days=180))
+    run = influence_recompute(ref_time=ref)
+    Action.objects.create(source="t", external_event_id="f2", action_type_id="follow", member=late, target_member=star,
+                          occurred_at=ref)
+    body = token_client("marketing").get(f"/api/v1/members/{star.pk}/").json()
+    # The default follow weight 3 and half-life 180 days: 3 * 1/2.
+    fan_rank = InfluenceScore.objects.get(run=run, member=fan).rank
+    assert body["influence"]["run"]["id"] == run.pk
+    assert body["influence"]["top_inbound"] == [
+        {"member_id": fan.pk, "display_name": "Fan", "source_rank": fan_rank, "action_type": "follow", "actions": 1,
+         "weight": pytest.approx(1.5)}]

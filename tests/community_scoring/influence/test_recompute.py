@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from community_scoring.influence import selectors
-from community_scoring.influence.models import InfluenceRun, InfluenceScore, TextSentiment
+from community_scoring.influence.models import InfluenceEdge, InfluenceRun, InfluenceScore, TextSentiment
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.selectors import influence_config_get
 from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
@@ -274,11 +274,81 @@ def test_explanation_lists_inbound_edges_by_type(community):
     assert selectors.influence_for_member(member=MemberFactory()) is None
 
 
+def test_the_explanation_shows_the_runs_own_edges_after_new_actions(community):
+    """The edges explain the run's score: actions that arrive after the run (here a new follower, and more from a
+    source already listed) change nothing until the next run."""
+    a, b, c, _, _, _, g = community["members"]
+    run = influence_recompute(ref_time=REF)
+    act(g, "follow", b, days_ago=-1)
+    act(c, "answer", b, days_ago=-1)
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    ranks = {s.member_id: s.rank for s in InfluenceScore.objects.filter(run=run)}
+    assert [(e["member_id"], e["action_type"], e["actions"], round(e["weight"], 9), e["display_name"],
+             e["source_rank"]) for e in edges] == [
+        (a.pk, "follow", 1, 3.0, a.display_name, ranks[a.pk]), (c.pk, "answer", 1, 1.0, c.display_name, ranks[c.pk])]
+    assert InfluenceEdge.objects.filter(run=run, member=b).count() == 2
+    influence_recompute(ref_time=REF)  # the next run sees them: g 3 * 2^(1/180), c 2 * (1/2 + 2^(1/180)), a 3
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [(e["member_id"], e["action_type"], e["actions"]) for e in edges] == [
+        (g.pk, "follow", 1), (c.pk, "answer", 2), (a.pk, "follow", 1)]
+
+
+def test_a_run_keeps_each_members_ten_heaviest_edges(db):
+    """Twelve followers, two of them at the same moment (equal weights: the lower member id first); each follow is
+    worth 3 * 2^(-age / 180 days). The run keeps the ten heaviest; asking for more reads the log."""
+    b = MemberFactory()
+    followers = MemberFactory.create_batch(12)
+    ages = [0, 5, 5, 20, 30, 40, 50, 60, 70, 80, 90, 100]
+    for follower, days in zip(followers, ages):
+        act(follower, "follow", b, days_ago=days)
+    act(followers[0], "vote_up", b, days_ago=0)  # a second family from the same source: 1.0
+    run = influence_recompute(ref_time=REF)
+    expected = sorted([(-3.0 * 0.5 ** (days / HALF_LIFE), f.pk, "follow") for f, days in zip(followers, ages)]
+                      + [(-1.0, followers[0].pk, "vote_up")])
+    got = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [(round(-e["weight"], 9), e["member_id"], e["action_type"]) for e in got] == [
+        (round(w, 9), pk, kind) for w, pk, kind in expected[:10]]
+    assert InfluenceEdge.objects.filter(run=run, member=b).count() == 10 and run.inbound_edges_kept == 10
+    more = selectors.influence_for_member(member=b, edges=13)["inbound_edges"]
+    assert [(round(-e["weight"], 9), e["member_id"], e["action_type"]) for e in more] == [
+        (round(w, 9), pk, kind) for w, pk, kind in expected]
+    assert selectors.influence_for_member(member=b, edges=3)["inbound_edges"] == got[:3]
+
+
+def test_edges_a_second_apart_are_kept_by_their_exact_weight(db):
+    """Twelve follows a second apart differ in weight by ~4e-8 of it (closer than float32 tells apart): the run
+    keeps the ten most recent, in that order."""
+    b = MemberFactory()
+    followers = MemberFactory.create_batch(12)
+    for seconds, follower in enumerate(followers):
+        act(follower, "follow", b, days_ago=30, seconds=seconds)
+    influence_recompute(ref_time=REF)
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [e["member_id"] for e in edges] == [f.pk for f in reversed(followers)][:10]
+
+
+def test_runs_from_before_edges_were_stored_read_them_from_the_log(community):
+    """A run that stored no edges (made before they were stored) explains its members with the log, aggregated at
+    the run's time and settings, as before: actions that arrived since are included."""
+    a, b, c, _, _, _, g = community["members"]
+    run = influence_recompute(ref_time=REF)
+    InfluenceRun.objects.filter(pk=run.pk).update(inbound_edges_kept=0)
+    InfluenceEdge.objects.filter(run=run).delete()
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [(e["member_id"], e["action_type"], round(e["weight"], 9), e["display_name"]) for e in edges] == [
+        (a.pk, "follow", 3.0, a.display_name), (c.pk, "answer", 1.0, c.display_name)]
+    act(g, "follow", b, days_ago=HALF_LIFE)
+    edges = selectors.influence_for_member(member=b)["inbound_edges"]
+    assert [(e["member_id"], round(e["weight"], 9)) for e in edges] == [(a.pk, 3.0), (g.pk, 1.5), (c.pk, 1.0)]
+
+
 def test_old_runs_are_pruned(community):
     influence_config_update(changes={"keep_runs": 2})
     runs = [influence_recompute(ref_time=REF) for _ in range(3)]
     assert not InfluenceScore.objects.filter(run=runs[0]).exists()
     assert InfluenceScore.objects.filter(run=runs[2]).count() == 7
+    assert not InfluenceEdge.objects.filter(run=runs[0]).exists()
+    assert InfluenceEdge.objects.filter(run=runs[2]).count() == 5  # the community's five edges, one family each
     assert [r.scores_pruned for r in InfluenceRun.objects.order_by("id")] == [True, False, False]
     # Three runs on one day: one snapshot, the last run's.
     history = selectors.influence_history(member=community["members"][0])

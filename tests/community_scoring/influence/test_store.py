@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from community_scoring.influence.graph import graph_build, reversals_read
 from community_scoring.influence.models import (
-    DEFAULT_EDGE_WEIGHTS, InfluenceRun, InfluenceScore, InfluenceSnapshot, TextSentiment,
+    DEFAULT_EDGE_WEIGHTS, InfluenceEdge, InfluenceRun, InfluenceScore, InfluenceSnapshot, TextSentiment,
 )
 from community_scoring.influence.recompute import influence_recompute
 from community_scoring.influence.store import OrmInfluenceStore, PostgresInfluenceStore
@@ -43,10 +43,11 @@ action = st.tuples(
 )
 
 
-def expected_edges(rows, reversals):
-    """Edge weights straight from the definition: per (source, target, type family) the decayed actions of the
-    type minus those of the types reversing it, clamped at 0, times the family's weight; summed per pair."""
-    net = defaultdict(float)
+def expected_family_edges(rows, reversals):
+    """(source, target, type family) -> (actions, weight) straight from the definition: the decayed actions of
+    the type minus those of the types reversing it, clamped at 0, times the family's weight; actions counts the
+    type's own."""
+    net, actions = defaultdict(float), defaultdict(int)
     for actor, kind, target, when in rows:
         if target is None or target == actor:
             continue
@@ -55,10 +56,34 @@ def expected_edges(rows, reversals):
             continue
         age_days = (REF - when).total_seconds() / 86400
         net[(actor, target, family)] += (-1 if kind in reversals else 1) * 0.5 ** (age_days / HALF_LIFE)
+        actions[(actor, target, family)] += kind not in reversals
+    return {key: (actions[key], DEFAULT_EDGE_WEIGHTS[key[2]] * max(total, 0.0)) for key, total in net.items()}
+
+
+def expected_edges(rows, reversals):
+    """Edge weights straight from the definition: the families' weights (expected_family_edges) summed per pair."""
     edges = defaultdict(float)
-    for (source, target, family), total in net.items():
-        edges[(source, target)] += DEFAULT_EDGE_WEIGHTS[family] * max(total, 0.0)
+    for (source, target, _), (_, weight) in expected_family_edges(rows, reversals).items():
+        edges[(source, target)] += weight
     return {pair: w for pair, w in edges.items() if w > 1e-12}
+
+
+def expected_inbound(rows, reversals, *, limit):
+    """Per member, the `limit` heaviest (source, family) edges into them, heaviest first, then by source, then by
+    family: [(source, family, actions, weight rounded to 9 places)]."""
+    inbound = defaultdict(list)
+    for (source, target, family), (actions, weight) in expected_family_edges(rows, reversals).items():
+        if weight > 1e-12:
+            inbound[target].append((source, family, actions, round(weight, 9)))
+    return {target: sorted(edges, key=lambda e: (-e[3], e[0], e[1]))[:limit] for target, edges in inbound.items()}
+
+
+def stored_inbound(run):
+    """The run's InfluenceEdge rows in the same form, per member, in the same order."""
+    inbound = defaultdict(list)
+    for e in InfluenceEdge.objects.filter(run=run):
+        inbound[e.member_id].append((e.source_id, e.action_type_id, e.actions, round(e.weight, 9)))
+    return {target: sorted(edges, key=lambda e: (-e[3], e[0], e[1])) for target, edges in inbound.items()}
 
 
 def graph_of(store):
@@ -85,7 +110,8 @@ def snapshots(day):
 # later vote add up with their own decays.
 @example(actions=[(0, "unvote", 1, 1.0, 0), (0, "follow", 1, 2.0, 0), (2, "vote_up", 3, 300.0, 0),
                   (2, "unvote", 3, 200.0, 0), (2, "vote_up", 3, 10.0, 1)])
-def test_backends_agree_with_each_other_and_with_the_edge_formula(actions):
+def test_backends_agree_with_each_other_and_with_the_edge_formula(actions, monkeypatch):
+    monkeypatch.setattr("community_scoring.influence.recompute.INBOUND_EDGES_KEPT", 2)  # some members have more
     Action.objects.all().delete()
     TextSentiment.objects.all().delete()
     InfluenceRun.objects.all().delete()
@@ -109,13 +135,17 @@ def test_backends_agree_with_each_other_and_with_the_edge_formula(actions):
         assert all(got[pair] == pytest.approx(expected[pair], rel=1e-9) for pair in expected)
 
     # Whole recomputes, each from a cold start: texts scored and stored by the ORM backend, then by PostgreSQL's.
+    # Each keeps every member's two heaviest inbound edges.
     first = influence_recompute(ref_time=REF, store=orm)
+    inbound = expected_inbound(rows, reversals_read(), limit=2)
+    assert stored_inbound(first) == inbound
     stored = dict(TextSentiment.objects.values_list("action_id", "compound"))
     by_orm = run_scores(first)
     snapshots_by_orm = snapshots(REF.date())
     InfluenceRun.objects.all().delete()
     TextSentiment.objects.all().delete()
     second = influence_recompute(ref_time=REF, store=postgres)
+    assert stored_inbound(second) == inbound and second.inbound_edges_kept == 2
     assert dict(TextSentiment.objects.values_list("action_id", "compound")) == stored
     assert (first.texts_scored, first.edges, first.nodes) == (second.texts_scored, second.edges, second.nodes)
     by_postgres = run_scores(second)
@@ -166,12 +196,17 @@ def test_a_runs_partition_carries_the_models_indexes_before_it_is_attached(db):
     a, b = MemberFactory.create_batch(2)
     ActionFactory(member=a, action_type_id="follow", target_member=b, occurred_at=REF)
     run = influence_recompute(ref_time=REF)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef",
-                       [f"influence_influencescore_r{run.pk}"])
-        definitions = [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
+
+    def definitions(table):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexdef", [table])
+            return [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
+
     # Built by the store from the model's Meta, so ATTACH adopts them rather than building its own.
-    assert definitions == ["(run_id, influence DESC)", "(run_id, member_id)"]
+    assert definitions(f"influence_influencescore_r{run.pk}") == ["(run_id, influence DESC)", "(run_id, member_id)"]
+    assert definitions(f"influence_influenceedge_r{run.pk}") == ["(run_id, member_id)"]
+    assert list(InfluenceEdge.objects.filter(run=run).values_list("member_id", "source_id", "action_type_id")) == [
+        (b.pk, a.pk, "follow")]
 
 
 @pytest.mark.parametrize("store", [PostgresInfluenceStore(), OrmInfluenceStore()], ids=["postgresql", "orm"])
