@@ -185,6 +185,8 @@ API_FAILED_AUTH_THROTTLE_RATE = env("API_FAILED_AUTH_THROTTLE_RATE", default="60
 # The cache throttles and the token revocation generation live in: per process by default (dev, tests); a shared
 # one (redis://127.0.0.1:6379/1) in production, which settings.prod requires, so limits hold across workers.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "community_scoring.cache.RedisCache"  # one client per pool, not per call
 INGEST_ASYNC_COMMIT = env.bool("INGEST_ASYNC_COMMIT", default=False)
 # Scorers that may run at once on PostgreSQL, each for its own share of the members (member id modulo this):
 # one per core keeps every core busy scoring (services.interest_queue). 1 scores everything in one pass.

@@ -592,8 +592,8 @@ class AudienceSerializer(serializers.Serializer):
                 "reach": influence["reach"], "reach_percentile": influence["reach_percentile"],
                 "sentiment": influence["sentiment"]["blended"], "is_advocate": influence["is_advocate"],
                 "is_detractor": influence["is_detractor"], "reason": influence["reason"],
-                "evidence": {key: influence["evidence"][key] for key in InfluenceEvidenceSerializer().fields},
-                "formula": {key: influence["formula"][key] for key in InfluenceFormulaSerializer().fields},
+                "evidence": {key: influence["evidence"][key] for key in _EVIDENCE_KEYS},
+                "formula": {key: influence["formula"][key] for key in _FORMULA_KEYS},
                 "top_inbound": [{key: e.get(key) for key in _EDGE_KEYS} for e in influence["inbound_edges"]],
                 "history": [{**{key: h[key] for key in _HISTORY_KEYS}, "day": h["day"].isoformat(),
                              "base": h["influence_base"]} for h in influence["history"]],
@@ -643,6 +643,9 @@ class AudienceSerializer(serializers.Serializer):
         }
 
 
+# The nested documents' keys, read once: instantiating their serializers per request deep-copied every field.
+_EVIDENCE_KEYS = tuple(InfluenceEvidenceSerializer().fields)
+_FORMULA_KEYS = tuple(InfluenceFormulaSerializer().fields)
 _BREAKDOWN_KEYS = ("action_type", "received", "count", "raw_points", "points", "decayed_points")
 _FIT_KEYS = ("attribute", "operator", "value", "points", "actual")
 _EDGE_KEYS = ("member_id", "display_name", "source_rank", "action_type", "actions", "weight")

@@ -42,6 +42,8 @@ def member_exclusions(*, member_id: int) -> list[dict]:
     """The gaming flags naming this member, newest first, with how many of its actions (done and received) each
     one names: what the audience view explains. Cleared flags are listed too (they exclude nothing)."""
     flags = list(GamingFlag.objects.filter(members=member_id).order_by("-detected_at", "-pk"))
+    if not flags:  # most members: no counts to build a query for
+        return []
     counts = {
         row["flag_id"]: row
         for row in FlaggedAction.objects.filter(flag__in=flags).values("flag_id").annotate(

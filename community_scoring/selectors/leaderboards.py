@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from django.core.cache import cache
 from django.db.models import F, FilteredRelation, Max, Q, QuerySet, Value
@@ -88,14 +90,17 @@ INFLUENCE_BOARDS = {
 }
 
 
+# What an influence board row shows of the run's score row.
+INFLUENCE_FIELDS = ("run_id", "member_id", "influence", "influence_base", "centrality", "rank", "percentile",
+                    "centrality_percentile", "reach_percentile", "in_degree", "reach", "sentiment", "sentiment_count",
+                    "received_count", "is_advocate", "is_detractor")
+
+
 def leaderboard_influence(*, board: str = "influence", period: str = "all", persona: str | None = None) -> Leaderboard:
     """influence / advocates / detractors of the current run; `period` keeps members active within it."""
     since = period_since(period)
     rows = INFLUENCE_BOARDS[board](persona=persona, limit=None).select_related("member__interest").only(
-        "run_id", "member_id", "influence", "influence_base", "centrality", "rank", "percentile",
-        "centrality_percentile", "reach_percentile", "in_degree", "reach", "sentiment", "sentiment_count",
-        "received_count", "is_advocate", "is_detractor", *MEMBER_FIELDS,
-        *(f"member__interest__{f}" for f in INTEREST_FIELDS),
+        *INFLUENCE_FIELDS, *MEMBER_FIELDS, *(f"member__interest__{f}" for f in INTEREST_FIELDS),
     )
     if since is not None:
         rows = rows.filter(member__interest__last_activity_at__gte=since)
@@ -128,6 +133,38 @@ def leaderboard_rows_by_member(*, member_ids: list[int]) -> dict[int, InterestSc
     rows = (InterestScore.objects.select_related("member").only("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS)
             .filter(member__erased_at__isnull=True))
     return rows.in_bulk(member_ids)
+
+
+def leaderboard_values(leaderboard: Leaderboard) -> QuerySet[dict[str, Any]]:
+    """The board's rows as plain values of what a row shows (read back by ``leaderboard_row``): an API page loads
+    these rather than model instances, whose construction (two or three per row, every field set one by one) was
+    most of a page's Python time (measured at 10k members, a page of 50 rows loaded and made rows: 1.12 -> 0.69 ms
+    of CPU on the interest board, 2.19 -> 1.50 ms on the influence board)."""
+    if leaderboard.board in INFLUENCE_BOARDS:
+        return leaderboard.rows.values(*INFLUENCE_FIELDS, *MEMBER_FIELDS, "member__interest",
+                                       *(f"member__interest__{f}" for f in INTEREST_FIELDS))
+    extra = ("baseline", "gain") if leaderboard.board == "rising" else ()
+    return leaderboard.rows.values("member_id", *INTEREST_FIELDS, *MEMBER_FIELDS, *extra)
+
+
+_MEMBER_NAMES = tuple((path, path.removeprefix("member__")) for path in MEMBER_FIELDS)
+_MEMBERS_INTEREST = tuple((f"member__interest__{name}", name) for name in INTEREST_FIELDS)
+
+
+def leaderboard_row(values: dict[str, Any], *, board: str, position: int, rank_field: str) -> dict[str, Any]:
+    """One row of ``leaderboard_values`` as a board row: {position, value, member, interest, influence, baseline},
+    the member and the score rows as objects with the models' attribute names (member.pk too), the interest row
+    None for a member without one, as a page of model instances gives them."""
+    member = SimpleNamespace(**{name: values[path] for path, name in _MEMBER_NAMES})
+    member.pk = member.id
+    if board in INFLUENCE_BOARDS:
+        influence = SimpleNamespace(**{name: values[name] for name in INFLUENCE_FIELDS})
+        interest = (None if values["member__interest"] is None
+                    else SimpleNamespace(**{name: values[path] for path, name in _MEMBERS_INTEREST}))
+    else:
+        influence, interest = None, SimpleNamespace(**{name: values[name] for name in INTEREST_FIELDS})
+    return {"position": position, "value": values[rank_field], "member": member, "interest": interest,
+            "influence": influence, "baseline": values["baseline"] if board == "rising" else None}
 
 
 def board_rows_value(rows: list[dict], *, board: str, at: datetime) -> list[dict]:

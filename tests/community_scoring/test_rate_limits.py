@@ -21,7 +21,8 @@ from community_scoring.services.tokens import token_issue
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS = "redis://127.0.0.1:6379/12"
-SHARED = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS}}
+# The backend settings pick for a Redis CACHE_URL (community_scoring.cache).
+SHARED = {"default": {"BACKEND": "community_scoring.cache.RedisCache", "LOCATION": REDIS}}
 URL = "/api/v1/webhooks/subscriptions/"  # any admin-readable endpoint
 
 

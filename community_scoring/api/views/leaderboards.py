@@ -13,27 +13,11 @@ from community_scoring.api.pagination import (
 from community_scoring.api.serializers import LeaderboardPageSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
 from community_scoring.auth import CanReadMembers, request_can_see_pii
-from community_scoring.models import InterestScore
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.leaderboards import (
-    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
+    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_row, leaderboard_rows_by_member,
+    leaderboard_values, rising_ranking,
 )
-
-
-def _row(obj, position: int, board: str, rank_field: str) -> dict:
-    if isinstance(obj, InterestScore):
-        interest, influence = obj, None
-    else:
-        influence = obj
-        interest = getattr(obj.member, "interest", None)  # absent row -> RelatedObjectDoesNotExist -> None
-    return {
-        "position": position,
-        "value": getattr(obj, rank_field),
-        "member": obj.member,
-        "interest": interest,
-        "influence": influence,
-        "baseline": getattr(obj, "baseline", None) if board == "rising" else None,
-    }
 
 
 def _rising_page(period, persona, order, cursor, page_size):
@@ -101,11 +85,10 @@ class LeaderboardApi(APIView):
             rows, page = _rising_page(period, persona, order, params.get("cursor"), page_size)
         if rows is None:
             page = keyset_paginate(
-                queryset=leaderboard.rows, order=order, cursor=params.get("cursor"), page_size=page_size
+                queryset=leaderboard_values(leaderboard), order=order, cursor=params.get("cursor"), page_size=page_size
             )
-            rows = [
-                _row(obj, page.first_position + i, board, leaderboard.rank_field) for i, obj in enumerate(page.rows)
-            ]
+            rows = [leaderboard_row(values, board=board, position=page.first_position + i,
+                                    rank_field=leaderboard.rank_field) for i, values in enumerate(page.rows)]
         valued_at = interest_selectors.valued_now()
         rows = board_rows_value(rows, board=board, at=valued_at)
         data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows,

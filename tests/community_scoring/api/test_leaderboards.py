@@ -49,6 +49,16 @@ def test_influence_uses_only_the_current_run(cm, community):
     assert body["results"][0]["influence"]["rank"] == 1 and body["results"][0]["interest"]["score"] == 80.0
 
 
+def test_influence_row_of_a_member_without_interest_shows_none(cm, community):
+    """Influence boards read their rows as values (selectors.leaderboards.leaderboard_values): a member the run
+    scored but who has no interest row is shown with interest null, and the others' interest is theirs."""
+    InterestScore.objects.filter(member=community.bob).delete()
+    _, body = board(cm, community, "influence")
+    interest = {row["member"]["display_name"]: row["interest"] for row in body["results"]}
+    assert interest["Bob Brown"] is None
+    assert interest["Alice Anders"]["score"] == 80.0 and interest["Carol Chen"]["stage"] == "engaged"
+
+
 def test_advocates_and_detractors(cm, community):
     assert [r[0] for r in board(cm, community, "advocates")[0]] == ["alice"]
     assert [r[0] for r in board(cm, community, "detractors")[0]] == ["bob"]

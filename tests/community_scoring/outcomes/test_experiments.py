@@ -45,6 +45,8 @@ def new_members(experiment, *, count):
 
 
 def one_of_each(members):
+    # Ids come from the database's sequence, so which run of 12 ids a test gets depends on the tests before it: one
+    # run was all B for experiment 17 (ids 3376-3387). 40 members leave no realistic chance of that.
     a = next(m for m, v in members.values() if v == "A")
     b = next(m for m, v in members.values() if v == "B")
     return a, b
@@ -90,7 +92,7 @@ def test_b_members_are_staged_by_b_thresholds_old_members_stay_on_a(monkeypatch,
     install_test_config()
     old = MemberFactory(source="x", external_id="old")
     experiment = experiment_start(name="low MQL", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=12))
+    a, b = one_of_each(new_members(experiment, count=40))
     for member in (old, a, b):
         record(member, "answer", day=0)
         record(member, "question", day=0)  # 8 + 5 = 13 points: MQL under B (>= 10), visitor under A (< 20)
@@ -228,7 +230,7 @@ def test_stop_promoting_b_applies_b_as_a_new_version_and_rescores(django_capture
     install_test_config()
     old = MemberFactory(source="x", external_id="old")
     experiment = experiment_start(name="promote", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=12))
+    a, b = one_of_each(new_members(experiment, count=40))
     for member in (old, a, b):  # now: the recompute values them at now, before decay
         record(member, "answer", occurred_at=timezone.now())
         record(member, "question", occurred_at=timezone.now())
@@ -250,7 +252,7 @@ def test_stop_promoting_b_applies_b_as_a_new_version_and_rescores(django_capture
 def test_stop_keeping_a_rescores_the_b_members_by_the_current_config():
     install_test_config()
     experiment = experiment_start(name="keep", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=12))
+    a, b = one_of_each(new_members(experiment, count=40))
     for member in (a, b):
         record(member, "answer", day=0)
         record(member, "question", day=0)
