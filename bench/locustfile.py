@@ -7,12 +7,13 @@
   them members at the top of the boards) or else a leaderboard page (interest, influence, advocates, detractors or
   rising; a period, sometimes a persona).
 
-Arrivals are a Poisson process at the offered rate (poisson_pace): each user starts its requests at exponentially
-distributed gaps on a schedule of its own, not counted from its last answer. With a fixed pace (constant_throughput),
-users that wait for slow answers together start again together: 100 read users at 0.5/s each came in as bursts of
-up to 100 requests every 2 s (vmstat: 39 runnable, then 76% idle), a different load from 50 reads/s, and each burst
-queued behind itself. A user that falls behind its schedule starts its next request at once (it never sends two at
-a time), so a slow server still sees fewer requests than offered: bench/load.py reports the rate achieved.
+Arrivals: each user's request start times are drawn at random, uniformly over the run (scheduled_pace): their
+count is exactly the offered rate times the run's length, and together they are a Poisson stream of the summed rate
+(independent starts, exponential gaps), from the first second on. With a fixed pace (locust's constant_throughput,
+which this replaced), 100 read users started at once and, once slow answers had held them, started again together:
+bursts of up to 100 requests every 2 s (vmstat: 39 runnable, then 76% idle), a harsher load than 50 reads/s that
+mostly measured a burst queueing behind itself. A user never sends two requests at a time: one that falls behind its
+schedule starts its next request at once, so a slow server sees its offered requests late, not fewer of them.
 
 Every request's kind, start, duration, created events and error is written to $LOAD_TIMINGS (JSON) when locust
 quits: bench/load.py computes its figures from those, not from locust's rounded percentiles.
@@ -39,7 +40,7 @@ BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
 PERSONAS = ("developer", "marketer", "manager", "student")
 CONFIG = {name: os.environ.get(f"LOAD_{name.upper()}", "") for name in (
     "ingest_token", "read_token", "batch_size", "ingest_users", "ingest_pace", "read_users", "read_pace", "members",
-    "contents", "top_ids", "timings", "member_prefix", "seed", "first_event", "audience_share")}
+    "contents", "top_ids", "timings", "member_prefix", "seed", "first_event", "audience_share", "seconds")}
 BATCHES = itertools.count()  # batch numbers across all users: event ids never repeat within a run
 TIMINGS: list[list] = []  # [kind, start (epoch s), milliseconds, events created, error or ""]
 
@@ -48,28 +49,34 @@ def _number(name: str, default: float) -> float:
     return float(CONFIG[name]) if CONFIG[name] else default
 
 
-def poisson_pace(rate: float):
-    """A locust wait_time: the user's requests start as a Poisson process of ``rate`` per second (exponential gaps
-    from the previous scheduled start, so the users together offer a Poisson stream of their summed rate)."""
+def scheduled_pace(rate: float):
+    """A locust wait_time: the user's start times, ``rate`` x the run's length ($LOAD_SECONDS) of them, drawn
+    uniformly at random over the run when the user starts (a Poisson stream conditioned on its count). The wait
+    before the user's first request is taken in on_start (``schedule_first``)."""
     def wait(user) -> float:
-        now = time.monotonic()
-        if not hasattr(user, "_next_start"):
-            user._pace_rng = random.Random(f"{CONFIG['seed']}-pace-{id(user)}")
-            user._next_start = now
-        user._next_start = max(user._next_start, now - 1.0 / rate) + user._pace_rng.expovariate(rate)
-        return max(0.0, user._next_start - now)
+        starts = user._starts
+        return max(0.0, starts.pop() - time.monotonic()) if starts else 3600.0  # done: idle until the run ends
     return wait
+
+
+def schedule_first(user, rate: float, label: str) -> None:
+    """Draw the user's start times and wait for the first one (locust runs a user's first task at once)."""
+    rng = random.Random(f"{CONFIG['seed']}-schedule-{label}-{id(user)}")
+    now, seconds = time.monotonic(), _number("seconds", 60.0)
+    user._starts = sorted((now + rng.uniform(0.0, seconds) for _ in range(round(rate * seconds))), reverse=True)
+    time.sleep(max(0.0, user._starts.pop() - now) if user._starts else seconds)  # gevent's sleep under locust
 
 
 class IngestUser(FastHttpUser):
     fixed_count = int(_number("ingest_users", 1))
     abstract = fixed_count == 0  # none of them: locust leaves the class out
-    wait_time = poisson_pace(_number("ingest_pace", 1.0) or 1.0)
+    wait_time = scheduled_pace(_number("ingest_pace", 1.0) or 1.0)
     batch_size = int(_number("batch_size", 200))
 
     def on_start(self):
         self.rng = random.Random(f"{CONFIG['seed']}-ingest-{id(self)}")
         self.headers = {"Authorization": f"Token {CONFIG['ingest_token']}", "Content-Type": "application/json"}
+        schedule_first(self, _number("ingest_pace", 1.0), "ingest")
 
     @task
     def batch(self):
@@ -101,13 +108,14 @@ class IngestUser(FastHttpUser):
 class ReadUser(FastHttpUser):
     fixed_count = int(_number("read_users", 1))
     abstract = fixed_count == 0
-    wait_time = poisson_pace(_number("read_pace", 1.0) or 1.0)
+    wait_time = scheduled_pace(_number("read_pace", 1.0) or 1.0)
 
     def on_start(self):
         self.rng = random.Random(f"{CONFIG['seed']}-read-{id(self)}")
         self.headers = {"Authorization": f"Token {CONFIG['read_token']}"}
         self.top = [int(i) for i in CONFIG["top_ids"].split(",") if i] or [1]
         self.members = int(_number("members", 10_000))
+        schedule_first(self, _number("read_pace", 1.0), "read")
 
     @task
     def read(self):

@@ -1,7 +1,7 @@
 """bench/load.py's arithmetic: how many users give the offered rate, and which answers count as the steady rate."""
 from argparse import Namespace
 
-from bench.load import kinds_report, users_plan
+from bench.load import kinds_report, rates_answered, users_plan
 
 
 def test_users_plan_gives_the_offered_rate_with_an_interval_of_headroom_each():
@@ -28,3 +28,18 @@ def test_kinds_report_counts_the_steady_window_apart_from_the_edges():
     assert kinds["ingest"]["steady_seconds"] == 90.0
     assert kinds["all reads"]["ms"] == [100.0, 100.0] and kinds["all reads"]["steady"] == 1
     assert kinds["all reads"]["errors"] == ["HTTP 500"] and kinds["leaderboard:interest"]["errors"] == ["HTTP 500"]
+
+
+def test_rates_are_what_was_answered_over_the_schedule_and_say_how_late_the_last_answer_came():
+    # a 100 s schedule: 3 batches of 200 events and 2 reads answered, the last answer 1.5 s after the schedule's end
+    timings = [
+        ["ingest", 0.0, 2000.0, 200, ""],
+        ["ingest", 49.0, 1000.0, 200, ""],
+        ["ingest", 100.5, 1000.0, 200, ""],
+        ["audience", 9.9, 100.0, 0, ""],
+        ["leaderboard:interest", 95.9, 100.0, 0, ""],
+    ]
+    kinds, first, last = kinds_report(timings)
+    assert rates_answered(kinds, first=first, last=last, seconds=100) == (6.0, 0.02, 1.5)
+    reads_only, first, last = kinds_report(timings[3:])
+    assert rates_answered(reads_only, first=first, last=last, seconds=100) == (0.0, 0.02, 0.0)
