@@ -37,16 +37,23 @@ def b_document():
     return test_config_snapshot(stages=B_STAGES)
 
 
-def new_members(experiment, *, count):
-    """Members created after the start, with the variant scoring.split gives each."""
-    members = [MemberFactory(source="x", external_id=f"new-{i}") for i in range(count)]
-    return {m.pk: (m, variant_of(experiment_id=experiment.pk, first_member_id=experiment.first_member_id,
-                                 share=experiment.share, member_id=m.pk)) for m in members}
+def new_members(experiment, *, count, at_least=None):
+    """Members created after the start, with the variant scoring.split gives each: ``count`` of them, and more until
+    each variant has ``at_least`` ({variant: n}). Ids come from the database's sequence, so which variants a run of
+    ids falls in depends on the tests before (30 ids once gave B only 7)."""
+    members, at_least = {}, at_least or {}
+    while len(members) < count or any(sum(v == variant for _, v in members.values()) < n
+                                      for variant, n in at_least.items()):
+        assert len(members) < 1000, "the split never gives these variants enough members"
+        m = MemberFactory(source="x", external_id=f"new-{len(members)}")
+        members[m.pk] = (m, variant_of(experiment_id=experiment.pk, first_member_id=experiment.first_member_id,
+                                       share=experiment.share, member_id=m.pk))
+    return members
 
 
 def one_of_each(members):
-    # Ids come from the database's sequence, so which run of 12 ids a test gets depends on the tests before it: one
-    # run was all B for experiment 17 (ids 3376-3387). 40 members leave no realistic chance of that.
+    # Ids come from the database's sequence, so which run of ids a test gets depends on the tests before it: one run
+    # of 12 was all B for experiment 17 (ids 3376-3387). Callers ask new_members for at least one of each.
     a = next(m for m, v in members.values() if v == "A")
     b = next(m for m, v in members.values() if v == "B")
     return a, b
@@ -92,7 +99,7 @@ def test_b_members_are_staged_by_b_thresholds_old_members_stay_on_a(monkeypatch,
     install_test_config()
     old = MemberFactory(source="x", external_id="old")
     experiment = experiment_start(name="low MQL", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=40))
+    a, b = one_of_each(new_members(experiment, count=40, at_least={"A": 1, "B": 1}))
     for member in (old, a, b):
         record(member, "answer", day=0)
         record(member, "question", day=0)  # 8 + 5 = 13 points: MQL under B (>= 10), visitor under A (< 20)
@@ -152,7 +159,7 @@ def test_report_counts_members_mqls_and_conversions_per_variant_with_intervals(m
     monkeypatch.setattr(interest_selectors, "valued_now", lambda: T0 + timedelta(hours=12))  # the actions' day
     install_test_config()
     experiment = experiment_start(name="report", config_b=b_document(), share=0.5)
-    members = new_members(experiment, count=30)
+    members = new_members(experiment, count=30, at_least={"A": 3, "B": 8})
     in_a = [m for m, v in members.values() if v == "A"]
     in_b = [m for m, v in members.values() if v == "B"]
     # Every member earns 13 points: MQL in B only. Converted: the first 3 of A, the first 5 of B (after the
@@ -198,7 +205,7 @@ def test_report_counts_mqls_by_the_stage_valued_now_under_each_variant(token_cli
     b_doc = b_document()  # B: MQL at engagement >= 10, engaged >= 5; half-life 5 days
     b_doc["rule_sets"][0]["half_life_days"] = 5
     experiment = experiment_start(name="decay", config_b=b_doc, share=0.5)
-    members = new_members(experiment, count=30)
+    members = new_members(experiment, count=30, at_least={"A": 3, "B": 2})
     in_a = [m for m, v in members.values() if v == "A"]
     in_b = [m for m, v in members.values() if v == "B"]
 
@@ -230,7 +237,7 @@ def test_stop_promoting_b_applies_b_as_a_new_version_and_rescores(django_capture
     install_test_config()
     old = MemberFactory(source="x", external_id="old")
     experiment = experiment_start(name="promote", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=40))
+    a, b = one_of_each(new_members(experiment, count=40, at_least={"A": 1, "B": 1}))
     for member in (old, a, b):  # now: the recompute values them at now, before decay
         record(member, "answer", occurred_at=timezone.now())
         record(member, "question", occurred_at=timezone.now())
@@ -252,7 +259,7 @@ def test_stop_promoting_b_applies_b_as_a_new_version_and_rescores(django_capture
 def test_stop_keeping_a_rescores_the_b_members_by_the_current_config():
     install_test_config()
     experiment = experiment_start(name="keep", config_b=b_document(), share=0.5)
-    a, b = one_of_each(new_members(experiment, count=40))
+    a, b = one_of_each(new_members(experiment, count=40, at_least={"A": 1, "B": 1}))
     for member in (a, b):
         record(member, "answer", day=0)
         record(member, "question", day=0)
@@ -315,7 +322,7 @@ def test_api_start_report_stop_and_the_audience_view(token_client):
     assert body["status"] == "running" and [v["variant"] for v in body["report"]["variants"]] == ["A", "B"]
     experiment_id = body["id"]
     from community_scoring.models import Experiment
-    members = new_members(Experiment.objects.get(pk=experiment_id), count=10)
+    members = new_members(Experiment.objects.get(pk=experiment_id), count=10, at_least={"A": 1, "B": 1})
     a, b = one_of_each(members)
     assert admin.get(f"/api/v1/members/{b.pk}/").json()["experiment"] == {"id": experiment_id, "name": "x",
                                                                           "variant": "B"}
