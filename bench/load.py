@@ -240,7 +240,7 @@ def kinds_report(timings: list) -> tuple[dict[str, dict], float, float]:
     last = max(start + ms / 1000 for _, start, ms, _, _ in timings)
     edge = min(5.0, (last - first) / 10)
     for name, start, ms, created, error in timings:
-        for kind in (name, "all reads") if name != "ingest" else (name,):
+        for kind in (name,) if name.startswith("ingest") else (name, "all reads"):
             k = kinds[kind]
             k["ms"].append(ms)
             k["created"] += created

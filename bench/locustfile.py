@@ -2,7 +2,8 @@
 
 - IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a set rate: the
   offered rate is the users' count x their rate, whatever the server's speed. A batch counts as an error unless
-  every event in it is answered "created".
+  every event in it is answered "created". A batch whose connection closed before any answer is sent again, once
+  (ingest is idempotent); its first attempt is recorded as "ingest: resent".
 - ReadUser GETs, at a set rate, a member's audience view ($LOAD_AUDIENCE_SHARE of the reads, default half; half of
   them members at the top of the boards) or else a leaderboard page (interest, influence, advocates, detractors or
   rising; a period, sometimes a persona).
@@ -29,6 +30,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from geventhttpclient.response import HTTPConnectionClosed
 from locust import FastHttpUser, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,24 +87,37 @@ class IngestUser(FastHttpUser):
             self.rng, int(_number("first_event", 0)) + number * self.batch_size, self.batch_size, members=int(_number("members", 10_000)),
             contents=int(_number("contents", 20_000)), source=SOURCE, now=datetime.now(UTC),
             member_prefix=CONFIG["member_prefix"] or "u-")}).encode()
-        # A copy of the headers each time: after a connection error locust hands the dict it was given to
-        # geventhttpclient, which writes a content-type and a content-length into it, and every later request of
-        # the user would carry them (a stale length breaks the framing: the server reads a body as a request line).
+        if self._post(body, resend=False):
+            self._post(body, resend=True)
+
+    def _post(self, body: bytes, *, resend: bool) -> bool:
+        """POST a batch; True when the connection closed before any answer and the batch is to be sent again.
+
+        A kept-alive connection the server closes just as the client reuses it gets no answer at all (status 0):
+        a real client sends the batch again, and ingest is idempotent, so this one does too, once. That first
+        attempt is recorded as "ingest: resent" (not a read, not an error); the resend as "ingest", where events
+        the first attempt did store come back "duplicate" and count as answered."""
         with self.client.post(URL, data=body, headers=dict(self.headers), name="ingest",
                               catch_response=True) as response:
+            if response.status_code == 0 and not resend and connection_closed(response):
+                response.request_meta["name"] = RESENT
+                response.success()
+                return True
             if response.status_code != 200:
                 response.failure(_failure(response))
-                return
+                return False
             try:
                 statuses = [result["status"] for result in response.json()["results"]]
             except (ValueError, KeyError, TypeError) as error:
                 response.failure(f"unreadable answer ({error!r}): {(response.text or '')[:200]}")
-                return
+                return False
             created = statuses.count("created")
             response.request_meta["context"]["created"] = created
-            if created != len(statuses):
-                response.failure(f"{len(statuses) - created} of {len(statuses)} events not created: "
+            answered = created + (statuses.count("duplicate") if resend else 0)
+            if answered != len(statuses):
+                response.failure(f"{len(statuses) - answered} of {len(statuses)} events not created: "
                                  f"{sorted(set(statuses))}")
+            return False
 
 
 class ReadUser(FastHttpUser):
@@ -136,6 +151,14 @@ class ReadUser(FastHttpUser):
         with self.client.get(path, headers=dict(self.headers), name=name, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{path}: {_failure(response)}")
+
+
+RESENT = "ingest: resent"  # a batch's first attempt, when the connection closed before any answer
+
+
+def connection_closed(response) -> bool:
+    """The request got no answer because the server closed (or reset) the connection: safe to send again."""
+    return isinstance(getattr(response, "error", None), (HTTPConnectionClosed, ConnectionError))
 
 
 def _failure(response) -> str:

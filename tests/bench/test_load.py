@@ -43,3 +43,17 @@ def test_rates_are_what_was_answered_over_the_schedule_and_say_how_late_the_last
     assert rates_answered(kinds, first=first, last=last, seconds=100) == (6.0, 0.02, 1.5)
     reads_only, first, last = kinds_report(timings[3:])
     assert rates_answered(reads_only, first=first, last=last, seconds=100) == (0.0, 0.02, 0.0)
+
+
+def test_a_batch_resent_after_a_closed_connection_is_neither_a_read_nor_an_error():
+    # the first attempt got no answer (the server closed the kept-alive connection): recorded as "ingest: resent",
+    # its resend as "ingest" with the events it created
+    timings = [
+        ["ingest: resent", 10.0, 1.0, 0, ""],
+        ["ingest", 10.001, 300.0, 200, ""],
+        ["audience", 20.0, 50.0, 0, ""],
+    ]
+    kinds, _, _ = kinds_report(timings)
+    assert kinds["all reads"]["ms"] == [50.0]
+    assert kinds["ingest"]["created"] == 200 and not kinds["ingest"]["errors"]
+    assert len(kinds["ingest: resent"]["ms"]) == 1 and not kinds["ingest: resent"]["errors"]

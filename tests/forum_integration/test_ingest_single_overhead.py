@@ -128,4 +128,5 @@ def test_gunicorn_production_settings_are_two_gthread_workers():
     assert config.workers == 2
     assert config.worker_class_str == "gthread"
     assert config.threads >= 16  # in-flight small requests share batches (services.coalesce)
+    assert config.keepalive > 60  # outlives a load balancer's idle connections (a closed one loses the request)
 
