@@ -30,7 +30,7 @@ Guarantees:
   by action; an action that still fails is set aside in a row of its own with the error (the admin lists it;
   "retry" there queues it again after a fix), and the rest of the pass is scored;
 - a row is scored with the partition count it was queued under, so changing INTEREST_SCORERS with rows pending
-  scores each action once;
+  scores each action once; after a lowered count, the periodic task scores the partitions no scorer has now;
 - a recompute from the log leaves out, for each member, the actions still pending for that member's partition
   (store ``pending_action_ids``): their scorer adds them on top.
 """
@@ -99,8 +99,10 @@ def interest_pending_score(*, until: Sequence[int] | None = None) -> int:
     by this call or by other scorers; without, once nothing is pending. Callers start at different partitions, so
     two batches waiting at once each score one partition meanwhile.
     """
-    if until is None:
-        return sum(_partition_score(k, None) for k in range(interest_store().scorer_partitions()))
+    if until is None:  # every partition with rows, also those of a larger scorer count than the one set now
+        store = interest_store()
+        partitions = sorted({*range(store.scorer_partitions()), *store.partitions_pending()})
+        return sum(_partition_score(k, None) for k in partitions)
     start = next(_turns) % len(until)
     return sum(_partition_score(k, until[k]) for k in [*range(start, len(until)), *range(start)])
 

@@ -305,6 +305,12 @@ class InterestStore(ABC):
     def pending_exists(self, partition: int) -> bool:
         return InterestPending.objects.filter(partition=partition, error="").exists()
 
+    def partitions_pending(self) -> list[int]:
+        """The partitions that have rows waiting: beyond scorer_partitions() when rows were queued under a larger
+        scorer count than the one set now."""
+        return sorted(InterestPending.objects.filter(error="").values_list("partition", flat=True).distinct()
+                      .order_by())
+
     def commit_without_flush(self) -> None:
         """The current transaction may commit without waiting for its WAL flush (where the database has one)."""
 

@@ -292,6 +292,20 @@ def test_rows_queued_under_another_scorer_count_are_scored_once(settings, monkey
     assert recomputed() == incremental
 
 
+def test_rows_queued_under_a_larger_scorer_count_are_scored_by_the_periodic_task(settings, monkeypatch):
+    settings.INTEREST_SCORERS = 2
+    with monkeypatch.context() as m:
+        crash_before_scoring(m)
+        actions_ingest(events=batch(0, 40), now=NOW)
+    settings.INTEREST_SCORERS = 1  # lowered with rows pending: partition 1 has no scorer any more
+    actions_ingest(events=batch(40, 40), now=NOW)
+    assert interest_pending_score_task.delay().get() == 40  # partition 1's share of the first batch
+    assert not InterestPending.objects.exists()
+    incremental = state()
+    assert sum(incremental["counts"].values()) == counted((0, 80))
+    assert recomputed() == incremental
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_lingering_scorer_scores_the_batches_stored_meanwhile_in_one_pass(settings, monkeypatch):
     settings.INTEREST_SCORERS, settings.INTEREST_SCORING, settings.INTEREST_SCORING_LINGER = 1, "worker", 1.5
