@@ -34,7 +34,7 @@ from community_scoring.influence.services import influence_run_request_once
 from community_scoring.models import (
     Action, Content, InterestBucket, InterestScore, InterestTopic, Member, MergeBlock, ScoreSnapshot, StageTransition,
 )
-from community_scoring.selectors.identity import identities_unlinked
+from community_scoring.selectors.identity import identities_sharing, identities_unlinked
 from community_scoring.services.interest_queue import scorers_hold
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.tasks import members_link_task
@@ -172,17 +172,10 @@ def members_link(*, identity_ids: Iterable[int]) -> list[int]:
     verified email, into the oldest member, except across an unmerge. Returns the members merged into."""
     merged_into = []
     for identity in sorted(set(identity_ids)):
-        row = Member.objects.filter(pk=identity).values("crm_id", "email", "email_verified").first()
-        if row is None:
+        sharing = identities_sharing(identity)
+        if not sharing:
             continue
-        verified = bool(row["email_verified"] and row["email"])
-        if not row["crm_id"] and not verified:
-            continue
-        match = Q(crm_id=row["crm_id"]) if row["crm_id"] else Q(email_verified=True, email__iexact=row["email"])
-        if row["crm_id"] and verified:
-            match |= Q(email_verified=True, email__iexact=row["email"])
-        people = {m or pk for pk, m in Member.objects.filter(match).exclude(pk=identity)
-                  .values_list("pk", "merged_into_id")}
+        people = {m or pk for pk, m in sharing}
         own = person_of(identity)
         people.discard(own)
         if not people:

@@ -85,3 +85,18 @@ def test_unverified_emails_and_unmerged_identities_stay_apart(lost_linking):
 def test_the_sweep_is_scheduled():
     task = PeriodicTask.objects.get(task=members_link_sweep_task.name)
     assert task.enabled and task.interval.every == 10 and task.interval.period == "minutes"
+
+
+def test_the_sweep_finds_exactly_the_identities_that_linking_would_merge():
+    """One rule for "the same person" (selectors.identity.LINK_KEYS): over identities with every mix of crm_id,
+    email case and verification, the sweep's candidates are the identities that share a key with another person."""
+    from community_scoring.selectors.identity import identities_sharing, identities_unlinked
+
+    keys = [("", "", False), ("C1", "", False), ("c1", "", False), ("", "A@x.io", True), ("", "a@X.IO", True),
+            ("", "a@x.io", False), ("C2", "b@x.io", True), ("", "B@X.io", False), ("C3", "", True), ("C3", "z@x.io", False)]
+    for k, (crm_id, email, verified) in enumerate(keys):
+        Member.objects.create(source="s", external_id=str(k), crm_id=crm_id, email=email, email_verified=verified)
+    ids = {m.external_id: m.pk for m in Member.objects.all()}
+    expected = {pk for pk in ids.values() if identities_sharing(pk)}
+    assert {ext for ext, pk in ids.items() if pk in expected} == {"3", "4", "8", "9"}  # crm ids are case-sensitive
+    assert set(identities_unlinked()) == expected
