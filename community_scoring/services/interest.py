@@ -16,21 +16,21 @@ from django.utils import timezone
 from community_scoring.models import Member
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.store import interest_store
-from community_scoring.store.base import StageChange, score_evaluate, stage_change_of
+from community_scoring.store.base import Applied, StageChange, score_evaluate, stage_change_of
 from community_scoring.webhooks.services import webhook_events_enqueue
 
 
 def interest_apply(*, action_ids: Sequence[int], refit: Iterable[int] = (),
-                   partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
+                   partition: tuple[int, int] = (0, 1)) -> Applied:
     """Score newly stored actions (each exactly once: the queue guarantees it) for the members of ``partition``
-    (k, n: id % n == k) under the current configuration; ``refit``: members whose attributes changed. Returns the
-    stage changes, stored and announced."""
+    (k, n: id % n == k) under the current configuration; ``refit``: members whose attributes changed (re-evaluated
+    for the owners). Returns the stage changes, stored and announced, and the owners scored."""
     if not action_ids:
-        return []
-    changes = interest_store().interest_apply(action_ids, config=scoring_config_current(), refit=refit,
+        return Applied()
+    applied = interest_store().interest_apply(action_ids, config=scoring_config_current(), refit=refit,
                                               partition=partition)
-    stage_changes_announce(changes)
-    return changes
+    stage_changes_announce(applied.changes)
+    return applied
 
 
 def stage_changes_announce(changes: Sequence[StageChange]) -> None:

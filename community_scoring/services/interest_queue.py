@@ -160,20 +160,18 @@ def _score(partition: int, claimed: list[Claimed]) -> int:
         action_ids = sorted({a for row in rows for a in row.action_ids})
         refit = {m for row in rows for m in row.refit}
         rescore = {m for row in rows for m in row.rescore if m % n == partition}
-        if action_ids:
-            scored += _score_or_split(action_ids, refit=refit, partition=(partition, n))
-        _profiles_refresh(action_ids, refit={m for m in refit if m % n == partition} - rescore, rescore=rescore,
+        done, owners = _score_or_split(action_ids, refit=refit, partition=(partition, n)) if action_ids else (0, set())
+        scored += done
+        # the owners' scoring re-evaluated their fit already
+        _profiles_refresh(refit={m for m in refit if m % n == partition} - rescore - owners, rescore=rescore,
                           partition=(partition, n))
     return scored
 
 
-def _profiles_refresh(action_ids: list[int], *, refit: set[int], rescore: set[int],
-                      partition: tuple[int, int]) -> None:
+def _profiles_refresh(*, refit: set[int], rescore: set[int], partition: tuple[int, int]) -> None:
     """The partition's members whose profile a batch changed, after the pass's actions: a new persona re-scores
-    the member from the log under its rule set; new attributes re-evaluate fit, except an actor's (their scoring
-    just did, with the new fit). Set aside with the error if it fails, like an action."""
-    if refit and action_ids:
-        refit -= interest_store().actors_among(action_ids, members=refit)
+    the member from the log under its rule set; new attributes re-evaluate fit. Set aside with the error if it
+    fails, like an action."""
     if not refit and not rescore:
         return
     try:
@@ -186,18 +184,20 @@ def _profiles_refresh(action_ids: list[int], *, refit: set[int], rescore: set[in
         _set_aside([], refit=refit, rescore=rescore, partition=partition, error=error)
 
 
-def _score_or_split(action_ids: list[int], *, refit: set[int], partition: tuple[int, int]) -> int:
+def _score_or_split(action_ids: list[int], *, refit: set[int], partition: tuple[int, int]) -> tuple[int, set[int]]:
+    """Score the actions; returns how many were scored and the owners scored."""
     try:
         with transaction.atomic():
-            interest_apply(action_ids=action_ids, refit=refit, partition=partition)
-        return len(action_ids)
+            applied = interest_apply(action_ids=action_ids, refit=refit, partition=partition)
+        return len(action_ids), set(applied.owners)
     except Exception as error:  # noqa: BLE001 - one member's data must not stop the others' scoring
         if len(action_ids) == 1:
             _set_aside(action_ids, refit=refit, partition=partition, error=error)
-            return 0
+            return 0, set()
     middle = len(action_ids) // 2
-    return (_score_or_split(action_ids[:middle], refit=refit, partition=partition)
-            + _score_or_split(action_ids[middle:], refit=refit, partition=partition))
+    (first, first_owners), (second, second_owners) = (
+        _score_or_split(part, refit=refit, partition=partition) for part in (action_ids[:middle], action_ids[middle:]))
+    return first + second, first_owners | second_owners
 
 
 def _set_aside(action_ids: list[int], *, refit: set[int], partition: tuple[int, int], error: Exception,

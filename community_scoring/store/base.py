@@ -86,6 +86,15 @@ class StageChange:
     at: datetime
 
 
+@dataclass(frozen=True)
+class Applied:
+    """What a scoring pass did: the stage changes it stored, and the owners it scored (members of the partition
+    whose score the actions moved), whose fit it re-evaluated when their attributes had changed (``refit``)."""
+
+    changes: list[StageChange] = field(default_factory=list)
+    owners: frozenset[int] = frozenset()
+
+
 @dataclass
 class StoredBatch:
     """What events_write stored: per accepted event index, the id of the action it created (absent: a duplicate);
@@ -292,11 +301,6 @@ class InterestStore(ABC):
             batch.pending = self.pending_add(action_ids=list(batch.created.values()),
                                              refit=batch.attributes_changed, rescore=batch.persona_changed)
 
-    def actors_among(self, action_ids: Sequence[int], *, members: Iterable[int]) -> set[int]:
-        """Which of ``members`` did one of these actions (counted ones: their scoring re-evaluates the actor)."""
-        return set(counted_actions().filter(pk__in=list(action_ids), member_id__in=list(members))
-                   .values_list("member_id", flat=True).distinct())
-
     def pending_partition_counts(self) -> list[int]:
         """The partition counts rows may be pending under: this process's, and any other a pending row has."""
         return sorted({self.scorer_partitions(),
@@ -329,10 +333,10 @@ class InterestStore(ABC):
 
     @abstractmethod
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
-                       partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
+                       partition: tuple[int, int] = (0, 1)) -> Applied:
         """Score newly stored actions (each exactly once) for the owners in ``partition`` (k, n): members whose
-        id % n == k. ``refit``: members whose attributes changed (fit re-evaluated). Returns the stage changes,
-        stored; announcing them is the caller's."""
+        id % n == k. ``refit``: members whose attributes changed (fit re-evaluated, for those among the owners).
+        Returns the stage changes, stored (announcing them is the caller's), and the owners."""
 
     # --- rows shared by every backend ---
 

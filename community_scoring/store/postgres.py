@@ -63,7 +63,7 @@ from community_scoring.models import (
 from community_scoring.scoring.ruleset import INACTIVITY, ScoringConfig
 from community_scoring.scoring.split import BUCKETS, split_cut
 from community_scoring.store.base import (
-    Claimed, InterestStore, StageChange, StoredBatch, event_metadata, event_persona, rules_for,
+    Applied, Claimed, InterestStore, StageChange, StoredBatch, event_metadata, event_persona, rules_for,
 )
 from community_scoring.store.bulk import commit_without_flush, pg_array, rows_upsert, sized_execute
 
@@ -976,9 +976,9 @@ class PostgresInterestStore(InterestStore):
         return dict(rows)
 
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
-                       partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
+                       partition: tuple[int, int] = (0, 1)) -> Applied:
         if not action_ids:
-            return []
+            return Applied()
         plan = _plan(config)
         now = timezone.now()
         ordered = sorted(action_ids)
@@ -990,7 +990,7 @@ class PostgresInterestStore(InterestStore):
                           rows=len(ordered))
             owners, inserted = cursor.fetchone()
             if not owners:
-                return []
+                return Applied()
             owners_literal = pg_array(owners)
             sized_execute(cursor, _statement(_LOCK_SQL), {"version": config.version, "owners": owners_literal},
                           rows=len(ordered))
@@ -1003,5 +1003,5 @@ class PostgresInterestStore(InterestStore):
                                                    "now": now, "fit_ids": pg_array(list(facts)),
                                                    "fit_vals": pg_array(fits)}, rows=len(ordered))
             rows = cursor.fetchall()
-        return [StageChange(m, external_id, email or "", old, new, e, fit, "action", at)
-                for m, old, new, at, e, fit, external_id, email in rows]
+        return Applied([StageChange(m, external_id, email or "", old, new, e, fit, "action", at)
+                        for m, old, new, at, e, fit, external_id, email in rows], frozenset(owners))

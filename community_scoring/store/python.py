@@ -35,7 +35,7 @@ from community_scoring.scoring.decay import accumulate, day_of, day_start, from_
 from community_scoring.scoring.ledger import primary_topic_of
 from community_scoring.scoring.ruleset import INACTIVITY, MemberRules, ScoringConfig
 from community_scoring.store.base import (
-    Claimed, InterestStore, StageChange, StoredBatch, content_merge, counted_actions, event_metadata, event_persona, member_merge,
+    Applied, Claimed, InterestStore, StageChange, StoredBatch, content_merge, counted_actions, event_metadata, event_persona, member_merge,
     rules_for, score_evaluate, stage_change_of,
 )
 from community_scoring.store.bulk import ids_q
@@ -349,17 +349,17 @@ class PythonInterestStore(InterestStore):
     # --- scoring ---
 
     def interest_apply(self, action_ids: Sequence[int], *, config: ScoringConfig, refit: Iterable[int] = (),
-                       partition: tuple[int, int] = (0, 1)) -> list[StageChange]:
+                       partition: tuple[int, int] = (0, 1)) -> Applied:
         actions = list(counted_actions().filter(ids_q("pk", action_ids)).order_by("pk"))
         if not actions:
-            return []
+            return Applied()
         involved = {a.member_id for a in actions} | {a.target_member_id for a in actions if a.target_member_id}
         members = self.members_facts(involved)
         rules_of = {m: rules_for(config, facts) for m, facts in members.items()}
         adds = _adds_of(actions, rules_of, partition)
         owners = set(adds.latest)
         if not owners:
-            return []
+            return Applied()
         with transaction.atomic():
             scores = self.scores_lock(owners, floor_stage=config.floor_stage)
             series = {k[:3] for k in adds.buckets if rules_of[k[0]].rule(k[1]).once_only}
@@ -399,4 +399,4 @@ class PythonInterestStore(InterestStore):
             self.topics_write(topic_rows)
             self.scores_save([scores[m] for m in sorted(owners)])
             self.transitions_save(changes)
-        return changes
+        return Applied(changes, frozenset(owners))
