@@ -17,8 +17,7 @@ from django.utils import timezone
 from community_scoring.influence.models import InfluenceRun, InfluenceScore
 from community_scoring.models import InterestScore, ScoreSnapshot
 from community_scoring.selectors.leaderboards import BOARDS
-from community_scoring.services.config import config_apply
-from tests.community_scoring.services.interest_helpers import test_config_snapshot
+from tests.community_scoring.services.interest_helpers import install_persona_half_lives_config
 from tests.factories import MemberFactory
 
 PINNED = Path(__file__).with_name("leaderboard_responses.json")
@@ -41,11 +40,7 @@ def _community():
     """18 members over three personas and none: excluded and erased ones, one without an interest row, scores that
     decayed to a few millionths and less (floats written in exponent form), ties on the board keys, rows stored
     ahead of the read instant; two finished influence runs and one running; daily snapshots for rising."""
-    snapshot = test_config_snapshot()
-    snapshot["rule_sets"][1]["half_life_days"] = 30
-    snapshot["rule_sets"].append({"name": "Marketers", "persona": "marketer", "half_life_days": 3,
-                                  "inactivity_days": None, "rules": [], "fit_rules": []})
-    config_apply(snapshot=snapshot, note="pinned leaderboards")
+    install_persona_half_lives_config(note="pinned leaderboards")
     rng = random.Random(20261120)
     personas = ("developer", "marketer", "", "developer", "designer")
     names = ("Ada", "Ben \u2028Line", "Chloé", "Dov", "Eve", "Fritz", "Gül", "Hana", "Ivo", "Jun", "Kai", "Lea",
