@@ -146,17 +146,32 @@ class FastJSONRenderer(JSONRenderer):
 
 # orjson writes a finite float as repr() does (the shortest digits that read back the same, repr's exponent form from
 # 1e16 up and below 1e-9) except from 1e-5 down to 1e-9: fixed notation down to 1e-6 ("0.00001", repr "1e-05"), then
-# one-digit exponents ("1e-7", repr "1e-07"). Those forms, found in a body (or text that happens to look like them):
-_FLOAT_FORMS_APART = re.compile(rb"0\.0000|e-[0-9](?![0-9])")
+# one-digit exponents ("1e-7", repr "1e-07"). Those forms are found in a body (or text that happens to look like
+# them) by a substring search and a pattern with a literal start (one alternation of the two took 0.3 ms on 37 kB).
+_FIXED_APART = b"0.0000"
+_EXPONENT_APART = re.compile(rb"e-[0-9](?![0-9])")
+
+
+def _float_forms_apart(body: bytes) -> bool:
+    return _FIXED_APART in body or _EXPONENT_APART.search(body) is not None
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def _floats_finite(data) -> bool:
     """Whether every float in a body of dicts, lists and tuples is finite: their sum is (a NaN or an infinity makes it
-    NaN or infinite; a sum that overflows only sends a finite body to JSONRenderer, which writes it the same)."""
+    NaN or infinite; a sum that overflows only sends a finite body to JSONRenderer, which writes it the same).
+    Exact types first (a page holds thousands of values), subclasses by isinstance."""
     total, stack = 0.0, [(data,)]
     while stack:
         for value in stack.pop():
-            if isinstance(value, float):
+            kind = type(value)
+            if kind is float:
+                total += value
+            elif kind in _SCALARS:
+                continue
+            elif isinstance(value, float):
                 total += value
             elif isinstance(value, dict):
                 stack.append(value.values())
@@ -168,8 +183,8 @@ def _floats_finite(data) -> bool:
 class FloatJSONRenderer(FastJSONRenderer):
     """FastJSONRenderer for bodies with floats too (a leaderboard page: ~20x faster than JSONRenderer, 0.4-1 ms of
     a page's CPU at 50 rows). A body is written by JSONRenderer when orjson would write it differently: a float from
-    1e-5 down to 1e-9 (see _FLOAT_FORMS_APART), or a NaN or an infinity, which orjson writes as null and
+    1e-5 down to 1e-9 (see _float_forms_apart), or a NaN or an infinity, which orjson writes as null and
     JSONRenderer refuses (strict JSON), as it did before."""
 
     def written_alike(self, data, body: bytes) -> bool:
-        return _FLOAT_FORMS_APART.search(body) is None and _floats_finite(data)
+        return not _float_forms_apart(body) and _floats_finite(data)
