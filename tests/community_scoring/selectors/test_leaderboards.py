@@ -10,7 +10,8 @@ from community_scoring.influence.models import InfluenceRun, InfluenceScore
 from community_scoring.selectors.leaderboards import leaderboard_page
 from tests.factories import MemberFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db,
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")]
 
 
 @pytest.mark.parametrize("board", ["influence", "advocates", "detractors"])
