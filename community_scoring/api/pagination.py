@@ -14,12 +14,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+
+from community_scoring.selectors.keyset import keyset_after, keyset_ordered
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -96,7 +99,7 @@ def _segments_rows(
 ) -> list:
     """Up to `limit` rows after `after_key` (value, id), read segment by segment in the walk's order."""
     i, prefix = order.id_field, "-" if order.descending else ""
-    after, upto = ("lt", "lte") if order.descending else ("gt", "gte")
+    after = "lt" if order.descending else "gt"
     rows: list = []
     for segment in segments:
         if len(rows) >= limit:
@@ -111,13 +114,10 @@ def _segments_rows(
                 elif (segment.value > value) if order.descending else (segment.value < value):
                     continue  # the whole segment lies before the cursor
         else:
-            v = segment.value_field
-            part = part.order_by(f"{prefix}{v}", f"{prefix}{i}")
+            walk = {"value_field": segment.value_field, "id_field": i, "descending": order.descending}
+            part = keyset_ordered(part, **walk)
             if after_key is not None:
-                value, last_id = after_key
-                part = part.filter(**{f"{v}__{upto}": value}).filter(
-                    Q(**{f"{v}__{after}": value}) | Q(**{f"{i}__{after}": last_id})
-                )
+                part = keyset_after(part, **walk, value=after_key[0], last_id=after_key[1])
         rows.extend(part[: limit - len(rows)])
     return rows
 
@@ -132,28 +132,30 @@ def keyset_paginate(
     index (e.g. positive / zero-or-missing / negative scores, when the sort value is a COALESCE over a left join
     that no index covers); together they must cover the queryset exactly once.
     """
-    v, i = order.value_field, order.id_field
-    prefix = "-" if order.descending else ""
-    if segments:
-        position, after_key = 0, None
-        if cursor:
-            value, last_id, position = _decode(cursor, order)
-            after_key = (value, last_id)
-        rows = _segments_rows(queryset, order, segments, after_key, page_size + 1)
-        return _page(rows, order, position, page_size)
-    ordered = queryset.order_by(f"{prefix}{v}", f"{prefix}{i}") if v != i else queryset.order_by(f"{prefix}{i}")
-    position = 0
+    walk = {"value_field": order.value_field, "id_field": order.id_field, "descending": order.descending}
+
+    def rows_after(after_key: tuple | None, limit: int) -> list:
+        if segments:
+            return _segments_rows(queryset, order, segments, after_key, limit)
+        ordered = keyset_ordered(queryset, **walk)
+        if after_key is not None:
+            ordered = keyset_after(ordered, **walk, value=after_key[0], last_id=after_key[1])
+        return list(ordered[:limit])
+
+    return keyset_page(rows_after=rows_after, order=order, cursor=cursor, page_size=page_size)
+
+
+def keyset_page(
+    *, rows_after: Callable[[tuple | None, int], list], order: KeysetOrder, cursor: str | None, page_size: int
+) -> KeysetPage:
+    """One page after `cursor` (None = first page) of a walk read by `rows_after(key, limit)`: up to `limit` rows
+    strictly after the key (value, id) in `order` (key None: from the start). keyset_paginate reads a queryset so;
+    a read compiled once per shape (selectors.leaderboards.leaderboard_page) is given directly."""
+    position, after_key = 0, None
     if cursor:
         value, last_id, position = _decode(cursor, order)
-        after, upto = ("lt", "lte") if order.descending else ("gt", "gte")
-        if v == i:
-            ordered = ordered.filter(**{f"{i}__{after}": last_id})
-        else:
-            # `value <= v AND (value < v OR id < i)`: the first term bounds the index scan, the second breaks ties.
-            ordered = ordered.filter(**{f"{v}__{upto}": value}).filter(
-                Q(**{f"{v}__{after}": value}) | Q(**{f"{i}__{after}": last_id})
-            )
-    return _page(list(ordered[: page_size + 1]), order, position, page_size)
+        after_key = (value, last_id)
+    return _page(rows_after(after_key, page_size + 1), order, position, page_size)
 
 
 def _page(rows: list, order: KeysetOrder, position: int, page_size: int) -> KeysetPage:

@@ -279,6 +279,12 @@ class LeaderboardPageSerializer(serializers.Serializer):
     results = LeaderboardRowSerializer(many=True)
     valued_at = serializers.DateTimeField(help_text=VALUED_AT_HELP)
 
+    def to_representation(self, page):
+        # Written out by hand (same shape as the declared fields), as the rows are: one per leaderboard request.
+        row = LeaderboardRowSerializer(context=self.context)
+        return {"board": page["board"], "period": page["period"], "persona": page["persona"], "next": page["next"],
+                "results": [row.to_representation(r) for r in page["results"]], "valued_at": iso(page["valued_at"])}
+
 
 # ---- audience view ---------------------------------------------------------------------------------------------
 

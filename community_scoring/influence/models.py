@@ -186,7 +186,16 @@ class InfluenceScore(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "member"], name="influence_score_unique_run_member")]
-        indexes = [models.Index(fields=["run", "-influence"], name="influence_score_run_influence")]
+        # The influence boards' order, influence then member id, both descending (selectors.leaderboards), read
+        # straight off an index, a page in as many rows; advocates and detractors (a few in a hundred) from their
+        # own partial ones, not by filtering the whole run's order.
+        indexes = [
+            models.Index(fields=["run", "-influence", "-member"], name="influence_score_run_influence"),
+            models.Index(fields=["run", "-influence", "-member"], condition=models.Q(is_advocate=True),
+                         name="influence_score_run_advocates"),
+            models.Index(fields=["run", "-influence", "-member"], condition=models.Q(is_detractor=True),
+                         name="influence_score_run_detractors"),
+        ]
 
     def __str__(self) -> str:
         return f"influence of {self.member} in run {self.run_id}: {self.influence:.1f}"

@@ -6,8 +6,10 @@ Signatures are keyword-only; querysets are returned where a caller may page or f
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from community_scoring.influence import formula
@@ -16,6 +18,7 @@ from community_scoring.influence.models import (
     INBOUND_EDGES_KEPT, InfluenceConfig, InfluenceEdge, InfluenceRun, InfluenceScore, InfluenceSnapshot,
 )
 from community_scoring.models import Member
+from community_scoring.store.compiled import CompiledQuery, Slot, query_compile
 
 # The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
 INFLUENCE_FIELDS = (
@@ -27,9 +30,25 @@ INFLUENCE_FIELDS = (
 )
 
 
+def _runs_done() -> QuerySet[InfluenceRun]:
+    return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id")
+
+
 def influence_run_current() -> InfluenceRun | None:
     """The run whose scores are current: the latest finished one (None before the first run)."""
-    return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id").first()
+    return _runs_done().first()
+
+
+@cache
+def _run_current_id_query(vendor: str) -> CompiledQuery:
+    return query_compile(_runs_done().values("id")[:1])
+
+
+def influence_run_current_id() -> int | None:
+    """The current run's id (influence_run_current), for reads that need no more of it (a leaderboard page):
+    one small compiled query."""
+    found = _run_current_id_query(connection.vendor).rows()
+    return found[0]["id"] if found else None
 
 
 def influence_runs(*, limit: int = 20) -> QuerySet[InfluenceRun]:
@@ -49,7 +68,8 @@ def run_record(run: InfluenceRun) -> dict[str, Any]:
     }
 
 
-def _scores(run: InfluenceRun | None, persona: str | None) -> QuerySet[InfluenceScore]:
+def _scores(run: InfluenceRun | int | Slot | None, persona: str | Slot | None) -> QuerySet[InfluenceScore]:
+    """The run's scores (a run, its id or a slot for it; None: the current run), members shown only."""
     run = run or influence_run_current()
     if run is None:
         return InfluenceScore.objects.none()
@@ -66,7 +86,7 @@ def _limited(qs: QuerySet, limit: int | None) -> QuerySet:
 
 
 def leaderboard_influence(
-    *, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
+    *, persona: str | Slot | None = None, limit: int | None = 100, run: InfluenceRun | int | Slot | None = None
 ) -> QuerySet[InfluenceScore]:
     """Scores of the current run, most influential first (ties: higher member id first, as the API pages them);
     excluded members left out.
@@ -76,15 +96,15 @@ def leaderboard_influence(
     return _limited(_scores(run, persona).order_by("-influence", "-member_id"), limit)
 
 
-def advocates(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
-              ) -> QuerySet[InfluenceScore]:
+def advocates(*, persona: str | Slot | None = None, limit: int | None = 100,
+              run: InfluenceRun | int | Slot | None = None) -> QuerySet[InfluenceScore]:
     """Advocates (formula.advocates_and_detractors), most influential first; excluded members left out (they are
     never flagged; this also hides members excluded after the run)."""
     return _limited(_scores(run, persona).filter(is_advocate=True).order_by("-influence", "-member_id"), limit)
 
 
-def detractors(*, persona: str | None = None, limit: int | None = 100, run: InfluenceRun | None = None
-               ) -> QuerySet[InfluenceScore]:
+def detractors(*, persona: str | Slot | None = None, limit: int | None = 100,
+               run: InfluenceRun | int | Slot | None = None) -> QuerySet[InfluenceScore]:
     """Detractors (formula.advocates_and_detractors), most influential first; excluded members left out."""
     return _limited(_scores(run, persona).filter(is_detractor=True).order_by("-influence", "-member_id"), limit)
 

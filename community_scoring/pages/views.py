@@ -25,7 +25,7 @@ from community_scoring.selectors import dashboard as dashboard_selectors
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors import members as member_selectors
 from community_scoring.selectors.leaderboards import (
-    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_rows_by_member, rising_ranking,
+    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, rising_ranking, rising_rows,
 )
 
 PAGE_SIZE = 50
@@ -71,11 +71,7 @@ def _rising_rows(*, period: str, persona: str | None, offset: int, limit: int) -
     ranked = rising_ranking(period=period, persona=persona)
     if offset + limit > len(ranked) and len(ranked) >= RISING_CACHED_ROWS:
         return None
-    ranked = ranked[offset:offset + limit]
-    scores = leaderboard_rows_by_member(member_ids=[member_id for _, member_id, _ in ranked])
-    return [{"position": offset + k + 1, "value": gain, "member": scores[member_id].member,
-             "interest": scores[member_id], "influence": None, "baseline": baseline}
-            for k, (gain, member_id, baseline) in enumerate(ranked) if member_id in scores]
+    return rising_rows(ranked[offset:offset + limit], first_position=offset + 1)
 
 
 def _board_row(obj, position: int, board: str, rank_field: str) -> dict:

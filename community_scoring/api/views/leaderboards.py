@@ -4,46 +4,42 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from community_scoring.api.pagination import (
-    KeysetOrder, KeysetPage, keyset_paginate, keyset_paginate_ranked, page_size_parse,
+    KeysetOrder, KeysetPage, keyset_page, keyset_paginate_ranked, page_size_parse,
 )
+from community_scoring.api.renderers import FloatJSONRenderer
 from community_scoring.api.serializers import LeaderboardPageSerializer
 from community_scoring.api.views.common import CURSOR_PARAMETERS, errors, next_link
 from community_scoring.auth import CanReadMembers, request_can_see_pii
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.leaderboards import (
-    BOARDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_get, leaderboard_row, leaderboard_rows_by_member,
-    leaderboard_values, rising_ranking,
+    BOARD_ID_FIELD, BOARDS, RANK_FIELDS, RISING_CACHED_ROWS, board_rows_value, leaderboard_page, leaderboard_row,
+    rising_ranking, rising_rows,
 )
+from community_scoring.selectors.members import period_since
 
 
-def _rising_page(period, persona, order, cursor, page_size):
-    """A rising page from the cached ranking (see rising_ranking); (None, None) past its end."""
+def _rising_page(period, persona, order, cursor, page_size) -> KeysetPage | None:
+    """A rising page from the cached ranking (see rising_ranking); None past its end."""
     ranked = rising_ranking(period=period, persona=persona)
     found = keyset_paginate_ranked(
         ranked=ranked, cut_short=len(ranked) >= RISING_CACHED_ROWS, order=order, cursor=cursor, page_size=page_size
     )
     if found is None:
-        return None, None
+        return None
     ranked, next_cursor, first = found
-    scores = leaderboard_rows_by_member(member_ids=[member_id for _, member_id, _ in ranked])
-    rows = []
-    for k, (gain, member_id, baseline) in enumerate(ranked):
-        score = scores.get(member_id)
-        if score is None:  # deleted since the ranking was computed
-            continue
-        rows.append({"position": first + k, "value": gain, "member": score.member, "interest": score,
-                     "influence": None, "baseline": baseline})
-    return rows, KeysetPage(rows=rows, next_cursor=next_cursor, first_position=first)
+    return KeysetPage(rows=rising_rows(ranked, first_position=first), next_cursor=next_cursor, first_position=first)
 
 
 class LeaderboardApi(APIView):
     """One leaderboard page, highest first. Excluded (staff) members are left out."""
 
     permission_classes = [CanReadMembers]
+    renderer_classes = [FloatJSONRenderer, BrowsableAPIRenderer]
 
     @extend_schema(
         operation_id="leaderboards_retrieve",
@@ -75,20 +71,21 @@ class LeaderboardApi(APIView):
         if persona and "\x00" in persona:
             raise exceptions.ValidationError({"persona": ["must not contain NUL characters"]})
         page_size = page_size_parse(params.get("page_size"))
-        leaderboard = leaderboard_get(board=board, period=period, persona=persona)
-        order = KeysetOrder(
-            name=f"board:{board}:{period}", value_field=leaderboard.rank_field, id_field=leaderboard.id_field,
-            descending=True,
-        )
-        rows, page = None, None
-        if board == "rising":
-            rows, page = _rising_page(period, persona, order, params.get("cursor"), page_size)
-        if rows is None:
-            page = keyset_paginate(
-                queryset=leaderboard_values(leaderboard), order=order, cursor=params.get("cursor"), page_size=page_size
+        since = period_since(period)
+        rank_field = RANK_FIELDS[board]
+        order = KeysetOrder(name=f"board:{board}:{period}", value_field=rank_field, id_field=BOARD_ID_FIELD,
+                            descending=True)
+        page = _rising_page(period, persona, order, params.get("cursor"), page_size) if board == "rising" else None
+        if page is not None:
+            rows = page.rows
+        else:
+            page = keyset_page(
+                rows_after=lambda after, limit: leaderboard_page(board=board, since=since, persona=persona,
+                                                                 after=after, limit=limit),
+                order=order, cursor=params.get("cursor"), page_size=page_size,
             )
-            rows = [leaderboard_row(values, board=board, position=page.first_position + i,
-                                    rank_field=leaderboard.rank_field) for i, values in enumerate(page.rows)]
+            rows = [leaderboard_row(values, board=board, position=page.first_position + i, rank_field=rank_field)
+                    for i, values in enumerate(page.rows)]
         valued_at = interest_selectors.valued_now()
         rows = board_rows_value(rows, board=board, at=valued_at)
         data = {"board": board, "period": period, "persona": persona, "next": next_link(request, page), "results": rows,

@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 from django.db import connection, models, transaction
-from django.db.models import Index, UniqueConstraint
+from django.db.models import Index, Q, UniqueConstraint
 from psycopg2 import sql
 
 from community_scoring.influence import formula
@@ -400,6 +400,19 @@ def _partition_indexes(model: type[models.Model], part: str) -> list[sql.Composa
             sql.SQL("{} DESC").format(_column(model, name[1:])) if name.startswith("-") else _column(model, name)
             for name in index.fields
         )
-        statements.append(sql.SQL("CREATE INDEX {} ON {} ({})").format(
-            sql.Identifier(f"{part}_index{k or ''}"), sql.Identifier(part), columns))
+        statements.append(sql.SQL("CREATE INDEX {} ON {} ({}){}").format(
+            sql.Identifier(f"{part}_index{k or ''}"), sql.Identifier(part), columns, _index_condition(model, index)))
     return statements
+
+
+def _index_condition(model: type[models.Model], index: Index) -> sql.Composable:
+    """A partial index's WHERE, as Django writes it on the partitioned table (so ATTACH finds it the same). The
+    conditions the models use: boolean fields that are true, all of them."""
+    condition = index.condition
+    if condition is None:
+        return sql.SQL("")
+    terms = condition.children
+    if condition.negated or condition.connector != Q.AND or not all(
+            isinstance(term, tuple) and term[1] is True and "__" not in term[0] for term in terms):
+        raise ValueError(f"index {index.name}: only conditions of boolean fields that are true are built here")
+    return sql.SQL(" WHERE {}").format(sql.SQL(" AND ").join(_column(model, name) for name, _ in terms))

@@ -13,13 +13,12 @@ from datetime import timedelta
 import pytest
 
 from community_scoring.models import InterestScore
-from community_scoring.services.config import config_apply
 from community_scoring.services.events import EventIn, MemberIn
 from community_scoring.services.ingest import actions_ingest
 from community_scoring.services.recompute import interest_recompute
 from community_scoring.services.revalue import interest_rank_rekey
 from tests.community_scoring.api.conftest import NOW
-from tests.community_scoring.services.interest_helpers import test_config_snapshot
+from tests.community_scoring.services.interest_helpers import install_persona_half_lives_config
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,11 +27,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def spread_community(db):
     """40 members of three personas (half-lives 10, 30 and 3 days), acting over the 20 days before NOW."""
-    snapshot = test_config_snapshot()
-    snapshot["rule_sets"][1]["half_life_days"] = 30
-    snapshot["rule_sets"].append({"name": "Marketers", "persona": "marketer", "half_life_days": 3,
-                                  "inactivity_days": None, "rules": [], "fit_rules": []})
-    config_apply(snapshot=snapshot, note="spread")
+    install_persona_half_lives_config(note="spread")
     rng = random.Random(15)
     members = [MemberFactory(source="spread", external_id=f"s{i}", persona=["", "developer", "marketer"][i % 3],
                              attributes={"job_title": "engineer", "company_size": 500} if i % 4 == 0 else {})

@@ -203,7 +203,9 @@ def test_a_runs_partition_carries_the_models_indexes_before_it_is_attached(db):
             return [row[0].split(" USING btree ")[1] for row in cursor.fetchall()]
 
     # Built by the store from the model's Meta, so ATTACH adopts them rather than building its own.
-    assert definitions(f"influence_influencescore_r{run.pk}") == ["(run_id, influence DESC)", "(run_id, member_id)"]
+    board = "(run_id, influence DESC, member_id DESC)"
+    assert definitions(f"influence_influencescore_r{run.pk}") == [
+        board, f"{board} WHERE is_advocate", f"{board} WHERE is_detractor", "(run_id, member_id)"]
     assert definitions(f"influence_influenceedge_r{run.pk}") == ["(run_id, member_id)"]
     assert list(InfluenceEdge.objects.filter(run=run).values_list("member_id", "source_id", "action_type_id")) == [
         (b.pk, a.pk, "follow")]

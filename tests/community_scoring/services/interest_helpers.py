@@ -42,6 +42,15 @@ def install_test_config():
     return config_apply(snapshot=test_config_snapshot(), note="tests")
 
 
+def install_persona_half_lives_config(note: str):
+    """The test configuration with three personas' half-lives: 10 days (default), 30 (developer), 3 (marketer)."""
+    snapshot = test_config_snapshot()
+    snapshot["rule_sets"][1]["half_life_days"] = 30
+    snapshot["rule_sets"].append({"name": "Marketers", "persona": "marketer", "half_life_days": 3,
+                                  "inactivity_days": None, "rules": [], "fit_rules": []})
+    return config_apply(snapshot=snapshot, note=note)
+
+
 _ids = count()
 
 

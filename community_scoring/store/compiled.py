@@ -1,0 +1,84 @@
+"""Querysets compiled to SQL once and run again with new values: for reads made on every request (a leaderboard
+page), whose Python time went mostly to building the queryset and compiling it (measured at 10k members: 1.2 to
+2.0 ms of a page's 4 to 6.5 ms), though only a few values change from one request to the next.
+
+A read is written as usual with the ORM, each changing value given as a ``Slot`` (``filter(persona=Slot(...))``);
+``query_compile`` compiles it once; ``CompiledQuery.rows(name=value, ...)`` runs the SQL with the values, each
+prepared for the database as the ORM prepares a literal of the slot's field, and returns the rows as ``values()``
+returns them (dicts, the database converters applied). The SQL is Django's, so it is what the queryset runs on any
+database. Callers cache the compiled query per shape (which filters apply, the page size): a shape is compiled once
+per process.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Field, QuerySet, Value
+
+
+class Slot(Value):
+    """A value given when a compiled query runs (``CompiledQuery.rows(name=value)``), prepared for the database as
+    a literal of ``output_field`` is. Renders as a bare placeholder, as a literal does."""
+
+    def __init__(self, name: str, output_field: Field):
+        super().__init__(name, output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [self]
+
+    def db_value(self, value: Any, connection) -> Any:
+        return self.output_field.get_db_prep_value(value, connection, prepared=False)
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A ``values()`` queryset's SQL, its parameters (constants, and Slots to fill), its row names and converters."""
+
+    alias: str
+    sql: str | None  # None: the queryset can match nothing (no query is run)
+    params: tuple[Any, ...]
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, tuple, Any], ...]  # (column, converter functions, expression)
+
+    def rows(self, **values: Any) -> list[dict[str, Any]]:
+        """The rows for these slot values (a slot the query does not use may be given: it is ignored)."""
+        if self.sql is None:
+            return []
+        connection = connections[self.alias]
+        params = [p.db_value(values[p.name], connection) if isinstance(p, Slot) else p for p in self.params]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            found = cursor.fetchall()
+        names = self.names
+        if self.converters:
+            found = [self._convert(list(row), connection) for row in found]
+        return [dict(zip(names, row)) for row in found]
+
+    def _convert(self, row: list, connection) -> list:
+        for position, functions, expression in self.converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        return row
+
+
+def query_compile(queryset: QuerySet) -> CompiledQuery:
+    """Compile a ``values()`` queryset (filters may hold Slots) for ``CompiledQuery.rows``."""
+    query = queryset.query
+    if not query.selected:
+        raise ValueError("query_compile takes a values() queryset")
+    compiler = query.get_compiler(using=queryset.db)
+    names = tuple(query.selected)  # as QuerySet.values() names a row's columns
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return CompiledQuery(alias=queryset.db, sql=None, params=(), names=names, converters=())
+    columns = [selected[0] for selected in compiler.select[:compiler.col_count]]
+    converters = tuple((position, tuple(functions), expression)
+                       for position, (functions, expression) in compiler.get_converters(columns).items())
+    return CompiledQuery(alias=queryset.db, sql=sql, params=tuple(params), names=names, converters=converters)
