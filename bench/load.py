@@ -6,11 +6,13 @@ fills with a community (bench/pages.py's builder: --members members, --history-a
 interest buckets, scores, 90 days of snapshots and stage moves, and influence runs, so that every board and
 audience view reads real rows):
 
-- the stack: deploy/stack.py's Stack, i.e. deploy/Procfile's processes (gunicorn, a Celery worker per queue, beat)
+- the stack: deploy/stack.py's Stack, i.e. deploy/Procfile's processes (gunicorn's web and ingest pools, a Celery
+  worker per queue, beat)
   with settings.prod, Redis as broker ($BENCH_LOAD_BROKER, db 10) and cache ($BENCH_LOAD_CACHE, db 11), both
   flushed first; API throttles raised out of the way; tokens from `manage.py issue_token` (ingest, and a community
   manager's for reads);
-- the load: locust, headless, in a subprocess (bench/locustfile.py), for --seconds: ingest users POST batches of
+- the load: locust, headless, in a subprocess (bench/locustfile.py), for --seconds: ingest users POST (to the
+  ingest pool, as a reverse proxy routes /api/v1/events/) batches of
   --batch-size events of bench/ingest.py's shape (events_make: the seeded members, 30 days of history) as a
   Poisson stream (bench/locustfile.py's scheduled_pace: start times drawn uniformly over the run, so exactly the
   offered count), --events-per-second in all; read users GET --reads-per-second in all: audience views
@@ -113,17 +115,30 @@ def token(name: str, role: str) -> str:
     return manage(os.environ, "issue_token", name, "--role", role).stdout.strip()
 
 
+def gunicorn_conf(pool: str) -> dict:
+    """gunicorn.conf.py's settings for a pool (web or ingest), read as gunicorn reads them in this environment."""
+    saved = os.environ.get("GUNICORN_POOL")
+    os.environ["GUNICORN_POOL"] = pool
+    try:
+        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    finally:
+        os.environ.pop("GUNICORN_POOL") if saved is None else os.environ.update(GUNICORN_POOL=saved)
+
+
 def stack_describe(stack: Stack) -> str:
-    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    pools = ", ".join(f"{pool} {conf['workers']} x {conf['threads']} threads on :{port}" for pool, port, conf in (
+        ("web", stack.port, gunicorn_conf("web")), ("ingest", stack.ingest_port, gunicorn_conf("ingest"))))
     workers = [f"{name} -c {stack.argv(name)[stack.argv(name).index('-c') + 1]}" for name in stack.commands
                if "-c" in stack.argv(name)]
-    return (f"gunicorn {conf['workers']} {conf['worker_class']} workers x {conf['threads']} threads; Celery workers "
-            f"{', '.join(workers)} (prefork); beat; INTEREST_SCORERS={os.environ.get('INTEREST_SCORERS', '2')}")
+    return (f"gunicorn gthread pools {pools}; Celery workers {', '.join(workers)} (prefork); beat; "
+            f"INTEREST_SCORERS={os.environ.get('INTEREST_SCORERS', '2')}")
 
 
-def warm_up(port: int, ingest_token: str, read_token: str, *, batch_size: int, members: int) -> list[int]:
-    """A few untimed batches and reads through every gunicorn worker (imports, connections, caches); returns the
-    member ids at the top of the interest and influence boards (the audience views read them most)."""
+def warm_up(port: int, ingest_port: int, ingest_token: str, read_token: str, *, batch_size: int,
+            members: int) -> list[int]:
+    """A few untimed batches (to the ingest pool) and reads (to the web pool) through every gunicorn worker
+    (imports, connections, caches); returns the member ids at the top of the interest and influence boards (the
+    audience views read them most)."""
     import random
     from datetime import UTC, datetime
 
@@ -134,7 +149,7 @@ def warm_up(port: int, ingest_token: str, read_token: str, *, batch_size: int, m
         body = json.dumps({"events": events_make(rng, k * batch_size, batch_size, members=members, contents=20_000,
                                                  source=f"{SOURCE}-warmup", now=datetime.now(UTC),
                                                  member_prefix=MEMBER_PREFIX)}).encode()
-        status, _ = http_post(port, body, ingest_token)
+        status, _ = http_post(ingest_port, body, ingest_token)
         if status != 200:
             raise RuntimeError(f"warm-up batch answered {status}")
     top: list[int] = []
@@ -200,7 +215,7 @@ def machine_busy() -> tuple[float, float]:
     return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
 
 
-def locust_run(port: int, args, users: dict[str, tuple[int, float]], tokens: dict[str, str], top: list[int]):
+def locust_run(port: int, ingest_port: int, args, users: dict[str, tuple[int, float]], tokens: dict[str, str], top: list[int]):
     """Run bench/locustfile.py headless for args.seconds; returns (timings, locust CPU seconds, exit code)."""
     timings = OUT / "timings.json"
     timings.unlink(missing_ok=True)
@@ -212,7 +227,7 @@ def locust_run(port: int, args, users: dict[str, tuple[int, float]], tokens: dic
            "LOAD_TOP_IDS": ",".join(map(str, top)), "LOAD_TIMINGS": str(timings),
            "LOAD_MEMBER_PREFIX": MEMBER_PREFIX, "LOAD_SEED": "load", "LOAD_AUDIENCE_SHARE": repr(args.audience_share),
            "LOAD_FIRST_EVENT": str(int(time.time()) * 10_000_000),  # event ids new to a reused database too
-           "LOAD_SECONDS": str(args.seconds)}
+           "LOAD_SECONDS": str(args.seconds), "LOAD_INGEST_HOST": f"http://127.0.0.1:{ingest_port}"}
     total = users["ingest"][0] + users["read"][0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(OUT / "locust.log", "w") as log:
@@ -343,7 +358,7 @@ def measure(stack: Stack, args, users, tokens) -> dict:
 
     from community_scoring.models import Action
 
-    top = warm_up(stack.port, tokens["ingest"], tokens["read"], batch_size=args.batch_size, members=args.members)
+    top = warm_up(stack.port, stack.ingest_port, tokens["ingest"], tokens["read"], batch_size=args.batch_size, members=args.members)
     print(f"\nstack on 127.0.0.1:{stack.port}: {stack_describe(stack)}; logs in {OUT}")
     print(f"load: {args.seconds} s; ingest {args.events_per_second:,.0f} events/s offered in batches of "
           f"{args.batch_size} ({users['ingest'][0]} users x {users['ingest'][1]:.3g} batches/s); reads "
@@ -354,7 +369,7 @@ def measure(stack: Stack, args, users, tokens) -> dict:
     meter.start()
     sampler.start()
     started = time.time()
-    timings, locust_cpu, locust_code = locust_run(stack.port, args, users, tokens, top)
+    timings, locust_cpu, locust_code = locust_run(stack.port, stack.ingest_port, args, users, tokens, top)
     kinds, first, last = kinds_report(timings)
     done_perf = scored_wait()
     done = time.time() - (time.perf_counter() - done_perf)

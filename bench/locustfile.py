@@ -1,6 +1,6 @@
 """The users of bench/load.py's load run, for locust (run by bench/load.py; its environment variables set them up).
 
-- IngestUser POSTs batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a set rate: the
+- IngestUser POSTs, to the ingest pool ($LOAD_INGEST_HOST: the reverse proxy sends ingest there), batches of bench/ingest.py's events (events_make) to /api/v1/events/ at a set rate: the
   offered rate is the users' count x their rate, whatever the server's speed. A batch counts as an error unless
   every event in it is answered "created". A batch whose connection closed before any answer is sent again, once
   (ingest is idempotent); its first attempt is recorded as "ingest: resent".
@@ -70,6 +70,7 @@ def schedule_first(user, rate: float, label: str) -> None:
 
 
 class IngestUser(FastHttpUser):
+    host = os.environ.get("LOAD_INGEST_HOST") or None  # the ingest pool, as the proxy routes ingest (else --host)
     fixed_count = int(_number("ingest_users", 1))
     abstract = fixed_count == 0  # none of them: locust leaves the class out
     wait_time = scheduled_pace(_number("ingest_pace", 1.0) or 1.0)

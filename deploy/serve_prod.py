@@ -26,6 +26,7 @@ DEFAULTS = {
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DJANGO_SECURE_COOKIES": "false",  # plain http on localhost; behind TLS in a real deployment
     "GUNICORN_BIND": "127.0.0.1:8000",
+    "GUNICORN_INGEST_BIND": "127.0.0.1:8001",  # the ingest pool (gunicorn.conf.py)
     "INTEREST_SCORING": "worker",
 }
 
@@ -47,8 +48,8 @@ def main() -> int:
     python = str(ROOT / ".venv" / "bin" / "python")
     for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "--verbosity", "0"]):
         subprocess.run([python, "manage.py", *command], cwd=ROOT, env=env, check=True)
-    print(f"Serving settings.prod on http://{env['GUNICORN_BIND']}/ with a worker per queue and beat (Ctrl-C stops "
-          "them all).", flush=True)
+    print(f"Serving settings.prod on http://{env['GUNICORN_BIND']}/ (ingest pool: http://{env['GUNICORN_INGEST_BIND']}"
+          "/api/v1/events/) with a worker per queue and beat (Ctrl-C stops them all).", flush=True)
     os.chdir(ROOT)
     os.execve(str(ROOT / ".venv" / "bin" / "honcho"),
               ["honcho", "start", "-f", "deploy/Procfile", "-d", str(ROOT)], env)

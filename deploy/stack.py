@@ -69,6 +69,13 @@ def manage(env: Mapping[str, str], *args: str, check: bool = True) -> subprocess
                           check=check, capture_output=True, text=True)
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on right now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def port_wait(port: int, *, timeout: float = 30.0, alive=None) -> None:
     """Wait until something accepts connections on 127.0.0.1:port (``alive()`` false: give up at once)."""
     deadline = time.monotonic() + timeout
@@ -85,7 +92,8 @@ def port_wait(port: int, *, timeout: float = 30.0, alive=None) -> None:
 
 class Stack:
     """One production stack: ``Stack("a", env=..., port=8101).start()``; ``kill("scoring")`` SIGKILLs one process
-    group, ``start("scoring")`` brings it back, ``stop()`` ends them all (SIGTERM, then SIGKILL).
+    group, ``start("scoring")`` brings it back, ``stop()`` ends them all (SIGTERM, then SIGKILL). The web pool
+    listens on ``port``, the ingest pool on ``ingest_port`` (default: a free port), both on 127.0.0.1.
 
     ``env`` is merged over os.environ; it must name what settings.prod requires (DATABASE_URL, CELERY_BROKER_URL,
     CACHE_URL, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS). ``processes`` picks Procfile entries (default: all);
@@ -93,10 +101,11 @@ class Stack:
     """
 
     def __init__(self, name: str, *, env: Mapping[str, str], port: int, log_dir: Path,
-                 processes: Iterable[str] | None = None):
+                 processes: Iterable[str] | None = None, ingest_port: int | None = None):
         self.name, self.port, self.log_dir = name, port, Path(log_dir)
+        self.ingest_port = ingest_port or free_port()
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.prod", **env,
-                    "GUNICORN_BIND": f"127.0.0.1:{port}"}
+                    "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_INGEST_BIND": f"127.0.0.1:{self.ingest_port}"}
         commands = procfile()
         self.commands = {p: commands[p] for p in (processes or commands)}
         self.running: dict[str, subprocess.Popen] = {}
@@ -124,8 +133,9 @@ class Stack:
         """Wait for gunicorn to listen and each worker to answer a ping over the broker."""
         from celery import Celery
 
-        if "web" in processes:
-            port_wait(self.port, timeout=timeout, alive=lambda: self.running["web"].poll() is None)
+        for pool, port in (("web", self.port), ("ingest", self.ingest_port)):
+            if pool in processes:
+                port_wait(port, timeout=timeout, alive=lambda pool=pool: self.running[pool].poll() is None)
         nodes = {self.node(p) for p in processes if self.node(p)}
         if not nodes:
             return
