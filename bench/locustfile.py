@@ -43,6 +43,8 @@ PERSONAS = ("developer", "marketer", "manager", "student")
 CONFIG = {name: os.environ.get(f"LOAD_{name.upper()}", "") for name in (
     "ingest_token", "read_token", "batch_size", "ingest_users", "ingest_pace", "read_users", "read_pace", "members",
     "contents", "top_ids", "timings", "member_prefix", "seed", "first_event", "audience_share", "seconds")}
+# The ingest pool, as a reverse proxy routes ingest (an absolute URL: locust's --host would override a user's host)
+INGEST_URL = f"{os.environ.get('LOAD_INGEST_HOST', '')}{URL}"
 BATCHES = itertools.count()  # batch numbers across all users: event ids never repeat within a run
 TIMINGS: list[list] = []  # [kind, start (epoch s), milliseconds, events created, error or ""]
 
@@ -70,7 +72,6 @@ def schedule_first(user, rate: float, label: str) -> None:
 
 
 class IngestUser(FastHttpUser):
-    host = os.environ.get("LOAD_INGEST_HOST") or None  # the ingest pool, as the proxy routes ingest (else --host)
     fixed_count = int(_number("ingest_users", 1))
     abstract = fixed_count == 0  # none of them: locust leaves the class out
     wait_time = scheduled_pace(_number("ingest_pace", 1.0) or 1.0)
@@ -98,7 +99,7 @@ class IngestUser(FastHttpUser):
         a real client sends the batch again, and ingest is idempotent, so this one does too, once. That first
         attempt is recorded as "ingest: resent" (not a read, not an error); the resend as "ingest", where events
         the first attempt did store come back "duplicate" and count as answered."""
-        with self.client.post(URL, data=body, headers=dict(self.headers), name="ingest",
+        with self.client.post(INGEST_URL, data=body, headers=dict(self.headers), name="ingest",
                               catch_response=True) as response:
             if response.status_code == 0 and not resend and connection_closed(response):
                 response.request_meta["name"] = RESENT
