@@ -5,18 +5,19 @@ page), whose Python time went mostly to building the queryset and compiling it (
 A read is written as usual with the ORM, each changing value given as a ``Slot`` (``filter(persona=Slot(...))``);
 ``query_compile`` compiles it once; ``CompiledQuery.rows(name=value, ...)`` runs the SQL with the values, each
 prepared for the database as the ORM prepares a literal of the slot's field, and returns the rows as ``values()``
-returns them (dicts, the database converters applied). The SQL is Django's, so it is what the queryset runs on any
-database. Callers cache the compiled query per shape (which filters apply, the page size): a shape is compiled once
-per process.
+returns them (dicts, the database converters applied); ``tuples()`` as ``values_list()`` does, ``instances()`` as
+model instances. The SQL is Django's, so it is what the queryset runs on any database. Callers cache the compiled
+query per shape (which filters apply, the page size): a shape is compiled once per process.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Field, QuerySet, Value
+from django.db.models import Field, Model, QuerySet, Value
 
 
 class Slot(Value):
@@ -46,6 +47,11 @@ class CompiledQuery:
 
     def rows(self, **values: Any) -> list[dict[str, Any]]:
         """The rows for these slot values (a slot the query does not use may be given: it is ignored)."""
+        names = self.names
+        return [dict(zip(names, row)) for row in self.tuples(**values)]
+
+    def tuples(self, **values: Any) -> list[tuple]:
+        """The rows as ``values_list()`` gives them: tuples, columns in ``names``' order."""
         if self.sql is None:
             return []
         connection = connections[self.alias]
@@ -53,18 +59,37 @@ class CompiledQuery:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             found = cursor.fetchall()
-        names = self.names
         if self.converters:
             found = [self._convert(list(row), connection) for row in found]
-        return [dict(zip(names, row)) for row in found]
+        return found
 
-    def _convert(self, row: list, connection) -> list:
+    def instances(self, model: type[Model], **values: Any) -> list[Model]:
+        """The rows as ``model`` instances (``Model.from_db``, as a model queryset loads them): the columns must be
+        ``concrete_attnames(model)``, or some of them in that order (the others deferred, as with ``only()``)."""
+        names = self.names
+        _columns_check(model, names)
+        alias = self.alias
+        return [model.from_db(alias, names, row) for row in self.tuples(**values)]
+
+    def _convert(self, row: list, connection) -> tuple:
         for position, functions, expression in self.converters:
             value = row[position]
             for function in functions:
                 value = function(value, expression, connection)
             row[position] = value
-        return row
+        return tuple(row)
+
+
+def concrete_attnames(model: type[Model]) -> tuple[str, ...]:
+    """The columns of ``model``'s fields as ``values()`` names them, in the order ``CompiledQuery.instances`` reads."""
+    return tuple(field.attname for field in model._meta.concrete_fields)
+
+
+@cache
+def _columns_check(model: type[Model], names: tuple[str, ...]) -> None:
+    """Model.from_db takes the field values in the fields' order: other columns would be loaded into wrong fields."""
+    if [name for name in concrete_attnames(model) if name in names] != list(names):
+        raise ValueError(f"columns {names} are not {model.__name__}'s fields in their order")
 
 
 def query_compile(queryset: QuerySet) -> CompiledQuery:

@@ -1,12 +1,18 @@
 """store.compiled: a values() queryset compiled once with slots returns, for any values, the rows the same queryset
-returns with those values written in (the ORM is the reference), as values() names them."""
-from datetime import UTC, datetime, timedelta
+returns with those values written in (the ORM is the reference), as values() names them, as values_list() tuples
+and as model instances."""
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from django.db.models import CharField, DateTimeField, FloatField, IntegerField, Q
+from django.db.models import (
+    BigIntegerField, CharField, DateField, DateTimeField, FloatField, IntegerField, OuterRef, Q, Subquery,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from community_scoring.models import InterestScore, Member
-from community_scoring.store.compiled import Slot, query_compile
+from community_scoring.influence.models import InfluenceEdge, InfluenceRun, InfluenceScore
+from community_scoring.models import ActionType, InterestScore, Member, ScoreSnapshot
+from community_scoring.store.compiled import Slot, concrete_attnames, query_compile
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +63,87 @@ def test_the_databases_converters_apply_as_in_values():
     assert compiled.converters  # the JSON field's
     assert compiled.rows(id=member.pk) == list(Member.objects.filter(pk=member.pk).values("id", "attributes")) == [
         {"id": member.pk, "attributes": {"job_title": "engineer", "size": [1, 2]}}]
+
+
+# Per-member reads as the audience view makes them: a slot used twice, a slot inside subqueries next to a constant
+# parameter, an optional filter (another shape, compiled apart), rows as tuples and as model instances.
+DAY0 = date(2026, 1, 1)
+MEMBER_ID, RUN_ID, SINCE = (Slot("member_id", BigIntegerField()), Slot("run_id", BigIntegerField()),
+                            Slot("since", DateField()))
+
+
+def _members_named(member_id):
+    return Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)).order_by("pk").values_list(
+        "pk", "display_name", "attributes", "joined_at", "interest__score")
+
+
+def _snapshots_since(member_id, since):
+    rows = ScoreSnapshot.objects.filter(member_id=member_id).order_by("date")
+    rows = rows if since is None else rows.filter(date__gte=since)
+    return rows.values("date", "score", "stage")
+
+
+def _edges(run_id, member_id):
+    rank = InfluenceScore.objects.filter(run_id=run_id, member_id=OuterRef("source_id")).values("rank")[:1]
+    name = Member.objects.filter(pk=OuterRef("source_id")).exclude(display_name="nobody").values("display_name")[:1]
+    return (InfluenceEdge.objects.filter(run_id=run_id, member_id=member_id).order_by("source_id")
+            .annotate(rank=Subquery(rank), name=Subquery(name)).values_list("source_id", "weight", "rank", "name"))
+
+
+def _snapshot_rows(member_id):
+    return ScoreSnapshot.objects.filter(member_id=member_id).order_by("-date").values_list(
+        *concrete_attnames(ScoreSnapshot))[:5]
+
+
+@pytest.fixture
+def member_rows(db):
+    ActionType.objects.get_or_create(key="follow", defaults={"label": "follow"})
+    members = [MemberFactory(display_name=f"m{i}", attributes={"n": i, "tags": ["a", i]},
+                             joined_at=datetime(2025, 1, 1 + i, tzinfo=UTC)) for i in range(4)]
+    MemberFactory(merged_into=members[0], display_name="alias")
+    runs = [InfluenceRun.objects.create(status=InfluenceRun.Status.DONE) for _ in range(2)]
+    for run_index, run in enumerate(runs):
+        for i, member in enumerate(members[:3]):
+            InfluenceScore.objects.create(run=run, member=member, centrality=0.1, rank=i + 1 + run_index,
+                                          percentile=50, centrality_percentile=50, influence_base=50, influence=50)
+        for source in members[1:]:
+            InfluenceEdge.objects.create(run=run, member=members[0], source=source, action_type_id="follow",
+                                         actions=1, weight=1.5 * source.pk + run_index)
+    for i, member in enumerate(members):
+        for day in range(0, 40, 3 + i):
+            ScoreSnapshot.objects.create(member=member, date=DAY0 + timedelta(days=day), engagement=day / 7, fit=1.0,
+                                         score=day / 7 + 1, stage="engaged")
+    return members, runs
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(member=st.integers(0, 4), run=st.integers(0, 2), days=st.none() | st.integers(-5, 45))
+def test_tuples_and_instances_are_the_querysets_rows(member_rows, member, run, days):
+    members, runs = member_rows
+    member_id = members[member].pk if member < len(members) else 10 ** 9  # the last: no such member
+    run_id = runs[run].pk if run < len(runs) else 10 ** 9
+    since = None if days is None else DAY0 + timedelta(days=days)
+    assert query_compile(_members_named(MEMBER_ID)).tuples(member_id=member_id) == list(_members_named(member_id))
+    snapshots = query_compile(_snapshots_since(MEMBER_ID, None if since is None else SINCE))
+    assert snapshots.rows(member_id=member_id, since=since) == list(_snapshots_since(member_id, since))
+    assert query_compile(_edges(RUN_ID, MEMBER_ID)).tuples(run_id=run_id, member_id=member_id) == list(
+        _edges(run_id, member_id))
+    reference = list(ScoreSnapshot.objects.filter(member_id=member_id).order_by("-date")[:5])
+    loaded = query_compile(_snapshot_rows(MEMBER_ID)).instances(ScoreSnapshot, member_id=member_id)
+    assert [(s.pk, s.member_id, s.date, s.engagement, s.fit, s.score, s.stage) for s in loaded] == [
+        (s.pk, s.member_id, s.date, s.engagement, s.fit, s.score, s.stage) for s in reference]
+    assert all(not s._state.adding and s._state.db == "default" for s in loaded)
+
+
+def test_instances_load_some_fields_and_defer_the_rest(member_rows):
+    members, _ = member_rows
+    query = query_compile(Member.objects.filter(pk=MEMBER_ID).values_list("id", "display_name"))
+    [member] = query.instances(Member, member_id=members[1].pk)
+    assert member.display_name == "m1" and member.get_deferred_fields() >= {"email", "attributes"}
+    assert member.attributes == {"n": 1, "tags": ["a", 1]}  # a deferred field loads when read, as with only()
+
+
+def test_instances_refuse_columns_out_of_the_fields_order(db):
+    query = query_compile(Member.objects.filter(pk=MEMBER_ID).values_list("display_name", "id"))
+    with pytest.raises(ValueError, match="in their order"):  # from_db reads the columns in the fields' order
+        query.instances(Member, member_id=1)
