@@ -6,11 +6,11 @@ Signatures are keyword-only; querysets are returned where a caller may page or f
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import BigIntegerField, DateField, OuterRef, QuerySet, Subquery
 
 from community_scoring.influence import formula
 from community_scoring.influence.graph import edge_order, inbound_edges, reversals_read
@@ -18,7 +18,7 @@ from community_scoring.influence.models import (
     INBOUND_EDGES_KEPT, InfluenceConfig, InfluenceEdge, InfluenceRun, InfluenceScore, InfluenceSnapshot,
 )
 from community_scoring.models import Member
-from community_scoring.store.compiled import CompiledQuery, Slot, query_compile
+from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
 
 # The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
 INFLUENCE_FIELDS = (
@@ -34,9 +34,15 @@ def _runs_done() -> QuerySet[InfluenceRun]:
     return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id")
 
 
+@cache
+def _run_current_query(vendor: str) -> CompiledQuery:
+    return query_compile(_runs_done().values(*concrete_attnames(InfluenceRun))[:1])
+
+
 def influence_run_current() -> InfluenceRun | None:
     """The run whose scores are current: the latest finished one (None before the first run)."""
-    return _runs_done().first()
+    runs = _run_current_query(connection.vendor).instances(InfluenceRun)
+    return runs[0] if runs else None
 
 
 @cache
@@ -128,14 +134,21 @@ HISTORY_FIELDS = ("day", "run_id", "influence", "influence_base", "rank", "perce
                   "reach", "sentiment", "is_advocate", "is_detractor")
 
 
+@lru_cache(maxsize=16)
+def _history_query(vendor: str, *, since: bool, limit: int) -> CompiledQuery:
+    """influence_history's query for one shape (with or without ``since``, the limit)."""
+    rows = InfluenceSnapshot.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+    if since:
+        rows = rows.filter(day__gte=Slot("since", DateField()))
+    # By (member, day): the unique index answers it, newest first (reversed by the caller).
+    return query_compile(rows.order_by("-day").values(*HISTORY_FIELDS)[:limit])
+
+
 def influence_history(*, member, since: date | None = None, limit: int = 365) -> list[dict[str, Any]]:
     """The member's daily influence snapshots, oldest first, one per day a run scored them (the last run of
     that day): {day, run_id, influence, rank, ...}. `since`: from that day on; at most the last `limit` days."""
-    rows = InfluenceSnapshot.objects.filter(member=member)
-    if since is not None:
-        rows = rows.filter(day__gte=since)
-    # By (member, day): the unique index answers it, newest first, then reversed.
-    return list(reversed(list(rows.order_by("-day").values(*HISTORY_FIELDS)[:limit])))
+    query = _history_query(connection.vendor, since=since is not None, limit=limit)
+    return query.rows(member_id=member.pk, since=since)[::-1]
 
 
 def _run_setting(run: InfluenceRun, name: str) -> Any:
@@ -188,20 +201,27 @@ def _inbound_edges_named(run: InfluenceRun, member, *, limit: int) -> list[dict[
     return _inbound_edges_from_log(run, member, limit=limit)
 
 
-def _source_rank(run: InfluenceRun, source: OuterRef) -> Subquery:
+def _source_rank(run_id: int | Slot, source: OuterRef) -> Subquery:
     """The rank of the member `source` refers to in the run (None when the run did not score them)."""
-    return Subquery(InfluenceScore.objects.filter(run=run, member_id=source).values("rank")[:1])
+    return Subquery(InfluenceScore.objects.filter(run_id=run_id, member_id=source).values("rank")[:1])
+
+
+@cache
+def _edges_stored_query(vendor: str) -> CompiledQuery:
+    run_id = Slot("run_id", BigIntegerField())
+    name = Member.objects.filter(pk=OuterRef("source_id")).values("display_name")[:1]
+    return query_compile(
+        InfluenceEdge.objects.filter(run_id=run_id, member_id=Slot("member_id", BigIntegerField()))
+        .annotate(display_name=Subquery(name), source_rank=_source_rank(run_id, OuterRef("source_id")))
+        .values_list("source_id", "action_type_id", "actions", "weight", "display_name", "source_rank"))
 
 
 def _inbound_edges_stored(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
     """The edges the run kept for the member (InfluenceEdge), with the sources' names and ranks: one query."""
-    name = Member.objects.filter(pk=OuterRef("source_id")).values("display_name")[:1]
-    rows = (InfluenceEdge.objects.filter(run=run, member=member)
-            .annotate(display_name=Subquery(name), source_rank=_source_rank(run, OuterRef("source_id")))
-            .values_list("source_id", "action_type_id", "actions", "weight", "display_name", "source_rank"))
     edges = [{"member_id": source, "action_type": kind, "actions": actions, "weight": weight,
               "display_name": display_name or "", "source_rank": source_rank}
-             for source, kind, actions, weight, display_name, source_rank in rows]
+             for source, kind, actions, weight, display_name, source_rank
+             in _edges_stored_query(connection.vendor).tuples(run_id=run.pk, member_id=member.pk)]
     edges.sort(key=edge_order)
     return edges[:limit]
 
@@ -219,11 +239,21 @@ def _inbound_edges_from_log(run: InfluenceRun, member, *, limit: int) -> list[di
         sources = {
             pk: (name, source_rank)
             for pk, name, source_rank in Member.objects.filter(pk__in=[e["member_id"] for e in edge_rows])
-            .annotate(source_rank=_source_rank(run, OuterRef("pk"))).values_list("pk", "display_name", "source_rank")
+            .annotate(source_rank=_source_rank(run.pk, OuterRef("pk"))).values_list("pk", "display_name", "source_rank")
         }
     for edge in edge_rows:
         edge["display_name"], edge["source_rank"] = sources.get(edge["member_id"], ("", None))
     return edge_rows
+
+
+@cache
+def _score_query(vendor: str) -> CompiledQuery:
+    """The member's row of a run (first(): ordered by id, as the partitioned table's index on (run, member)
+    answers)."""
+    return query_compile(
+        InfluenceScore.objects.filter(run_id=Slot("run_id", BigIntegerField()),
+                                      member_id=Slot("member_id", BigIntegerField()))
+        .order_by("id").values(*concrete_attnames(InfluenceScore))[:1])
 
 
 def influence_for_member(*, member, edges: int = INBOUND_EDGES_KEPT, run: InfluenceRun | None = None,
@@ -242,9 +272,10 @@ def influence_for_member(*, member, edges: int = INBOUND_EDGES_KEPT, run: Influe
     run = run or influence_run_current()
     if run is None:
         return None
-    score = InfluenceScore.objects.filter(run=run, member=member).first()
-    if score is None:
+    scores = _score_query(connection.vendor).instances(InfluenceScore, run_id=run.pk, member_id=member.pk)
+    if not scores:
         return None
+    score = scores[0]
     return {
         "member_id": member.pk,
         "run": run_record(run),

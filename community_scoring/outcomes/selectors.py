@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, Count, Exists, Min, OuterRef, Q, QuerySet
 
 from community_scoring.models import Member
 from community_scoring.scoring.ruleset import INACTIVITY
 from community_scoring.outcomes.models import Outcome
 from community_scoring.store.base import counted_actions
+from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
 
 
 def conversion_types_parse(spec: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -120,8 +123,17 @@ def outcome_counts(*, members: Iterable[int] | QuerySet | None = None, start: da
 MEMBER_OUTCOMES_SHOWN = 100
 
 
+# What member_outcomes loads of each outcome, in the order of Outcome's fields (the rest deferred).
+_MEMBER_OUTCOME_COLUMNS = tuple(name for name in concrete_attnames(Outcome) if name in {
+    "id", "source", "outcome_id", "type", "occurred_at", "reason", "value", "amount", "member_id", "identity_id"})
+
+
+@lru_cache(maxsize=8)
+def _member_outcomes_query(vendor: str, limit: int) -> CompiledQuery:
+    return query_compile(Outcome.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+                         .order_by("-occurred_at", "-id").values(*_MEMBER_OUTCOME_COLUMNS)[:limit])
+
+
 def member_outcomes(*, member_id: int, limit: int = MEMBER_OUTCOMES_SHOWN) -> list[Outcome]:
     """The member's newest outcomes (type, occurred_at, reason, value, amount, source), for the audience view."""
-    return list(Outcome.objects.filter(member_id=member_id).order_by("-occurred_at", "-id")
-                .only("id", "source", "outcome_id", "type", "occurred_at", "reason", "value", "amount",
-                      "member_id", "identity_id")[:limit])
+    return _member_outcomes_query(connection.vendor, limit).instances(Outcome, member_id=member_id)

@@ -84,9 +84,10 @@ def scoring_config_current() -> ScoringConfig:
     return _cache["config"]
 
 
-def member_experiment(*, member_id: int) -> dict[str, Any] | None:
-    """The running experiment a member takes part in: {"id", "name", "variant"} (None: the member is in none)."""
-    split = scoring_config_current().split
+def member_experiment(*, member_id: int, config: ScoringConfig | None = None) -> dict[str, Any] | None:
+    """The running experiment a member takes part in: {"id", "name", "variant"} (None: the member is in none).
+    ``config``: the current configuration when the caller has it (scoring_config_current)."""
+    split = (config or scoring_config_current()).split
     variant = split.variant(member_id) if split is not None else None
     if variant is None:
         return None

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, DateField, QuerySet
 from django.utils import timezone
 
 from community_scoring.models import InterestBucket, InterestScore, InterestTopic, Member, ScoreSnapshot, StageTransition
@@ -22,10 +24,17 @@ from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.store import interest_store
 from community_scoring.store.base import interest_value_at, rules_for
+from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
 
 
 def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:
     return rules_for(config or scoring_config_current(), member).half_life_days
+
+
+@lru_cache(maxsize=4)
+def _buckets_query(vendor: str) -> CompiledQuery:
+    return query_compile(InterestBucket.objects.filter(member_id=Slot("member_id", BigIntegerField())).values_list(
+        "action_type_id", "received", "day", "count", "raw_points", "points"))
 
 
 def interest_breakdown(
@@ -44,16 +53,16 @@ def interest_breakdown(
     rows: dict[tuple[str, bool], dict[str, Any]] = defaultdict(
         lambda: {"count": 0, "raw_points": 0.0, "points": 0.0, "decayed_points": 0.0}
     )
-    buckets = InterestBucket.objects.filter(member=member).values_list(
-        "action_type_id", "received", "day", "count", "raw_points", "points"
-    )
-    for action_type, received, day, count, raw, points in buckets:
+    factors: dict[date, float] = {}  # a day's decay factor, shared by its action types
+    for action_type, received, day, count, raw, points in _buckets_query(connection.vendor).tuples(member_id=member.pk):
         row = rows[(action_type, received)]
         row["count"] += count
         row["raw_points"] += raw
         row["points"] += points
-        start = day_start(day)
-        row["decayed_points"] += points * decay_factor(max(0.0, moment - start), half_life)
+        factor = factors.get(day)
+        if factor is None:
+            factor = factors[day] = decay_factor(max(0.0, moment - day_start(day)), half_life)
+        row["decayed_points"] += points * factor
     out = [{"action_type": t, "received": r, **values} for (t, r), values in rows.items()]
     out.sort(key=lambda row: (-abs(row["decayed_points"]), row["action_type"], row["received"]))
     return out
@@ -71,6 +80,12 @@ def interest_fit_breakdown(*, member: Member, config: ScoringConfig | None = Non
     ]
 
 
+@lru_cache(maxsize=4)
+def _topics_query(vendor: str) -> CompiledQuery:
+    return query_compile(InterestTopic.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+                         .values_list("topic", "points", "ref_time"))
+
+
 def interest_topics(
     *, member: Member, when: datetime | None = None, limit: int | None = None, config: ScoringConfig | None = None
 ) -> list[dict[str, Any]]:
@@ -79,7 +94,7 @@ def interest_topics(
     half_life = _half_life(member, config)
     topics = [
         {"topic": topic, "points": value_at(points, to_epoch_days(ref), max(moment, to_epoch_days(ref)), half_life)}
-        for topic, points, ref in InterestTopic.objects.filter(member=member).values_list("topic", "points", "ref_time")
+        for topic, points, ref in _topics_query(connection.vendor).tuples(member_id=member.pk)
     ]
     topics.sort(key=lambda t: (-t["points"], t["topic"]))
     return topics[:limit] if limit else topics
@@ -153,16 +168,29 @@ def interest_current(
             "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at, "valued_at": at}
 
 
-def stage_history(*, member: Member, limit: int | None = 100) -> QuerySet[StageTransition]:
-    """The member's stage crossings, newest first."""
-    rows = StageTransition.objects.filter(member=member).order_by("-occurred_at", "-id")
-    return rows[:limit] if limit else rows
+@lru_cache(maxsize=8)
+def _stage_history_query(vendor: str, limit: int | None) -> CompiledQuery:
+    return query_compile(StageTransition.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+                         .order_by("-occurred_at", "-id").values(*concrete_attnames(StageTransition))[:limit])
 
 
-def score_history(*, member: Member, since: date | None = None) -> QuerySet[ScoreSnapshot]:
+def stage_history(*, member: Member, limit: int | None = 100) -> list[StageTransition]:
+    """The member's stage crossings, newest first (``limit`` None or 0: all of them)."""
+    query = _stage_history_query(connection.vendor, limit or None)
+    return query.instances(StageTransition, member_id=member.pk)
+
+
+@lru_cache(maxsize=4)
+def _score_history_query(vendor: str, *, since: bool) -> CompiledQuery:
+    rows = ScoreSnapshot.objects.filter(member_id=Slot("member_id", BigIntegerField())).order_by("date")
+    rows = rows.filter(date__gte=Slot("since", DateField())) if since else rows
+    return query_compile(rows.values(*concrete_attnames(ScoreSnapshot)))
+
+
+def score_history(*, member: Member, since: date | None = None) -> list[ScoreSnapshot]:
     """The member's daily snapshots (date, engagement, fit, score, stage), oldest first, from ``since``."""
-    rows = ScoreSnapshot.objects.filter(member=member).order_by("date")
-    return rows.filter(date__gte=since) if since else rows
+    query = _score_history_query(connection.vendor, since=since is not None)
+    return query.instances(ScoreSnapshot, member_id=member.pk, since=since)
 
 
 def interest_standing(*, rank_key: float) -> dict[str, Any]:

@@ -6,23 +6,27 @@ the guarantee this gives while scores change).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from functools import lru_cache
 from typing import Any, Mapping
 
 import django_filters
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Q, QuerySet, Value
+from django.db import connection
+from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from community_scoring.models import Action, Member
+from community_scoring.models import Action, InterestScore, Member
 from community_scoring.moments import moment_parse
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import member_experiment, scoring_config_current
+from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -230,21 +234,73 @@ def member_keyset_segments(ordering: MemberOrdering) -> list[tuple[Q, str | None
     return [positive, zero, negative] if ordering.descending else [negative, zero, positive]
 
 
+_MEMBER_COLUMNS = concrete_attnames(Member)
+_INTEREST_COLUMNS = concrete_attnames(InterestScore)
+
+
+@lru_cache(maxsize=4)
+def _member_and_identities_query(vendor: str) -> CompiledQuery:
+    """A member's row with its interest row joined (select_related("interest") as values), for a member and the
+    identities merged into it at once: the audience view's first read."""
+    member_id = Slot("member_id", BigIntegerField())
+    return query_compile(Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)).values_list(
+        *_MEMBER_COLUMNS, *(f"interest__{column}" for column in _INTEREST_COLUMNS)))
+
+
+# Ids beyond the id column's range name no member (and compared with it as numbers would read every row).
+_ID_RANGE = range(-(2 ** 63), 2 ** 63)
+
+
+def _member_rows(member_id: int) -> list[Member]:
+    """The member ``member_id`` and the members merged into it, each with its interest row loaded (or None)."""
+    members = []
+    split = len(_MEMBER_COLUMNS)
+    query = _member_and_identities_query(connection.vendor)
+    for row in query.tuples(member_id=member_id):
+        member = Member.from_db(query.alias, _MEMBER_COLUMNS, row[:split])
+        score = None if row[split] is None else InterestScore.from_db(query.alias, _INTEREST_COLUMNS, row[split:])
+        if score is not None:
+            InterestScore.member.field.set_cached_value(score, member)
+        Member.interest.related.set_cached_value(member, score)
+        members.append(member)
+    return members
+
+
+def member_get_with_identities(*, member_id: int) -> tuple[Member, list[Member]]:
+    """member_get's member (with its interest row) and its identities (member_identities): one query, two when
+    ``member_id`` is an identity merged into another member. Raises Member.DoesNotExist as member_get does."""
+    if member_id not in _ID_RANGE:
+        raise Member.DoesNotExist("no member with this id")
+    rows = _member_rows(member_id)
+    member = next((m for m in rows if m.pk == member_id), None)
+    if member is None:
+        raise Member.DoesNotExist("no member with this id")
+    if member.merged_into_id is not None:
+        target = member.merged_into_id
+        rows = _member_rows(target)
+        member = next((m for m in rows if m.pk == target), None)
+        if member is None:
+            raise Member.DoesNotExist("no member with this id")
+    if member.erased_at is not None:
+        raise Member.DoesNotExist("this member was erased")
+    return member, _identities_ordered(rows, member_id=member.pk)
+
+
 def member_get(*, member_id: int) -> Member:
     """The member, or the member an identity id was merged into. Raises Member.DoesNotExist, also for an erased
     member (services.erasure: nothing is shown of them)."""
-    member = Member.objects.select_related("interest").get(pk=member_id)
-    if member.merged_into_id is not None:
-        member = Member.objects.select_related("interest").get(pk=member.merged_into_id)
-    if member.erased_at is not None:
-        raise Member.DoesNotExist("this member was erased")
-    return member
+    return member_get_with_identities(member_id=member_id)[0]
+
+
+def _identities_ordered(identities: Iterable[Member], *, member_id: int) -> list[Member]:
+    """Itself first, then the identities merged into it, in id order."""
+    return sorted(identities, key=lambda m: (m.pk != member_id, m.pk))
 
 
 def member_identities(*, member_id: int) -> list[Member]:
     """A member's identities: itself first, then the identities merged into it, in id order."""
-    return sorted(Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)),
-                  key=lambda m: (m.pk != member_id, m.pk))
+    return _identities_ordered(Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)),
+                               member_id=member_id)
 
 
 class MemberLookupError(ValidationError):
@@ -320,26 +376,32 @@ def poll_response_sentiment(metadata: Mapping[str, Any] | None) -> float | None:
 EXPLICIT_SENTIMENT_RESPONSES = 1000
 
 
+@lru_cache(maxsize=4)
+def _poll_responses_query(vendor: str) -> CompiledQuery:
+    return query_compile(
+        Action.objects.filter(member_id=Slot("member_id", BigIntegerField()), action_type_id="poll_response")
+        .order_by("-occurred_at").values_list("metadata")[:EXPLICIT_SENTIMENT_RESPONSES])
+
+
 def explicit_sentiment(*, member: Member) -> dict[str, Any]:
     """What the member said they feel: the mean over their rated poll responses (see poll_response_sentiment).
 
     Reads the newest EXPLICIT_SENTIMENT_RESPONSES poll responses (a bound for a member who answers thousands).
     """
-    metadata = list(
-        Action.objects.filter(member=member, action_type_id="poll_response")
-        .order_by("-occurred_at").values_list("metadata", flat=True)[:EXPLICIT_SENTIMENT_RESPONSES]
-    )
+    metadata = [row[0] for row in _poll_responses_query(connection.vendor).tuples(member_id=member.pk)]
     values = [v for v in (poll_response_sentiment(m) for m in metadata) if v is not None]
     mean = sum(values) / len(values) if values else None
     return {"poll_responses": len(metadata), "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}
 
 
-def member_audience(*, member: Member, period: str = "30d", at: datetime | None = None) -> dict[str, Any]:
+def member_audience(*, member: Member, period: str = "30d", at: datetime | None = None,
+                    identities: list[Member] | None = None) -> dict[str, Any]:
     """The unified audience view: identity, interest with its breakdowns (engagement by action type, the fit rules
     met), influence, sentiment, stage and score history, and the live experiment variant the member is scored by;
     interest, breakdown and topics valued at one instant, ``valued_at`` (``at``, default now).
 
-    `period` (7d/30d/90d/all) bounds the score history. The serializer blanks emails for callers without PII.
+    `period` (7d/30d/90d/all) bounds the score history. ``identities``: member_identities' list when the caller
+    loaded it with the member (member_get_with_identities). The serializer blanks emails for callers without PII.
     """
     at = at or interest_selectors.valued_now()
     since = period_since(period, now=at)
@@ -358,12 +420,12 @@ def member_audience(*, member: Member, period: str = "30d", at: datetime | None 
     return {
         "valued_at": at,
         "member": member,
-        "identities": member_identities(member_id=member.pk),
+        "identities": member_identities(member_id=member.pk) if identities is None else identities,
         "interest": interest_data,
         "influence": influence,
         "sentiment": {"implicit": implicit, "explicit": explicit_sentiment(member=member)},
         "stage_history": interest_selectors.stage_history(member=member, limit=100),
-        "experiment": member_experiment(member_id=member.pk),
+        "experiment": member_experiment(member_id=member.pk, config=config),
         "score_history": {
             "period": period,
             "since": since.date() if since else None,

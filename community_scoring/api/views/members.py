@@ -25,8 +25,8 @@ from community_scoring.outcomes.selectors import member_outcomes
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.services.identity import IdentityError, member_unmerge, members_merge
 from community_scoring.selectors.members import (
-    MemberFilter, member_audience, member_get, member_keyset_segments, member_list, member_lookup, member_ordering,
-    member_sort_keys,
+    MemberFilter, member_audience, member_get, member_get_with_identities, member_keyset_segments, member_list,
+    member_lookup, member_ordering, member_sort_keys,
 )
 
 ORDERING_PARAMETER = OpenApiParameter(
@@ -75,10 +75,11 @@ class MemberListApi(generics.GenericAPIView):
                          "valued_at": iso(valued_at)})
 
 
-def _audience_response(request, member: Member) -> Response:
+def _audience_response(request, member: Member, identities: list[Member] | None = None) -> Response:
     period = request.query_params.get("period") or "30d"
     can_see_pii = request_can_see_pii(request)
-    data = {**member_audience(member=member, period=period), "outcomes": member_outcomes(member_id=member.pk)}
+    data = {**member_audience(member=member, period=period, identities=identities),
+            "outcomes": member_outcomes(member_id=member.pk)}
     # The engine's selectors know no gaming package (it depends on the engine): its part is added here.
     data["exclusions"] = member_exclusions(member_id=member.pk)
     return Response(AudienceSerializer(data, context={"can_see_pii": can_see_pii}).data)
@@ -95,10 +96,10 @@ class MemberAudienceApi(APIView):
     )
     def get(self, request, member_id: int):
         try:
-            member = member_get(member_id=member_id)
+            member, identities = member_get_with_identities(member_id=member_id)
         except Member.DoesNotExist:
             raise Http404("No member with this id.")
-        return _audience_response(request, member)
+        return _audience_response(request, member, identities)
 
 
 def _member_or_404(member_id: int) -> Member:

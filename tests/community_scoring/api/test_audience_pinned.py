@@ -248,3 +248,31 @@ def test_the_pinned_responses_cover_every_part():
     staff = pinned["staff all pii"]
     assert staff["experiment"]["variant"] == "by split" and staff["influence"]["is_advocate"] is False
     assert staff["member"]["is_excluded"] is True and pinned["alice 30d pii"]["experiment"] is None
+
+
+def test_the_audience_view_reads_each_part_once(token_client, audience, django_assert_max_num_queries):
+    """One query for the member and its identities, the configuration's fingerprint once, then one per part: 14 for
+    the rich member (it was 16: the member row read twice, the fingerprint twice)."""
+    members, _, _ = audience
+    client = token_client("admin")
+    url = f"/api/v1/members/{members['alice'].pk}/?period=30d"
+    assert client.get(url).status_code == 200  # the token is cached from here on
+    with django_assert_max_num_queries(14) as captured:
+        assert client.get(url).status_code == 200
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert sum(sql.startswith('SELECT "community_scoring_member".') for sql in statements) == 1
+    assert sum(sql.startswith("EXECUTE ") for sql in statements) == 1  # the fingerprint: a prepared statement
+    with django_assert_max_num_queries(15):  # an identity's id: its row, then its member's (with identities)
+        assert client.get(f"/api/v1/members/{members['alias'].pk}/?period=30d").status_code == 200
+    with django_assert_max_num_queries(9):  # a member with no interest row nor influence score
+        assert client.get(f"/api/v1/members/{members['dave'].pk}/?period=30d").status_code == 200
+
+
+def test_ids_beyond_the_id_column_are_404_without_a_query(token_client, audience, django_assert_num_queries):
+    """An id no bigint holds names no member: 404, as for any unknown id, and no query compares the column with it
+    (compared as a number, it would read every row)."""
+    client = token_client("admin")
+    assert client.get("/api/v1/members/999999999/").status_code == 404  # the token is cached from here on
+    for member_id in (2 ** 63, 10 ** 30):
+        with django_assert_num_queries(0):
+            assert client.get(f"/api/v1/members/{member_id}/").status_code == 404
