@@ -311,6 +311,9 @@ def arguments() -> argparse.Namespace:
                         help="share of the reads that are audience views (the rest leaderboard pages)")
     parser.add_argument("--read-interval", type=float, default=2.0,
                         help="seconds between one read user's reads: users = rate x this")
+    parser.add_argument("--ingest-to", choices=("ingest", "web"), default="ingest",
+                        help="the pool ingest is sent to: its own (as a proxy routes it; default) or the web pool that "
+                             "serves the reads (one address, no proxy)")
     parser.add_argument("--members", type=int, default=10_000, help="members of the seeded community")
     parser.add_argument("--history-actions", type=int, default=1_000_000, help="seeded actions (90 days)")
     parser.add_argument("--reuse-database", action="store_true",
@@ -358,8 +361,11 @@ def measure(stack: Stack, args, users, tokens) -> dict:
 
     from community_scoring.models import Action
 
-    top = warm_up(stack.port, stack.ingest_port, tokens["ingest"], tokens["read"], batch_size=args.batch_size, members=args.members)
-    print(f"\nstack on 127.0.0.1:{stack.port}: {stack_describe(stack)}; logs in {OUT}")
+    ingest_port = stack.ingest_port if args.ingest_to == "ingest" else stack.port
+    top = warm_up(stack.port, ingest_port, tokens["ingest"], tokens["read"], batch_size=args.batch_size,
+                  members=args.members)
+    print(f"\nstack on 127.0.0.1:{stack.port}: {stack_describe(stack)}; ingest sent to the {args.ingest_to} pool "
+          f"(:{ingest_port}); logs in {OUT}")
     print(f"load: {args.seconds} s; ingest {args.events_per_second:,.0f} events/s offered in batches of "
           f"{args.batch_size} ({users['ingest'][0]} users x {users['ingest'][1]:.3g} batches/s); reads "
           f"{args.reads_per_second:g}/s offered ({users['read'][0]} users x {users['read'][1]:.3g}/s); "
@@ -369,7 +375,7 @@ def measure(stack: Stack, args, users, tokens) -> dict:
     meter.start()
     sampler.start()
     started = time.time()
-    timings, locust_cpu, locust_code = locust_run(stack.port, stack.ingest_port, args, users, tokens, top)
+    timings, locust_cpu, locust_code = locust_run(stack.port, ingest_port, args, users, tokens, top)
     kinds, first, last = kinds_report(timings)
     done_perf = scored_wait()
     done = time.time() - (time.perf_counter() - done_perf)

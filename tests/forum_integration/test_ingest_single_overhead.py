@@ -116,11 +116,19 @@ def test_a_throttled_request_records_nothing(token_client, ingest_rate):
     assert not Action.objects.filter(external_event_id="t-3").exists()
 
 
-def test_gunicorn_production_settings_are_two_gthread_workers():
-    from gunicorn.config import Config
-
+def gunicorn_settings(monkeypatch, **env) -> dict:
+    """gunicorn.conf.py's settings as gunicorn reads them, with this environment."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     namespace: dict = {"__file__": str(ROOT / "gunicorn.conf.py")}
     exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)
+    return namespace
+
+
+def test_gunicorn_production_settings_are_two_gthread_workers(monkeypatch):
+    from gunicorn.config import Config
+
+    namespace = gunicorn_settings(monkeypatch)
     config = Config()
     for name in ("wsgi_app", "bind", "workers", "worker_class", "threads", "keepalive", "backlog"):
         config.set(name, namespace[name])  # validated by gunicorn as it would read the file
@@ -130,3 +138,21 @@ def test_gunicorn_production_settings_are_two_gthread_workers():
     assert config.threads >= 16  # in-flight small requests share batches (services.coalesce)
     assert config.keepalive > 60  # outlives a load balancer's idle connections (a closed one loses the request)
 
+
+
+def test_the_ingest_pool_is_the_same_app_on_its_own_address(monkeypatch):
+    web = gunicorn_settings(monkeypatch, GUNICORN_BIND="127.0.0.1:9000", GUNICORN_INGEST_BIND="127.0.0.1:9001")
+    ingest = gunicorn_settings(monkeypatch, GUNICORN_POOL="ingest", INGEST_CONCURRENCY="3")
+    assert web["bind"] == "127.0.0.1:9000" and ingest["bind"] == "127.0.0.1:9001"
+    assert ingest["workers"] == 3 and ingest["wsgi_app"] == web["wsgi_app"]
+    assert ingest["proc_name"] != web["proc_name"]  # told apart in ps
+    with pytest.raises(ValueError, match="GUNICORN_POOL"):
+        gunicorn_settings(monkeypatch, GUNICORN_POOL="reads")
+
+
+def test_every_stack_starts_an_ingest_pool_beside_the_web_pool():
+    from deploy.stack import procfile
+
+    processes = procfile()
+    assert processes["web"][-1] == processes["ingest"][-1] == ".venv/bin/gunicorn"
+    assert "GUNICORN_POOL=ingest" in processes["ingest"]
