@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from functools import cache
 
-from django.db import connection
-from django.db.models import BigIntegerField, Count, F, OuterRef, Q, Subquery
+from django.db.models import BigIntegerField, Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Least
 
 from community_scoring.gaming.models import FlaggedAction, GamingFlag
 from community_scoring.gaming.rings import Edge
 from community_scoring.models import Action, Member
-from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames
 
 
 def gaming_edges(*, since: datetime, until: datetime, kinds: Iterable[str]) -> list[Edge]:
@@ -41,16 +39,16 @@ def account_births(member_ids: Iterable[int]) -> dict[int, datetime]:
     return dict(rows)
 
 
-@cache
-def _member_flags_query(vendor: str) -> CompiledQuery:
-    return query_compile(GamingFlag.objects.filter(members=Slot("member_id", BigIntegerField()))
-                         .order_by("-detected_at", "-pk").values(*concrete_attnames(GamingFlag)))
+@compiled_query
+def _member_flags_query() -> QuerySet:
+    return (GamingFlag.objects.filter(members=Slot("member_id", BigIntegerField()))
+            .order_by("-detected_at", "-pk").values(*concrete_attnames(GamingFlag)))
 
 
 def member_exclusions(*, member_id: int) -> list[dict]:
     """The gaming flags naming this member, newest first, with how many of its actions (done and received) each
     one names: what the audience view explains. Cleared flags are listed too (they exclude nothing)."""
-    flags = _member_flags_query(connection.vendor).instances(GamingFlag, member_id=member_id)
+    flags = _member_flags_query().instances(GamingFlag, member_id=member_id)
     if not flags:  # most members: no counts to build a query for
         return []
     counts = {

@@ -6,10 +6,8 @@ Signatures are keyword-only; querysets are returned where a caller may page or f
 from __future__ import annotations
 
 from datetime import date
-from functools import cache, lru_cache
 from typing import Any
 
-from django.db import connection
 from django.db.models import BigIntegerField, DateField, OuterRef, QuerySet, Subquery
 
 from community_scoring.influence import formula
@@ -18,7 +16,7 @@ from community_scoring.influence.models import (
     INBOUND_EDGES_KEPT, InfluenceConfig, InfluenceEdge, InfluenceRun, InfluenceScore, InfluenceSnapshot,
 )
 from community_scoring.models import Member
-from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames
 
 # The influence parameters an admin edits (the columns of InfluenceConfig the influence document holds).
 INFLUENCE_FIELDS = (
@@ -34,26 +32,26 @@ def _runs_done() -> QuerySet[InfluenceRun]:
     return InfluenceRun.objects.filter(status=InfluenceRun.Status.DONE).order_by("-id")
 
 
-@cache
-def _run_current_query(vendor: str) -> CompiledQuery:
-    return query_compile(_runs_done().values(*concrete_attnames(InfluenceRun))[:1])
+@compiled_query
+def _run_current_query() -> QuerySet:
+    return _runs_done().values(*concrete_attnames(InfluenceRun))[:1]
 
 
 def influence_run_current() -> InfluenceRun | None:
     """The run whose scores are current: the latest finished one (None before the first run)."""
-    runs = _run_current_query(connection.vendor).instances(InfluenceRun)
+    runs = _run_current_query().instances(InfluenceRun)
     return runs[0] if runs else None
 
 
-@cache
-def _run_current_id_query(vendor: str) -> CompiledQuery:
-    return query_compile(_runs_done().values("id")[:1])
+@compiled_query
+def _run_current_id_query() -> QuerySet:
+    return _runs_done().values("id")[:1]
 
 
 def influence_run_current_id() -> int | None:
     """The current run's id (influence_run_current), for reads that need no more of it (a leaderboard page):
     one small compiled query."""
-    found = _run_current_id_query(connection.vendor).rows()
+    found = _run_current_id_query().rows()
     return found[0]["id"] if found else None
 
 
@@ -134,20 +132,20 @@ HISTORY_FIELDS = ("day", "run_id", "influence", "influence_base", "rank", "perce
                   "reach", "sentiment", "is_advocate", "is_detractor")
 
 
-@lru_cache(maxsize=16)
-def _history_query(vendor: str, *, since: bool, limit: int) -> CompiledQuery:
+@compiled_query(maxsize=16)
+def _history_query(*, since: bool, limit: int) -> QuerySet:
     """influence_history's query for one shape (with or without ``since``, the limit)."""
     rows = InfluenceSnapshot.objects.filter(member_id=Slot("member_id", BigIntegerField()))
     if since:
         rows = rows.filter(day__gte=Slot("since", DateField()))
     # By (member, day): the unique index answers it, newest first (reversed by the caller).
-    return query_compile(rows.order_by("-day").values(*HISTORY_FIELDS)[:limit])
+    return rows.order_by("-day").values(*HISTORY_FIELDS)[:limit]
 
 
 def influence_history(*, member, since: date | None = None, limit: int = 365) -> list[dict[str, Any]]:
     """The member's daily influence snapshots, oldest first, one per day a run scored them (the last run of
     that day): {day, run_id, influence, rank, ...}. `since`: from that day on; at most the last `limit` days."""
-    query = _history_query(connection.vendor, since=since is not None, limit=limit)
+    query = _history_query(since=since is not None, limit=limit)
     return query.rows(member_id=member.pk, since=since)[::-1]
 
 
@@ -206,14 +204,13 @@ def _source_rank(run_id: int | Slot, source: OuterRef) -> Subquery:
     return Subquery(InfluenceScore.objects.filter(run_id=run_id, member_id=source).values("rank")[:1])
 
 
-@cache
-def _edges_stored_query(vendor: str) -> CompiledQuery:
+@compiled_query
+def _edges_stored_query() -> QuerySet:
     run_id = Slot("run_id", BigIntegerField())
     name = Member.objects.filter(pk=OuterRef("source_id")).values("display_name")[:1]
-    return query_compile(
-        InfluenceEdge.objects.filter(run_id=run_id, member_id=Slot("member_id", BigIntegerField()))
-        .annotate(display_name=Subquery(name), source_rank=_source_rank(run_id, OuterRef("source_id")))
-        .values_list("source_id", "action_type_id", "actions", "weight", "display_name", "source_rank"))
+    return (InfluenceEdge.objects.filter(run_id=run_id, member_id=Slot("member_id", BigIntegerField()))
+            .annotate(display_name=Subquery(name), source_rank=_source_rank(run_id, OuterRef("source_id")))
+            .values_list("source_id", "action_type_id", "actions", "weight", "display_name", "source_rank"))
 
 
 def _inbound_edges_stored(run: InfluenceRun, member, *, limit: int) -> list[dict[str, Any]]:
@@ -221,7 +218,7 @@ def _inbound_edges_stored(run: InfluenceRun, member, *, limit: int) -> list[dict
     edges = [{"member_id": source, "action_type": kind, "actions": actions, "weight": weight,
               "display_name": display_name or "", "source_rank": source_rank}
              for source, kind, actions, weight, display_name, source_rank
-             in _edges_stored_query(connection.vendor).tuples(run_id=run.pk, member_id=member.pk)]
+             in _edges_stored_query().tuples(run_id=run.pk, member_id=member.pk)]
     edges.sort(key=edge_order)
     return edges[:limit]
 
@@ -246,14 +243,13 @@ def _inbound_edges_from_log(run: InfluenceRun, member, *, limit: int) -> list[di
     return edge_rows
 
 
-@cache
-def _score_query(vendor: str) -> CompiledQuery:
+@compiled_query
+def _score_query() -> QuerySet:
     """The member's row of a run (first(): ordered by id, as the partitioned table's index on (run, member)
     answers)."""
-    return query_compile(
-        InfluenceScore.objects.filter(run_id=Slot("run_id", BigIntegerField()),
-                                      member_id=Slot("member_id", BigIntegerField()))
-        .order_by("id").values(*concrete_attnames(InfluenceScore))[:1])
+    return (InfluenceScore.objects.filter(run_id=Slot("run_id", BigIntegerField()),
+                                          member_id=Slot("member_id", BigIntegerField()))
+            .order_by("id").values(*concrete_attnames(InfluenceScore))[:1])
 
 
 def influence_for_member(*, member, edges: int = INBOUND_EDGES_KEPT, run: InfluenceRun | None = None,
@@ -272,7 +268,7 @@ def influence_for_member(*, member, edges: int = INBOUND_EDGES_KEPT, run: Influe
     run = run or influence_run_current()
     if run is None:
         return None
-    scores = _score_query(connection.vendor).instances(InfluenceScore, run_id=run.pk, member_id=member.pk)
+    scores = _score_query().instances(InfluenceScore, run_id=run.pk, member_id=member.pk)
     if not scores:
         return None
     score = scores[0]

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import BigIntegerField, Count, Exists, Min, OuterRef, Q, QuerySet
 
 from community_scoring.models import Member
 from community_scoring.scoring.ruleset import INACTIVITY
 from community_scoring.outcomes.models import Outcome
 from community_scoring.store.base import counted_actions
-from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames
 
 
 def conversion_types_parse(spec: Iterable[str] | None = None) -> tuple[str, ...]:
@@ -128,12 +126,12 @@ _MEMBER_OUTCOME_COLUMNS = tuple(name for name in concrete_attnames(Outcome) if n
     "id", "source", "outcome_id", "type", "occurred_at", "reason", "value", "amount", "member_id", "identity_id"})
 
 
-@lru_cache(maxsize=8)
-def _member_outcomes_query(vendor: str, limit: int) -> CompiledQuery:
-    return query_compile(Outcome.objects.filter(member_id=Slot("member_id", BigIntegerField()))
-                         .order_by("-occurred_at", "-id").values(*_MEMBER_OUTCOME_COLUMNS)[:limit])
+@compiled_query
+def _member_outcomes_query(limit: int) -> QuerySet:
+    return (Outcome.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+            .order_by("-occurred_at", "-id").values(*_MEMBER_OUTCOME_COLUMNS)[:limit])
 
 
 def member_outcomes(*, member_id: int, limit: int = MEMBER_OUTCOMES_SHOWN) -> list[Outcome]:
     """The member's newest outcomes (type, occurred_at, reason, value, amount, source), for the audience view."""
-    return _member_outcomes_query(connection.vendor, limit).instances(Outcome, member_id=member_id)
+    return _member_outcomes_query(limit).instances(Outcome, member_id=member_id)

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import BigIntegerField, DateField, QuerySet
 from django.utils import timezone
 
@@ -24,17 +22,17 @@ from community_scoring.scoring.ruleset import ScoringConfig
 from community_scoring.selectors.config import scoring_config_current
 from community_scoring.store import interest_store
 from community_scoring.store.base import interest_value_at, rules_for
-from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames
 
 
 def _half_life(member: Member, config: ScoringConfig | None = None) -> float | None:
     return rules_for(config or scoring_config_current(), member).half_life_days
 
 
-@lru_cache(maxsize=4)
-def _buckets_query(vendor: str) -> CompiledQuery:
-    return query_compile(InterestBucket.objects.filter(member_id=Slot("member_id", BigIntegerField())).values_list(
-        "action_type_id", "received", "day", "count", "raw_points", "points"))
+@compiled_query
+def _buckets_query() -> QuerySet:
+    return InterestBucket.objects.filter(member_id=Slot("member_id", BigIntegerField())).values_list(
+        "action_type_id", "received", "day", "count", "raw_points", "points")
 
 
 def interest_breakdown(
@@ -54,7 +52,7 @@ def interest_breakdown(
         lambda: {"count": 0, "raw_points": 0.0, "points": 0.0, "decayed_points": 0.0}
     )
     factors: dict[date, float] = {}  # a day's decay factor, shared by its action types
-    for action_type, received, day, count, raw, points in _buckets_query(connection.vendor).tuples(member_id=member.pk):
+    for action_type, received, day, count, raw, points in _buckets_query().tuples(member_id=member.pk):
         row = rows[(action_type, received)]
         row["count"] += count
         row["raw_points"] += raw
@@ -80,10 +78,10 @@ def interest_fit_breakdown(*, member: Member, config: ScoringConfig | None = Non
     ]
 
 
-@lru_cache(maxsize=4)
-def _topics_query(vendor: str) -> CompiledQuery:
-    return query_compile(InterestTopic.objects.filter(member_id=Slot("member_id", BigIntegerField()))
-                         .values_list("topic", "points", "ref_time"))
+@compiled_query
+def _topics_query() -> QuerySet:
+    return InterestTopic.objects.filter(member_id=Slot("member_id", BigIntegerField())).values_list(
+        "topic", "points", "ref_time")
 
 
 def interest_topics(
@@ -94,7 +92,7 @@ def interest_topics(
     half_life = _half_life(member, config)
     topics = [
         {"topic": topic, "points": value_at(points, to_epoch_days(ref), max(moment, to_epoch_days(ref)), half_life)}
-        for topic, points, ref in _topics_query(connection.vendor).tuples(member_id=member.pk)
+        for topic, points, ref in _topics_query().tuples(member_id=member.pk)
     ]
     topics.sort(key=lambda t: (-t["points"], t["topic"]))
     return topics[:limit] if limit else topics
@@ -168,28 +166,28 @@ def interest_current(
             "primary_topic": score.primary_topic, "last_activity_at": score.last_activity_at, "valued_at": at}
 
 
-@lru_cache(maxsize=8)
-def _stage_history_query(vendor: str, limit: int | None) -> CompiledQuery:
-    return query_compile(StageTransition.objects.filter(member_id=Slot("member_id", BigIntegerField()))
-                         .order_by("-occurred_at", "-id").values(*concrete_attnames(StageTransition))[:limit])
+@compiled_query
+def _stage_history_query(limit: int | None) -> QuerySet:
+    return (StageTransition.objects.filter(member_id=Slot("member_id", BigIntegerField()))
+            .order_by("-occurred_at", "-id").values(*concrete_attnames(StageTransition))[:limit])
 
 
 def stage_history(*, member: Member, limit: int | None = 100) -> list[StageTransition]:
     """The member's stage crossings, newest first (``limit`` None or 0: all of them)."""
-    query = _stage_history_query(connection.vendor, limit or None)
+    query = _stage_history_query(limit or None)
     return query.instances(StageTransition, member_id=member.pk)
 
 
-@lru_cache(maxsize=4)
-def _score_history_query(vendor: str, *, since: bool) -> CompiledQuery:
+@compiled_query
+def _score_history_query(*, since: bool) -> QuerySet:
     rows = ScoreSnapshot.objects.filter(member_id=Slot("member_id", BigIntegerField())).order_by("date")
     rows = rows.filter(date__gte=Slot("since", DateField())) if since else rows
-    return query_compile(rows.values(*concrete_attnames(ScoreSnapshot)))
+    return rows.values(*concrete_attnames(ScoreSnapshot))
 
 
 def score_history(*, member: Member, since: date | None = None) -> list[ScoreSnapshot]:
     """The member's daily snapshots (date, engagement, fit, score, stage), oldest first, from ``since``."""
-    query = _score_history_query(connection.vendor, since=since is not None)
+    query = _score_history_query(since=since is not None)
     return query.instances(ScoreSnapshot, member_id=member.pk, since=since)
 
 

@@ -16,12 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import (
     BigIntegerField, CharField, DateField, DateTimeField, F, FilteredRelation, FloatField, Max, Q, QuerySet, Value,
 )
@@ -32,7 +30,7 @@ from community_scoring.models import InterestScore, ScoreSnapshot
 from community_scoring.selectors.interest import interest_rows_value
 from community_scoring.selectors.keyset import keyset_after, keyset_ordered
 from community_scoring.selectors.members import period_since
-from community_scoring.store.compiled import CompiledQuery, Slot, query_compile
+from community_scoring.store.compiled import Slot, compiled_query
 
 BOARDS = ("interest", "influence", "advocates", "detractors", "rising")
 # What a leaderboard row shows of a member (not attributes and the rest): narrower rows, faster pages.
@@ -185,14 +183,13 @@ def leaderboard_page(*, board: str, since: datetime | None, persona: str | None,
         values["day"] = _baseline_day(since)
     if after is not None:
         values["after_value"], values["after_id"] = after
-    query = _page_query(connection.vendor, board, since=since is not None, persona=bool(persona),
-                        day=values.get("day") is not None, after=after is not None, limit=limit)
+    query = _page_query(board, since=since is not None, persona=bool(persona), day=values.get("day") is not None,
+                        after=after is not None, limit=limit)
     return query.rows(**values)
 
 
-@lru_cache(maxsize=512)
-def _page_query(vendor: str, board: str, *, since: bool, persona: bool, day: bool, after: bool,
-                limit: int) -> CompiledQuery:
+@compiled_query(maxsize=512)
+def _page_query(board: str, *, since: bool, persona: bool, day: bool, after: bool, limit: int) -> QuerySet:
     """leaderboard_page's query for one shape, its values as slots."""
     filters = {"since": Slot("since", DateTimeField()) if since else None,
                "persona": Slot("persona", CharField()) if persona else None}
@@ -207,26 +204,25 @@ def _page_query(vendor: str, board: str, *, since: bool, persona: bool, day: boo
     if after:
         rows = keyset_after(rows, **walk, value=Slot("after_value", FloatField()),
                             last_id=Slot("after_id", BigIntegerField()))
-    return query_compile(rows[:limit])
+    return rows[:limit]
 
 
 def rising_rows(ranked: list[tuple[float, int, float]], *, first_position: int) -> list[dict[str, Any]]:
     """Board rows of a slice of the cached rising ranking (rising_ranking), the first at ``first_position``: the
     members' rows loaded in one query, each shown with its cached gain and baseline. Members erased or deleted
     since the ranking was computed are left out (the others keep their positions)."""
-    query = _rows_by_member_query(connection.vendor, len(ranked))
+    query = _rows_by_member_query(len(ranked))
     loaded = {values["member_id"]: values
               for values in query.rows(**{f"member{k}": member_id for k, (_, member_id, _) in enumerate(ranked)})}
     return [_row(loaded[member_id], board="rising", position=first_position + k, value=gain, baseline=baseline)
             for k, (gain, member_id, baseline) in enumerate(ranked) if member_id in loaded]
 
 
-@lru_cache(maxsize=64)
-def _rows_by_member_query(vendor: str, members: int) -> CompiledQuery:
+@compiled_query(maxsize=64)
+def _rows_by_member_query(members: int) -> QuerySet:
     """Interest rows (member joined) of ``members`` given members (slots member0, member1, ...), erased left out."""
-    rows = _values("interest", InterestScore.objects.filter(
+    return _values("interest", InterestScore.objects.filter(
         member__erased_at__isnull=True, member__id__in=[Slot(f"member{k}", BigIntegerField()) for k in range(members)]))
-    return query_compile(rows)
 
 
 _MEMBER_NAMES = tuple((path, path.removeprefix("member__")) for path in MEMBER_FIELDS)

@@ -10,13 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
-from functools import lru_cache
 from typing import Any, Mapping
 
 import django_filters
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import BigIntegerField, Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,7 +24,7 @@ from community_scoring.moments import moment_parse
 from community_scoring.selectors import influence_link
 from community_scoring.selectors import interest as interest_selectors
 from community_scoring.selectors.config import member_experiment, scoring_config_current
-from community_scoring.store.compiled import CompiledQuery, Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
 
@@ -238,13 +236,13 @@ _MEMBER_COLUMNS = concrete_attnames(Member)
 _INTEREST_COLUMNS = concrete_attnames(InterestScore)
 
 
-@lru_cache(maxsize=4)
-def _member_and_identities_query(vendor: str) -> CompiledQuery:
+@compiled_query
+def _member_and_identities_query() -> QuerySet:
     """A member's row with its interest row joined (select_related("interest") as values), for a member and the
     identities merged into it at once: the audience view's first read."""
     member_id = Slot("member_id", BigIntegerField())
-    return query_compile(Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)).values_list(
-        *_MEMBER_COLUMNS, *(f"interest__{column}" for column in _INTEREST_COLUMNS)))
+    return Member.objects.filter(Q(pk=member_id) | Q(merged_into_id=member_id)).values_list(
+        *_MEMBER_COLUMNS, *(f"interest__{column}" for column in _INTEREST_COLUMNS))
 
 
 # Ids beyond the id column's range name no member (and compared with it as numbers would read every row).
@@ -255,7 +253,7 @@ def _member_rows(member_id: int) -> list[Member]:
     """The member ``member_id`` and the members merged into it, each with its interest row loaded (or None)."""
     members = []
     split = len(_MEMBER_COLUMNS)
-    query = _member_and_identities_query(connection.vendor)
+    query = _member_and_identities_query()
     for row in query.tuples(member_id=member_id):
         member = Member.from_db(query.alias, _MEMBER_COLUMNS, row[:split])
         score = None if row[split] is None else InterestScore.from_db(query.alias, _INTEREST_COLUMNS, row[split:])
@@ -376,11 +374,10 @@ def poll_response_sentiment(metadata: Mapping[str, Any] | None) -> float | None:
 EXPLICIT_SENTIMENT_RESPONSES = 1000
 
 
-@lru_cache(maxsize=4)
-def _poll_responses_query(vendor: str) -> CompiledQuery:
-    return query_compile(
-        Action.objects.filter(member_id=Slot("member_id", BigIntegerField()), action_type_id="poll_response")
-        .order_by("-occurred_at").values_list("metadata")[:EXPLICIT_SENTIMENT_RESPONSES])
+@compiled_query
+def _poll_responses_query() -> QuerySet:
+    return (Action.objects.filter(member_id=Slot("member_id", BigIntegerField()), action_type_id="poll_response")
+            .order_by("-occurred_at").values_list("metadata")[:EXPLICIT_SENTIMENT_RESPONSES])
 
 
 def explicit_sentiment(*, member: Member) -> dict[str, Any]:
@@ -388,7 +385,7 @@ def explicit_sentiment(*, member: Member) -> dict[str, Any]:
 
     Reads the newest EXPLICIT_SENTIMENT_RESPONSES poll responses (a bound for a member who answers thousands).
     """
-    metadata = [row[0] for row in _poll_responses_query(connection.vendor).tuples(member_id=member.pk)]
+    metadata = [row[0] for row in _poll_responses_query().tuples(member_id=member.pk)]
     values = [v for v in (poll_response_sentiment(m) for m in metadata) if v is not None]
     mean = sum(values) / len(values) if values else None
     return {"poll_responses": len(metadata), "rated_responses": len(values), "mean": mean, "band": sentiment_band(mean)}

@@ -6,17 +6,19 @@ A read is written as usual with the ORM, each changing value given as a ``Slot``
 ``query_compile`` compiles it once; ``CompiledQuery.rows(name=value, ...)`` runs the SQL with the values, each
 prepared for the database as the ORM prepares a literal of the slot's field, and returns the rows as ``values()``
 returns them (dicts, the database converters applied); ``tuples()`` as ``values_list()`` does, ``instances()`` as
-model instances. The SQL is Django's, so it is what the queryset runs on any database. Callers cache the compiled
-query per shape (which filters apply, the page size): a shape is compiled once per process.
+model instances. The SQL is Django's, so it is what the queryset runs on any database. A read's builder is
+decorated with ``compiled_query``: called with its shape (which filters apply, the page size), it gives the compiled
+query, compiled once per shape and database vendor in a process.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache, wraps
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connection, connections
 from django.db.models import Field, Model, QuerySet, Value
 
 
@@ -107,3 +109,19 @@ def query_compile(queryset: QuerySet) -> CompiledQuery:
     converters = tuple((position, tuple(functions), expression)
                        for position, (functions, expression) in compiler.get_converters(columns).items())
     return CompiledQuery(alias=queryset.db, sql=sql, params=tuple(params), names=names, converters=converters)
+
+
+def compiled_query(build: Callable[..., QuerySet] | None = None, *, maxsize: int | None = 8):
+    """Decorator for a function that builds a ``values()`` queryset (Slots for what changes per call) from its
+    shape arguments (hashable): calling it gives the CompiledQuery, compiled once per shape and database vendor
+    (the SQL is the vendor's) and kept for the process (the ``maxsize`` most recent shapes per vendor)."""
+    def decorate(build: Callable[..., QuerySet]) -> Callable[..., CompiledQuery]:
+        @lru_cache(maxsize=maxsize)
+        def per_vendor(vendor: str, *args: Any, **kwargs: Any) -> CompiledQuery:
+            return query_compile(build(*args, **kwargs))
+
+        @wraps(build)
+        def compiled(*args: Any, **kwargs: Any) -> CompiledQuery:
+            return per_vendor(connection.vendor, *args, **kwargs)
+        return compiled
+    return decorate if build is None else decorate(build)

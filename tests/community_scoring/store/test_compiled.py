@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from community_scoring.influence.models import InfluenceEdge, InfluenceRun, InfluenceScore
 from community_scoring.models import ActionType, InterestScore, Member, ScoreSnapshot
-from community_scoring.store.compiled import Slot, concrete_attnames, query_compile
+from community_scoring.store.compiled import Slot, compiled_query, concrete_attnames, query_compile
 from tests.factories import MemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,3 +147,24 @@ def test_instances_refuse_columns_out_of_the_fields_order(db):
     query = query_compile(Member.objects.filter(pk=MEMBER_ID).values_list("display_name", "id"))
     with pytest.raises(ValueError, match="in their order"):  # from_db reads the columns in the fields' order
         query.instances(Member, member_id=1)
+
+
+def test_a_decorated_builder_is_compiled_once_per_shape_and_vendor(monkeypatch):
+    from django.db import connections
+
+    built = []
+
+    @compiled_query
+    def members(*, limit: int):
+        built.append(limit)
+        return Member.objects.filter(pk__gte=Slot("low", BigIntegerField())).order_by("pk").values("pk")[:limit]
+
+    MemberFactory(), MemberFactory(), MemberFactory()
+    low = Member.objects.order_by("pk").values_list("pk", flat=True)[1]
+    assert members(limit=1) is members(limit=1) and built == [1]
+    assert [row["pk"] for row in members(limit=5).rows(low=low)] == list(
+        Member.objects.filter(pk__gte=low).order_by("pk").values_list("pk", flat=True))
+    assert built == [1, 5]
+    monkeypatch.setattr(connections["default"], "vendor", "other")  # another database's SQL is compiled apart
+    members(limit=1)
+    assert built == [1, 5, 1]
