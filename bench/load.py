@@ -215,7 +215,8 @@ def machine_busy() -> tuple[float, float]:
     return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
 
 
-def locust_run(port: int, ingest_port: int, args, users: dict[str, tuple[int, float]], tokens: dict[str, str], top: list[int]):
+def locust_run(port: int, ingest_port: int, args, users: dict[str, tuple[int, float]], tokens: dict[str, str],
+               top: list[int]):
     """Run bench/locustfile.py headless for args.seconds; returns (timings, locust CPU seconds, exit code)."""
     timings = OUT / "timings.json"
     timings.unlink(missing_ok=True)
