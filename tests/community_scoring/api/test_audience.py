@@ -55,19 +55,20 @@ def scored(db, django_capture_on_commit_callbacks):
 
 
 def test_breakdown_and_explicit_sentiment_by_hand(token_client, scored):
-    alice, answered, _ = scored
+    alice, answered, recorded = scored
     body = token_client("marketing").get(f"/api/v1/members/{alice.pk}/").json()
     now = timezone.now()
-    today = _midnight(now)
+    # the polls' and the vote's UTC days (a run just after midnight puts the polls a minute earlier on the day before)
+    polled, voted = _midnight(recorded - timedelta(minutes=1)), _midnight(recorded)
     rows = {(r["action_type"], r["received"]): r for r in body["interest"]["breakdown"]}
     assert set(rows) == {("answer", False), ("poll_response", False), ("vote_up", True)}
     answer, polls, votes = rows[("answer", False)], rows[("poll_response", False)], rows[("vote_up", True)]
     assert (answer["count"], answer["raw_points"], answer["points"]) == (1, 10.0, 10.0)
     assert answer["decayed_points"] == pytest.approx(_decay(10, _midnight(answered), now), rel=1e-4)
     assert (polls["count"], polls["points"]) == (3, 3.0)
-    assert polls["decayed_points"] == pytest.approx(_decay(3, today, now), rel=1e-4)
+    assert polls["decayed_points"] == pytest.approx(_decay(3, polled, now), rel=1e-4)
     assert (votes["count"], votes["points"]) == (1, 2.0)
-    engagement = _decay(10, _midnight(answered), now) + _decay(5, today, now)
+    engagement = _decay(10, _midnight(answered), now) + _decay(3, polled, now) + _decay(2, voted, now)
     assert body["interest"]["engagement"] == pytest.approx(engagement, rel=1e-4)
     assert body["interest"]["score"] == pytest.approx(engagement, rel=1e-4)
     assert body["interest"]["topics"][0]["topic"] == "api"
